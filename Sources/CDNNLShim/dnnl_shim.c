@@ -1,0 +1,395 @@
+// oneDNN convolution behind a version-neutral C surface (see include/dnnl_shim.h).
+//
+// Version differences handled here:
+// - 2.x: memory descriptors are structs passed by pointer; operation descriptors (`*_desc_init`) are
+//   turned into primitive descriptors by dnnl_primitive_desc_create; post-ops take a scale first.
+// - 3.x: memory descriptors are handles; `*_primitive_desc_create` takes the engine directly.
+#include "dnnl_shim.h"
+
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if DNNL_VERSION_MAJOR >= 3
+#define MD_DNNL_V3 1
+typedef const_dnnl_memory_desc_t md_desc_ref;
+typedef dnnl_memory_desc_t md_desc_owned;
+#define MD_REF(owned) (owned)
+#else
+#define MD_DNNL_V3 0
+typedef const dnnl_memory_desc_t *md_desc_ref;
+typedef dnnl_memory_desc_t md_desc_owned;
+#define MD_REF(owned) (&(owned))
+#endif
+
+// OpenMP builds of oneDNN take their thread count from the OpenMP runtime. Weak so that a oneDNN
+// built on TBB or threadpool still links.
+extern void omp_set_num_threads(int) __attribute__((weak));
+
+static dnnl_engine_t shared_engine = NULL;
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+
+static void create_engine(void) {
+    if (dnnl_engine_create(&shared_engine, dnnl_cpu, 0) != dnnl_success) shared_engine = NULL;
+}
+
+static dnnl_engine_t engine(void) {
+    pthread_once(&engine_once, create_engine);
+    return shared_engine;
+}
+
+static int fail(char *error, size_t capacity, const char *what, dnnl_status_t status) {
+    if (error && capacity > 0) snprintf(error, capacity, "oneDNN: %s failed (status %d)", what, (int)status);
+    return -1;
+}
+
+#define CHECK(call, what)                                                  \
+    do {                                                                   \
+        dnnl_status_t status_ = (call);                                    \
+        if (status_ != dnnl_success) {                                     \
+            fail(error, error_capacity, what, status_);                    \
+            goto cleanup;                                                  \
+        }                                                                  \
+    } while (0)
+
+int md_dnnl_available(void) { return engine() != NULL; }
+
+void md_dnnl_version(int *major, int *minor, int *patch) {
+    const dnnl_version_t *version = dnnl_version();
+    *major = version->major;
+    *minor = version->minor;
+    *patch = version->patch;
+}
+
+void md_dnnl_set_threads(int threads) {
+    if (omp_set_num_threads && threads > 0) omp_set_num_threads(threads);
+}
+
+// ---- memory descriptors -------------------------------------------------------------------------
+
+static dnnl_status_t desc_create(md_desc_owned *desc, int ndims, const dnnl_dims_t dims,
+                                 dnnl_format_tag_t tag) {
+#if MD_DNNL_V3
+    return dnnl_memory_desc_create_with_tag(desc, ndims, dims, dnnl_f32, tag);
+#else
+    return dnnl_memory_desc_init_by_tag(desc, ndims, dims, dnnl_f32, tag);
+#endif
+}
+
+static void desc_release(md_desc_owned *desc) {
+#if MD_DNNL_V3
+    if (*desc) dnnl_memory_desc_destroy(*desc);
+    *desc = NULL;
+#else
+    (void)desc;
+#endif
+}
+
+static dnnl_status_t desc_copy(md_desc_owned *copy, md_desc_ref source) {
+#if MD_DNNL_V3
+    return dnnl_memory_desc_clone(copy, source);
+#else
+    *copy = *source;
+    return dnnl_success;
+#endif
+}
+
+// ---- convolution primitive descriptors ----------------------------------------------------------
+
+struct md_conv_weights {
+    md_conv_geometry geometry;
+    md_desc_owned weights_desc;  // layout of `weights`
+    void *weights;               // reordered once at load
+    float *bias;                 // plain, out_channels
+};
+
+struct md_conv_plan {
+    const md_conv_weights *shared;
+    dnnl_primitive_t primitive;
+    dnnl_stream_t stream;
+    dnnl_memory_t src, weights, bias, dst;
+    void *own_weights;  // only when this shape wants another weights layout than the shared one
+    int out_height, out_width;
+};
+
+static void weights_dims(const md_conv_geometry *g, int *ndims, dnnl_dims_t dims) {
+    if (g->groups > 1) {
+        *ndims = 5;
+        dims[0] = g->groups;
+        dims[1] = g->out_channels / g->groups;
+        dims[2] = g->in_channels / g->groups;
+        dims[3] = g->kernel_h;
+        dims[4] = g->kernel_w;
+    } else {
+        *ndims = 4;
+        dims[0] = g->out_channels;
+        dims[1] = g->in_channels;
+        dims[2] = g->kernel_h;
+        dims[3] = g->kernel_w;
+    }
+}
+
+static int output_extent(int input, int kernel, int stride, int pad_begin, int pad_end, int dilation) {
+    int effective = (kernel - 1) * dilation + 1;
+    return (input + pad_begin + pad_end - effective) / stride + 1;
+}
+
+// Creates the primitive descriptor for `g` on an NHWC input of the given size; weights layout `any`.
+static dnnl_status_t create_conv_pd(const md_conv_geometry *g, int batch, int height, int width,
+                                    dnnl_primitive_desc_t *pd) {
+    dnnl_status_t status;
+    int out_h = output_extent(height, g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom, g->dilation_h);
+    int out_w = output_extent(width, g->kernel_w, g->stride_w, g->pad_left, g->pad_right, g->dilation_w);
+    dnnl_dims_t src_dims = {batch, g->in_channels, height, width};
+    dnnl_dims_t dst_dims = {batch, g->out_channels, out_h, out_w};
+    dnnl_dims_t bias_dims = {g->out_channels};
+    dnnl_dims_t w_dims;
+    int w_ndims;
+    weights_dims(g, &w_ndims, w_dims);
+    dnnl_dims_t strides = {g->stride_h, g->stride_w};
+    dnnl_dims_t dilates = {g->dilation_h - 1, g->dilation_w - 1};
+    dnnl_dims_t pad_l = {g->pad_top, g->pad_left};
+    dnnl_dims_t pad_r = {g->pad_bottom, g->pad_right};
+
+    md_desc_owned src_md, dst_md, bias_md, w_md;
+#if MD_DNNL_V3
+    src_md = dst_md = bias_md = w_md = NULL;
+#endif
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t post_ops = NULL;
+
+    if ((status = desc_create(&src_md, 4, src_dims, dnnl_nhwc)) != dnnl_success) goto done;
+    if ((status = desc_create(&dst_md, 4, dst_dims, dnnl_nhwc)) != dnnl_success) goto done;
+    if ((status = desc_create(&bias_md, 1, bias_dims, dnnl_a)) != dnnl_success) goto done;
+    if ((status = desc_create(&w_md, w_ndims, w_dims, dnnl_format_tag_any)) != dnnl_success) goto done;
+
+    if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) goto done;
+    if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_library)) !=
+        dnnl_success)
+        goto done;
+    if ((status = dnnl_post_ops_create(&post_ops)) != dnnl_success) goto done;
+    if (g->activation != MD_ACTIVATION_NONE) {
+        dnnl_alg_kind_t alg = dnnl_eltwise_swish;
+        float alpha = 1.0f, beta = 0.0f;
+        switch (g->activation) {
+        case MD_ACTIVATION_SILU: alg = dnnl_eltwise_swish; alpha = 1.0f; break;
+        case MD_ACTIVATION_RELU: alg = dnnl_eltwise_relu; alpha = g->activation_alpha; break;
+        case MD_ACTIVATION_SIGMOID: alg = dnnl_eltwise_logistic; alpha = 0.0f; break;
+        case MD_ACTIVATION_HARDSWISH: alg = dnnl_eltwise_hardswish; alpha = 1.0f / 6.0f; beta = 0.5f; break;
+        default: status = dnnl_invalid_arguments; goto done;
+        }
+#if MD_DNNL_V3
+        status = dnnl_post_ops_append_eltwise(post_ops, alg, alpha, beta);
+#else
+        status = dnnl_post_ops_append_eltwise(post_ops, 1.0f, alg, alpha, beta);
+#endif
+        if (status != dnnl_success) goto done;
+    }
+    if (g->add_residual) {
+#if MD_DNNL_V3
+        status = dnnl_post_ops_append_sum(post_ops, 1.0f, 0, dnnl_data_type_undef);
+#else
+        status = dnnl_post_ops_append_sum(post_ops, 1.0f);
+#endif
+        if (status != dnnl_success) goto done;
+    }
+    if ((status = dnnl_primitive_attr_set_post_ops(attr, post_ops)) != dnnl_success) goto done;
+
+#if MD_DNNL_V3
+    status = dnnl_convolution_forward_primitive_desc_create(
+        pd, engine(), dnnl_forward_inference, dnnl_convolution_direct, src_md, w_md, bias_md, dst_md,
+        strides, dilates, pad_l, pad_r, attr);
+#else
+    {
+        dnnl_convolution_desc_t conv_desc;
+        status = dnnl_dilated_convolution_forward_desc_init(
+            &conv_desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_md, &bias_md,
+            &dst_md, strides, dilates, pad_l, pad_r);
+        if (status != dnnl_success) goto done;
+        status = dnnl_primitive_desc_create(pd, &conv_desc, attr, engine(), NULL);
+    }
+#endif
+
+done:
+    if (post_ops) dnnl_post_ops_destroy(post_ops);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    desc_release(&src_md);
+    desc_release(&dst_md);
+    desc_release(&bias_md);
+    desc_release(&w_md);
+    return status;
+}
+
+// Reorders `source` (described by `source_desc`) into a fresh buffer laid out as `target_desc`.
+static dnnl_status_t reorder_into(md_desc_ref source_desc, const void *source, md_desc_ref target_desc,
+                                  void **target) {
+    dnnl_status_t status;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t reorder = NULL;
+    dnnl_memory_t from = NULL, to = NULL;
+    dnnl_stream_t stream = NULL;
+    size_t size = dnnl_memory_desc_get_size(target_desc);
+    *target = NULL;
+    if (posix_memalign(target, 64, size > 0 ? size : 64) != 0) return dnnl_out_of_memory;
+    if ((status = dnnl_reorder_primitive_desc_create(&pd, source_desc, engine(), target_desc, engine(),
+                                                     NULL)) != dnnl_success)
+        goto done;
+    if ((status = dnnl_primitive_create(&reorder, pd)) != dnnl_success) goto done;
+    if ((status = dnnl_memory_create(&from, source_desc, engine(), (void *)source)) != dnnl_success) goto done;
+    if ((status = dnnl_memory_create(&to, target_desc, engine(), *target)) != dnnl_success) goto done;
+    if ((status = dnnl_stream_create(&stream, engine(), dnnl_stream_default_flags)) != dnnl_success) goto done;
+    {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+        if ((status = dnnl_primitive_execute(reorder, stream, 2, args)) != dnnl_success) goto done;
+        status = dnnl_stream_wait(stream);
+    }
+done:
+    if (stream) dnnl_stream_destroy(stream);
+    if (from) dnnl_memory_destroy(from);
+    if (to) dnnl_memory_destroy(to);
+    if (reorder) dnnl_primitive_destroy(reorder);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (status != dnnl_success) {
+        free(*target);
+        *target = NULL;
+    }
+    return status;
+}
+
+md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const float *weights_oihw,
+                                        const float *bias, int plan_height, int plan_width,
+                                        char *error, size_t error_capacity) {
+    md_conv_weights *result = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    md_desc_owned plain_md;
+#if MD_DNNL_V3
+    plain_md = NULL;
+#endif
+    if (!engine()) {
+        fail(error, error_capacity, "engine creation", dnnl_runtime_error);
+        return NULL;
+    }
+    result = calloc(1, sizeof(*result));
+    if (!result) return NULL;
+    result->geometry = *geometry;
+    {
+        dnnl_dims_t w_dims;
+        int w_ndims;
+        weights_dims(geometry, &w_ndims, w_dims);
+        CHECK(desc_create(&plain_md, w_ndims, w_dims, w_ndims == 5 ? dnnl_goihw : dnnl_oihw),
+              "weights descriptor");
+    }
+    CHECK(create_conv_pd(geometry, 1, plan_height, plan_width, &pd), "convolution descriptor");
+    {
+        md_desc_ref chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        CHECK(desc_copy(&result->weights_desc, chosen), "weights descriptor copy");
+        CHECK(reorder_into(MD_REF(plain_md), weights_oihw, MD_REF(result->weights_desc), &result->weights),
+              "weights reorder");
+    }
+    if (posix_memalign((void **)&result->bias, 64, sizeof(float) * (size_t)geometry->out_channels) != 0) {
+        fail(error, error_capacity, "bias allocation", dnnl_out_of_memory);
+        goto cleanup;
+    }
+    if (bias) memcpy(result->bias, bias, sizeof(float) * (size_t)geometry->out_channels);
+    else memset(result->bias, 0, sizeof(float) * (size_t)geometry->out_channels);
+    dnnl_primitive_desc_destroy(pd);
+    desc_release(&plain_md);
+    return result;
+
+cleanup:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    desc_release(&plain_md);
+    md_conv_weights_destroy(result);
+    return NULL;
+}
+
+void md_conv_weights_destroy(md_conv_weights *weights) {
+    if (!weights) return;
+    free(weights->weights);
+    free(weights->bias);
+    desc_release(&weights->weights_desc);
+    free(weights);
+}
+
+md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int height, int width,
+                                  char *error, size_t error_capacity) {
+    const md_conv_geometry *g = &weights->geometry;
+    md_conv_plan *plan = calloc(1, sizeof(*plan));
+    dnnl_primitive_desc_t pd = NULL;
+    if (!plan) return NULL;
+    plan->shared = weights;
+    plan->out_height = output_extent(height, g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom, g->dilation_h);
+    plan->out_width = output_extent(width, g->kernel_w, g->stride_w, g->pad_left, g->pad_right, g->dilation_w);
+    if (plan->out_height <= 0 || plan->out_width <= 0) {
+        if (error && error_capacity) snprintf(error, error_capacity, "convolution input %dx%d is too small", height, width);
+        free(plan);
+        return NULL;
+    }
+    CHECK(create_conv_pd(g, batch, height, width, &pd), "convolution descriptor");
+    CHECK(dnnl_primitive_create(&plan->primitive, pd), "convolution primitive");
+    {
+        md_desc_ref wanted = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        void *handle = weights->weights;
+        if (!dnnl_memory_desc_equal(wanted, MD_REF(weights->weights_desc))) {
+            CHECK(reorder_into(MD_REF(weights->weights_desc), weights->weights, wanted, &plan->own_weights),
+                  "weights reorder for a new shape");
+            handle = plan->own_weights;
+        }
+        CHECK(dnnl_memory_create(&plan->weights, wanted, engine(), handle), "weights memory");
+        CHECK(dnnl_memory_create(&plan->src, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), engine(),
+                                 DNNL_MEMORY_NONE),
+              "source memory");
+        CHECK(dnnl_memory_create(&plan->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), engine(),
+                                 DNNL_MEMORY_NONE),
+              "destination memory");
+        CHECK(dnnl_memory_create(&plan->bias, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1),
+                                 engine(), weights->bias),
+              "bias memory");
+    }
+    CHECK(dnnl_stream_create(&plan->stream, engine(), dnnl_stream_default_flags), "stream");
+    dnnl_primitive_desc_destroy(pd);
+    return plan;
+
+cleanup:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    md_conv_plan_destroy(plan);
+    return NULL;
+}
+
+void md_conv_plan_output_size(const md_conv_plan *plan, int *height, int *width) {
+    *height = plan->out_height;
+    *width = plan->out_width;
+}
+
+int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, float *dst_nhwc, char *error,
+                         size_t error_capacity) {
+    if (dnnl_memory_set_data_handle(plan->src, (void *)src_nhwc) != dnnl_success)
+        return fail(error, error_capacity, "set source", dnnl_runtime_error);
+    if (dnnl_memory_set_data_handle(plan->dst, dst_nhwc) != dnnl_success)
+        return fail(error, error_capacity, "set destination", dnnl_runtime_error);
+    dnnl_exec_arg_t args[4] = {
+        {DNNL_ARG_SRC, plan->src},
+        {DNNL_ARG_WEIGHTS, plan->weights},
+        {DNNL_ARG_BIAS, plan->bias},
+        {DNNL_ARG_DST, plan->dst},
+    };
+    dnnl_status_t status = dnnl_primitive_execute(plan->primitive, plan->stream, 4, args);
+    if (status != dnnl_success) return fail(error, error_capacity, "convolution", status);
+    status = dnnl_stream_wait(plan->stream);
+    if (status != dnnl_success) return fail(error, error_capacity, "stream wait", status);
+    return 0;
+}
+
+void md_conv_plan_destroy(md_conv_plan *plan) {
+    if (!plan) return;
+    if (plan->stream) dnnl_stream_destroy(plan->stream);
+    if (plan->src) dnnl_memory_destroy(plan->src);
+    if (plan->dst) dnnl_memory_destroy(plan->dst);
+    if (plan->weights) dnnl_memory_destroy(plan->weights);
+    if (plan->bias) dnnl_memory_destroy(plan->bias);
+    free(plan->own_weights);
+    if (plan->primitive) dnnl_primitive_destroy(plan->primitive);
+    free(plan);
+}

@@ -1,0 +1,68 @@
+// A small, stable C surface over oneDNN for the Swift engine.
+//
+// Why a shim: Debian ships oneDNN 2.6 and Homebrew ships 3.x, whose C APIs differ (memory descriptors
+// became handles, primitive-descriptor creation changed). Everything version-specific stays in
+// dnnl_shim.c; Swift sees only these opaque handles and plain numbers.
+#ifndef MEGADETECTOR_DNNL_SHIM_H
+#define MEGADETECTOR_DNNL_SHIM_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Activation applied after the convolution (and bias), before an optional residual sum.
+typedef enum {
+    MD_ACTIVATION_NONE = 0,
+    MD_ACTIVATION_SILU = 1,       // x * sigmoid(x)
+    MD_ACTIVATION_RELU = 2,       // max(x, 0) + alpha * min(x, 0) (alpha = 0: ReLU, else LeakyReLU)
+    MD_ACTIVATION_SIGMOID = 3,
+    MD_ACTIVATION_HARDSWISH = 4,  // x * relu6(x + 3) / 6
+} md_activation;
+
+/// Geometry and fused epilogue of one 2-D convolution; activations are NHWC float32.
+typedef struct {
+    int in_channels, out_channels;
+    int kernel_h, kernel_w;
+    int stride_h, stride_w;
+    int pad_top, pad_left, pad_bottom, pad_right;
+    int dilation_h, dilation_w;  // 1 = dense (PyTorch convention)
+    int groups;
+    int activation;              // md_activation
+    float activation_alpha;
+    int add_residual;            // dst = activation(conv(src) + bias) + dst_before
+} md_conv_geometry;
+
+typedef struct md_conv_weights md_conv_weights;
+typedef struct md_conv_plan md_conv_plan;
+
+/// 1 when the oneDNN CPU engine could be created.
+int md_dnnl_available(void);
+/// oneDNN's runtime version.
+void md_dnnl_version(int *major, int *minor, int *patch);
+/// Sets the number of threads oneDNN uses (OpenMP builds); ignored elsewhere.
+void md_dnnl_set_threads(int threads);
+
+/// Reorders OIHW (or G,O/G,I/G,H,W) float32 weights once into the layout oneDNN prefers for this
+/// convolution, planned for a representative input size. Returns NULL and fills `error` on failure.
+md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const float *weights_oihw,
+                                        const float *bias, int plan_height, int plan_width,
+                                        char *error, size_t error_capacity);
+void md_conv_weights_destroy(md_conv_weights *weights);
+
+/// A ready-to-run primitive for one input shape. Reuses the reordered weights when the layout matches,
+/// otherwise keeps its own reordered copy.
+md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int height, int width,
+                                  char *error, size_t error_capacity);
+void md_conv_plan_output_size(const md_conv_plan *plan, int *height, int *width);
+/// Runs the convolution. `dst` must hold the residual when add_residual is set.
+int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, float *dst_nhwc, char *error,
+                         size_t error_capacity);
+void md_conv_plan_destroy(md_conv_plan *plan);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

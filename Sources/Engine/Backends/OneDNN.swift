@@ -1,0 +1,108 @@
+import CDNNLShim
+
+/// oneDNN, seen through the C shim: availability, version and thread count.
+public enum OneDNN {
+    /// True when the oneDNN CPU engine can be created on this machine.
+    public static let isAvailable: Bool = md_dnnl_available() != 0
+
+    public static var version: String {
+        var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
+        md_dnnl_version(&major, &minor, &patch)
+        return "\(major).\(minor).\(patch)"
+    }
+
+    /// Threads oneDNN's OpenMP runtime uses for every primitive that follows.
+    public static func setThreads(_ count: Int) {
+        md_dnnl_set_threads(Int32(count))
+    }
+}
+
+extension OneDNNConvolutionWeights {
+    static func message(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension OneDNNConvolutionPlan {
+    static func message(_ buffer: [CChar]) -> String { OneDNNConvolutionWeights.message(buffer) }
+}
+
+/// A convolution's weights reordered once, at load, into oneDNN's preferred layout. Immutable after
+/// creation, so it is shared by every execution context.
+final class OneDNNConvolutionWeights: @unchecked Sendable {
+    // Safety: the handle is written once in init and only read (by plan creation) afterwards.
+    let handle: OpaquePointer
+
+    init(conv: Conv, planningHeight: Int, planningWidth: Int, node: String) throws {
+        var geometry = md_conv_geometry()
+        geometry.in_channels = Int32(conv.inChannels)
+        geometry.out_channels = Int32(conv.outChannels)
+        geometry.kernel_h = Int32(conv.kernel.height)
+        geometry.kernel_w = Int32(conv.kernel.width)
+        geometry.stride_h = Int32(conv.strides.height)
+        geometry.stride_w = Int32(conv.strides.width)
+        geometry.pad_top = Int32(conv.pads[0])
+        geometry.pad_left = Int32(conv.pads[1])
+        geometry.pad_bottom = Int32(conv.pads[2])
+        geometry.pad_right = Int32(conv.pads[3])
+        geometry.dilation_h = Int32(conv.dilations.height)
+        geometry.dilation_w = Int32(conv.dilations.width)
+        geometry.groups = Int32(conv.groups)
+        geometry.add_residual = conv.addsResidual ? 1 : 0
+        switch conv.activation {
+        case .none: geometry.activation = Int32(MD_ACTIVATION_NONE.rawValue)
+        case .silu: geometry.activation = Int32(MD_ACTIVATION_SILU.rawValue)
+        case .relu: geometry.activation = Int32(MD_ACTIVATION_RELU.rawValue)
+        case let .leakyRelu(alpha):
+            geometry.activation = Int32(MD_ACTIVATION_RELU.rawValue)
+            geometry.activation_alpha = alpha
+        case .sigmoid: geometry.activation = Int32(MD_ACTIVATION_SIGMOID.rawValue)
+        case .hardswish: geometry.activation = Int32(MD_ACTIVATION_HARDSWISH.rawValue)
+        }
+        var error = [CChar](repeating: 0, count: 256)
+        let created = conv.weights.values.withUnsafeBufferPointer { weights in
+            conv.bias.withUnsafeBufferPointer { bias in
+                md_conv_weights_create(&geometry, weights.baseAddress, bias.baseAddress, Int32(planningHeight),
+                                       Int32(planningWidth), &error, error.count)
+            }
+        }
+        guard let created else {
+            throw EngineError.backendFailure(node: node, message: Self.message(error))
+        }
+        handle = created
+    }
+
+    deinit {
+        md_conv_weights_destroy(handle)
+    }
+}
+
+/// A ready-to-run oneDNN convolution for one input shape; owned by one execution context.
+final class OneDNNConvolutionPlan {
+    let handle: OpaquePointer
+    let outputHeight: Int
+    let outputWidth: Int
+
+    init(weights: OneDNNConvolutionWeights, batch: Int, height: Int, width: Int, node: String) throws {
+        var error = [CChar](repeating: 0, count: 256)
+        guard let created = md_conv_plan_create(weights.handle, Int32(batch), Int32(height), Int32(width), &error, error.count) else {
+            throw EngineError.backendFailure(node: node, message: Self.message(error))
+        }
+        handle = created
+        var outH: Int32 = 0, outW: Int32 = 0
+        md_conv_plan_output_size(created, &outH, &outW)
+        outputHeight = Int(outH)
+        outputWidth = Int(outW)
+    }
+
+    func execute(source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>, node: String) throws {
+        var error = [CChar](repeating: 0, count: 256)
+        if md_conv_plan_execute(handle, source, destination, &error, error.count) != 0 {
+            throw EngineError.backendFailure(node: node, message: Self.message(error))
+        }
+    }
+
+    deinit {
+        md_conv_plan_destroy(handle)
+    }
+}

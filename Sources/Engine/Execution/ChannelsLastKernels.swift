@@ -1,0 +1,119 @@
+import Foundation
+
+/// Kernels for values stored channels-last (N, H, W, C): the layout between oneDNN convolutions, so
+/// that pooling, upsampling, concatenation and the YOLO decode need no layout conversion.
+enum ChannelsLastKernels {
+    /// NCHW (row-major) -> NHWC.
+    static func toChannelsLast(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, shape: [Int]) {
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        for b in 0..<n {
+            for ch in 0..<c {
+                let plane = source + (b * c + ch) * h * w
+                let out = destination + b * h * w * c + ch
+                for i in 0..<(h * w) { out[i * c] = plane[i] }
+            }
+        }
+    }
+
+    /// NHWC -> NCHW (row-major).
+    static func toRowMajor(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, shape: [Int]) {
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        for b in 0..<n {
+            for ch in 0..<c {
+                let plane = destination + (b * c + ch) * h * w
+                let input = source + b * h * w * c + ch
+                for i in 0..<(h * w) { plane[i] = input[i * c] }
+            }
+        }
+    }
+
+    static func maxPool(_ op: MaxPool, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>,
+                        inputShape: [Int]) {
+        let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let out = op.outputSize(height: h, width: w)
+        // Separable: a max over a rectangle is a max over rows of column-maxima. Rows first into a
+        // scratch plane, then columns; both passes are contiguous over channels.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: out.height * w * c)
+        defer { scratch.deallocate() }
+        for b in 0..<n {
+            let input = source + b * h * w * c
+            for oy in 0..<out.height {
+                let row = scratch + oy * w * c
+                let firstY = max(oy * op.strides.height - op.pads[0], 0)
+                let lastY = min(oy * op.strides.height - op.pads[0] + op.kernel.height, h)
+                row.initialize(from: input + firstY * w * c, count: w * c)
+                for y in (firstY + 1)..<max(lastY, firstY + 1) {
+                    let line = input + y * w * c
+                    for i in 0..<(w * c) { row[i] = max(row[i], line[i]) }
+                }
+            }
+            let output = destination + b * out.height * out.width * c
+            for oy in 0..<out.height {
+                let row = scratch + oy * w * c
+                for ox in 0..<out.width {
+                    let firstX = max(ox * op.strides.width - op.pads[1], 0)
+                    let lastX = min(ox * op.strides.width - op.pads[1] + op.kernel.width, w)
+                    let cell = output + (oy * out.width + ox) * c
+                    cell.initialize(from: row + firstX * c, count: c)
+                    for x in (firstX + 1)..<max(lastX, firstX + 1) {
+                        let other = row + x * c
+                        for ch in 0..<c { cell[ch] = max(cell[ch], other[ch]) }
+                    }
+                }
+            }
+        }
+    }
+
+    static func resize(_ op: Resize, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>,
+                       inputShape: [Int]) {
+        let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let (outH, outW) = (h * op.scale.height, w * op.scale.width)
+        for b in 0..<n {
+            for oy in 0..<outH {
+                let inputRow = source + (b * h + oy / op.scale.height) * w * c
+                let outputRow = destination + (b * outH + oy) * outW * c
+                for ox in 0..<outW {
+                    (outputRow + ox * c).update(from: inputRow + (ox / op.scale.width) * c, count: c)
+                }
+            }
+        }
+    }
+
+    /// Concatenation along channels of NHWC tensors: each output pixel is the inputs' pixels in order.
+    static func concatChannels(_ sources: [(pointer: UnsafePointer<Float>, channels: Int)],
+                               _ destination: UnsafeMutablePointer<Float>, pixels: Int) {
+        let total = sources.reduce(0) { $0 + $1.channels }
+        var offset = 0
+        for source in sources {
+            let c = source.channels
+            for p in 0..<pixels {
+                (destination + p * total + offset).update(from: source.pointer + p * c, count: c)
+            }
+            offset += c
+        }
+    }
+
+    static func yoloDetect(_ op: YOLOv5Detect, _ sources: [(pointer: UnsafePointer<Float>, shape: [Int])],
+                           _ destination: UnsafeMutablePointer<Float>) {
+        let no = op.outputsPerAnchor
+        let batch = sources[0].shape[0]
+        let rowsPerImage = sources.reduce(0) { $0 + op.anchorCount * $1.shape[2] * $1.shape[3] }
+        for n in 0..<batch {
+            var row = n * rowsPerImage
+            for (level, source) in sources.enumerated() {
+                let (c, ny, nx) = (source.shape[1], source.shape[2], source.shape[3])
+                let image = source.pointer + n * ny * nx * c
+                for anchor in 0..<op.anchorCount {
+                    for y in 0..<ny {
+                        for x in 0..<nx {
+                            let cell = image + (y * nx + x) * c + anchor * no
+                            op.decode(level: level, anchor: anchor, x: x, y: y, read: { cell[$0] },
+                                      into: destination + row * no)
+                            row += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+/// Per-run state for a `Network`: oneDNN primitives cached per input shape and a buffer pool. Not
+/// thread-safe: use one context per concurrent inference (the network itself is shared).
+public final class ExecutionContext {
+    public let network: Network
+    private var plans: [PlanKey: OneDNNConvolutionPlan] = [:]
+    private let pool = BufferPool()
+
+    private struct PlanKey: Hashable {
+        var node: Int
+        var shape: [Int]
+    }
+
+    public init(network: Network) {
+        self.network = network
+    }
+
+    /// Runs the graph. `observe`, when given, receives every node output (as a row-major tensor) in
+    /// execution order, named as in the graph; that is how intermediate activations are dumped.
+    public func run(_ inputs: [String: Tensor], observe: ((String, Tensor) -> Void)? = nil) throws -> [String: Tensor] {
+        let graph = network.graph
+        let inputShapes = inputs.mapValues(\.shape)
+        for input in graph.inputs {
+            guard let shape = inputShapes[input.name] else { throw EngineError.missingInput(name: input.name) }
+            guard shape.count == input.shape.count, zip(shape, input.shape).allSatisfy({ $1 < 0 || $0 == $1 }) else {
+                throw EngineError.shapeMismatch(tensor: input.name, expected: "\(input.shape)", actual: shape)
+            }
+        }
+        var values: [String: RuntimeValue] = [:]
+        for (name, tensor) in inputs { values[name] = borrowed(tensor) }
+        for (name, tensor) in graph.constants { values[name] = borrowed(tensor) }
+        var remaining = network.consumerCounts
+
+        for (index, node) in graph.nodes.enumerated() {
+            let arguments = node.inputs.map { values[$0]! }
+            let inputShapes = arguments.map(\.shape)
+            let outputShapes = try node.operation.outputShapes(for: inputShapes, node: node.name)
+            // The last reader of an owned value may reuse its storage (the residual of a fused Conv).
+            let lastUse = node.inputs.map { remaining[$0] == 1 }
+            let outputs = try execute(node: node, index: index, arguments: arguments, lastUse: lastUse,
+                                      outputShapes: outputShapes)
+            for (name, input) in zip(node.inputs, arguments) {
+                remaining[name, default: 0] -= 1
+                if remaining[name] == 0, input.owned, !outputs.contains(where: { $0.buffer === input.buffer }) {
+                    pool.give(input.buffer)
+                    values[name] = nil
+                }
+            }
+            for (name, output) in zip(node.outputs, outputs) {
+                values[name] = output
+                if let observe { observe(name, tensor(output)) }
+                if remaining[name, default: 0] == 0, output.owned { pool.give(output.buffer) }
+            }
+        }
+        var results: [String: Tensor] = [:]
+        for name in graph.outputs { results[name] = tensor(values[name]!) }
+        for name in graph.outputs where values[name]!.owned { pool.give(values[name]!.buffer) }
+        return results
+    }
+
+    // MARK: - Node dispatch
+
+    private func execute(node: Graph.Node, index: Int, arguments: [RuntimeValue], lastUse: [Bool],
+                         outputShapes: [[Int]]) throws -> [RuntimeValue] {
+        if network.backend == .oneDNN {
+            switch node.operation {
+            case let conv as Conv:
+                return [try convolution(conv, node: node, index: index, arguments: arguments, lastUse: lastUse,
+                                        outputShape: outputShapes[0])]
+            case let pool as MaxPool:
+                let input = channelsLast(arguments[0])
+                let output = allocate(outputShapes[0], layout: .channelsLast)
+                ChannelsLastKernels.maxPool(pool, input.buffer.pointer, output.buffer.pointer, inputShape: input.shape)
+                release(input, ifCopyOf: arguments[0])
+                return [output]
+            case let resize as Resize:
+                let input = channelsLast(arguments[0])
+                let output = allocate(outputShapes[0], layout: .channelsLast)
+                ChannelsLastKernels.resize(resize, input.buffer.pointer, output.buffer.pointer, inputShape: input.shape)
+                release(input, ifCopyOf: arguments[0])
+                return [output]
+            case let concat as Concat where concat.axis == 1 && arguments.allSatisfy({ $0.shape.count == 4 }):
+                let inputs = arguments.map(channelsLast)
+                let output = allocate(outputShapes[0], layout: .channelsLast)
+                let shape = outputShapes[0]
+                ChannelsLastKernels.concatChannels(inputs.map { (UnsafePointer($0.buffer.pointer), $0.shape[1]) },
+                                                   output.buffer.pointer, pixels: shape[0] * shape[2] * shape[3])
+                for (converted, original) in zip(inputs, arguments) { release(converted, ifCopyOf: original) }
+                return [output]
+            case let detect as YOLOv5Detect:
+                let inputs = arguments.map(channelsLast)
+                let output = allocate(outputShapes[0], layout: .rowMajor)
+                ChannelsLastKernels.yoloDetect(detect, inputs.map { (UnsafePointer($0.buffer.pointer), $0.shape) },
+                                               output.buffer.pointer)
+                for (converted, original) in zip(inputs, arguments) { release(converted, ifCopyOf: original) }
+                return [output]
+            case let unary as Unary:
+                let input = arguments[0]
+                let output = allocate(outputShapes[0], layout: input.layout)
+                let (source, destination) = (input.buffer.pointer, output.buffer.pointer)
+                for i in 0..<input.count { destination[i] = unary.apply(source[i]) }
+                return [output]
+            case let binary as Elementwise where arguments[0].shape == arguments[1].shape:
+                let layout = arguments[0].layout
+                let a = arguments[0]
+                let b = layout == .channelsLast ? channelsLast(arguments[1]) : rowMajor(arguments[1])
+                let output = allocate(outputShapes[0], layout: layout)
+                let (x, y, z) = (a.buffer.pointer, b.buffer.pointer, output.buffer.pointer)
+                for i in 0..<a.count { z[i] = binary.function.apply(x[i], y[i]) }
+                release(b, ifCopyOf: arguments[1])
+                return [output]
+            default:
+                break
+            }
+        }
+        // Everything else (and every op on the reference backend): the reference implementation.
+        let results = node.operation.reference(arguments.map(tensor))
+        return results.map { result in
+            let value = allocate(result.shape, layout: .rowMajor)
+            result.values.withUnsafeBufferPointer { value.buffer.pointer.update(from: $0.baseAddress!, count: result.count) }
+            return value
+        }
+    }
+
+    private func convolution(_ conv: Conv, node: Graph.Node, index: Int, arguments: [RuntimeValue], lastUse: [Bool],
+                             outputShape: [Int]) throws -> RuntimeValue {
+        let input = channelsLast(arguments[0])
+        defer { release(input, ifCopyOf: arguments[0]) }
+        let key = PlanKey(node: index, shape: input.shape)
+        let plan: OneDNNConvolutionPlan
+        if let cached = plans[key] {
+            plan = cached
+        } else {
+            guard let weights = network.convolutionWeights[index] else {
+                throw EngineError.backendFailure(node: node.name, message: "no prepared weights")
+            }
+            plan = try OneDNNConvolutionPlan(weights: weights, batch: input.shape[0], height: input.shape[2],
+                                             width: input.shape[3], node: node.name)
+            plans[key] = plan
+        }
+        var output: RuntimeValue
+        if conv.addsResidual {
+            let residual = arguments[1]
+            if residual.owned, residual.layout == .channelsLast, lastUse[1] {
+                output = residual  // accumulate in place: the residual has no other reader
+            } else {
+                output = allocate(outputShape, layout: .channelsLast)
+                let source = channelsLast(residual)
+                output.buffer.pointer.update(from: source.buffer.pointer, count: output.count)
+                release(source, ifCopyOf: residual)
+            }
+        } else {
+            output = allocate(outputShape, layout: .channelsLast)
+        }
+        try plan.execute(source: input.buffer.pointer, destination: output.buffer.pointer, node: node.name)
+        return output
+    }
+
+    // MARK: - Values and layouts
+
+    private func allocate(_ shape: [Int], layout: MemoryLayout4D) -> RuntimeValue {
+        RuntimeValue(shape: shape, layout: shape.count == 4 ? layout : .rowMajor,
+                     buffer: pool.take(shape.reduce(1, *)), owned: true)
+    }
+
+    private func borrowed(_ tensor: Tensor) -> RuntimeValue {
+        let buffer = RuntimeBuffer(capacity: tensor.count)
+        tensor.values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: tensor.count) }
+        return RuntimeValue(shape: tensor.shape, layout: .rowMajor, buffer: buffer, owned: false)
+    }
+
+    private func channelsLast(_ value: RuntimeValue) -> RuntimeValue {
+        guard value.shape.count == 4, value.layout == .rowMajor else { return value }
+        let converted = allocate(value.shape, layout: .channelsLast)
+        ChannelsLastKernels.toChannelsLast(value.buffer.pointer, converted.buffer.pointer, shape: value.shape)
+        return converted
+    }
+
+    private func rowMajor(_ value: RuntimeValue) -> RuntimeValue {
+        guard value.layout == .channelsLast else { return value }
+        let converted = allocate(value.shape, layout: .rowMajor)
+        ChannelsLastKernels.toRowMajor(value.buffer.pointer, converted.buffer.pointer, shape: value.shape)
+        return converted
+    }
+
+    /// Returns a temporary layout copy to the pool (no-op when no copy was made).
+    private func release(_ converted: RuntimeValue, ifCopyOf original: RuntimeValue) {
+        if converted.buffer !== original.buffer { pool.give(converted.buffer) }
+    }
+
+    private func tensor(_ value: RuntimeValue) -> Tensor {
+        let plain = rowMajor(value)
+        defer { release(plain, ifCopyOf: value) }
+        return Tensor(shape: value.shape, values: Array(UnsafeBufferPointer(start: plain.buffer.pointer, count: value.count)))
+    }
+}

@@ -1,0 +1,73 @@
+/// Rewrites a graph so that work a convolution can do in its epilogue is not done as separate ops:
+///   Conv -> Sigmoid -> Mul(conv, sigmoid)   becomes Conv(activation: SiLU)   (how exporters spell SiLU)
+///   Conv -> Sigmoid (sole reader)           becomes Conv(activation: Sigmoid)
+///   Add(x, Conv(...)) (sole reader)         becomes Conv(..., residual: x)
+/// Results are identical up to float rounding; the fused forms run as oneDNN post-ops.
+public enum GraphFusion {
+    public static func fuse(_ graph: Graph) throws -> Graph {
+        var nodes = graph.nodes
+        fuseActivations(&nodes, outputs: Set(graph.outputs))
+        if graph.inputs.allSatisfy({ $0.shape.allSatisfy { $0 > 0 } }),
+           let shapes = try? Graph(inputs: graph.inputs, outputs: graph.outputs, nodes: nodes, constants: graph.constants)
+            .inferShapes(inputShapes: Dictionary(uniqueKeysWithValues: graph.inputs.map { ($0.name, $0.shape) })) {
+            fuseResiduals(&nodes, outputs: Set(graph.outputs), shapes: shapes)
+        }
+        return try Graph(inputs: graph.inputs, outputs: graph.outputs, nodes: nodes, constants: graph.constants)
+    }
+
+    private static func readers(_ nodes: [Graph.Node]) -> [String: [Int]] {
+        var readers: [String: [Int]] = [:]
+        for (index, node) in nodes.enumerated() { for input in node.inputs { readers[input, default: []].append(index) } }
+        return readers
+    }
+
+    private static func fuseActivations(_ nodes: inout [Graph.Node], outputs: Set<String>) {
+        var removed = Set<Int>()
+        let readers = readers(nodes)
+        for (index, node) in nodes.enumerated() {
+            guard let conv = node.operation as? Conv, conv.activation == .none, !conv.addsResidual,
+                  let convOut = node.outputs.first, !outputs.contains(convOut), let convReaders = readers[convOut] else { continue }
+            let sigmoids = convReaders.filter { (nodes[$0].operation as? Unary)?.function == .activation(.sigmoid) }
+            guard sigmoids.count == 1, let sigmoidIndex = sigmoids.first else { continue }
+            let sigmoidOut = nodes[sigmoidIndex].outputs[0]
+            if convReaders.count == 1 {
+                nodes[index] = Graph.Node(name: node.name, operation: conv.with(activation: .sigmoid), inputs: node.inputs,
+                                          outputs: [sigmoidOut])
+                removed.insert(sigmoidIndex)
+                continue
+            }
+            guard convReaders.count == 2, let mulIndex = convReaders.first(where: { $0 != sigmoidIndex }),
+                  let mul = nodes[mulIndex].operation as? Elementwise, mul.function == .mul,
+                  Set(nodes[mulIndex].inputs) == Set([convOut, sigmoidOut]), readers[sigmoidOut] == [mulIndex],
+                  !outputs.contains(sigmoidOut) else { continue }
+            nodes[index] = Graph.Node(name: node.name, operation: conv.with(activation: .silu), inputs: node.inputs,
+                                      outputs: nodes[mulIndex].outputs)
+            removed.formUnion([sigmoidIndex, mulIndex])
+        }
+        nodes = nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+    }
+
+    private static func fuseResiduals(_ nodes: inout [Graph.Node], outputs: Set<String>, shapes: [String: [Int]]) {
+        var removed = Set<Int>()
+        let readers = readers(nodes)
+        let producer = Dictionary(nodes.enumerated().flatMap { index, node in node.outputs.map { ($0, index) } },
+                                  uniquingKeysWith: { first, _ in first })
+        for (index, node) in nodes.enumerated() {
+            guard let add = node.operation as? Elementwise, add.function == .add, node.inputs.count == 2,
+                  shapes[node.inputs[0]] == shapes[node.inputs[1]] else { continue }
+            for (convSide, other) in [(0, 1), (1, 0)] {
+                let convValue = node.inputs[convSide]
+                guard let convIndex = producer[convValue], !removed.contains(convIndex),
+                      let conv = nodes[convIndex].operation as? Conv, !conv.addsResidual,
+                      readers[convValue] == [index], !outputs.contains(convValue),
+                      node.inputs[other] != convValue else { continue }
+                // The fused conv takes the Add's place, where both of its inputs already exist.
+                nodes[index] = Graph.Node(name: nodes[convIndex].name, operation: conv.with(addsResidual: true),
+                                          inputs: [nodes[convIndex].inputs[0], node.inputs[other]], outputs: node.outputs)
+                removed.insert(convIndex)
+                break
+            }
+        }
+        nodes = nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+    }
+}

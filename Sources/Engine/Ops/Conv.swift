@@ -1,0 +1,111 @@
+/// 2-D convolution (ONNX `Conv`) with bias and a fused epilogue: `activation(conv(x) + bias)`, then an
+/// optional residual added after the activation (YOLOv5's `x + cv2(cv1(x))`). BatchNorm is folded into
+/// `weights` and `bias` before this op is built.
+///
+/// Inputs: `x` [N, C, H, W], and the residual [N, O, H', W'] when `addsResidual`.
+public struct Conv: GraphOperation {
+    public var kind: String { "Conv" }
+    /// [outChannels, inChannels / groups, kernelHeight, kernelWidth]
+    public let weights: Tensor
+    public let bias: [Float]
+    public let strides: (height: Int, width: Int)
+    /// top, left, bottom, right
+    public let pads: [Int]
+    public let dilations: (height: Int, width: Int)
+    public let groups: Int
+    public let activation: Activation
+    public let addsResidual: Bool
+
+    public init(weights: Tensor, bias: [Float]?, strides: (Int, Int) = (1, 1), pads: [Int] = [0, 0, 0, 0],
+                dilations: (Int, Int) = (1, 1), groups: Int = 1, activation: Activation = .none,
+                addsResidual: Bool = false) {
+        precondition(weights.rank == 4 && pads.count == 4)
+        self.weights = weights
+        self.bias = bias ?? [Float](repeating: 0, count: weights.shape[0])
+        self.strides = strides
+        self.pads = pads
+        self.dilations = dilations
+        self.groups = groups
+        self.activation = activation
+        self.addsResidual = addsResidual
+    }
+
+    public var outChannels: Int { weights.shape[0] }
+    public var inChannels: Int { weights.shape[1] * groups }
+    public var kernel: (height: Int, width: Int) { (weights.shape[2], weights.shape[3]) }
+
+    /// The same convolution with another epilogue (used by graph fusion).
+    public func with(activation: Activation? = nil, addsResidual: Bool? = nil) -> Conv {
+        Conv(weights: weights, bias: bias, strides: strides, pads: pads, dilations: dilations, groups: groups,
+             activation: activation ?? self.activation, addsResidual: addsResidual ?? self.addsResidual)
+    }
+
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        let effectiveH = (kernel.height - 1) * dilations.height + 1
+        let effectiveW = (kernel.width - 1) * dilations.width + 1
+        return ((height + pads[0] + pads[2] - effectiveH) / strides.height + 1,
+                (width + pads[1] + pads[3] - effectiveW) / strides.width + 1)
+    }
+
+    public func outputShapes(for inputShapes: [[Int]], node: String) throws -> [[Int]] {
+        try requireInputCount(inputShapes, addsResidual ? 2 : 1, node: node)
+        let x = inputShapes[0]
+        try requireRank(x, 4, node: node)
+        guard x[1] == inChannels else {
+            throw EngineError.shapeMismatch(tensor: "\(node) input", expected: "\(inChannels) channels", actual: x)
+        }
+        guard bias.count == outChannels, outChannels % groups == 0 else {
+            throw EngineError.invalidGraph("Conv \(node): bias or groups do not fit \(outChannels) output channels")
+        }
+        let size = outputSize(height: x[2], width: x[3])
+        guard size.height > 0, size.width > 0 else {
+            throw EngineError.shapeMismatch(tensor: "\(node) input", expected: "at least the kernel size", actual: x)
+        }
+        let output = [x[0], outChannels, size.height, size.width]
+        if addsResidual, inputShapes[1] != output {
+            throw EngineError.shapeMismatch(tensor: "\(node) residual", expected: "\(output)", actual: inputShapes[1])
+        }
+        return [output]
+    }
+
+    public func reference(_ inputs: [Tensor]) -> [Tensor] {
+        let x = inputs[0]
+        let (batch, height, width) = (x.shape[0], x.shape[2], x.shape[3])
+        let out = outputSize(height: height, width: width)
+        let (kh, kw) = kernel
+        let inPerGroup = inChannels / groups, outPerGroup = outChannels / groups
+        var result = [Float](repeating: 0, count: batch * outChannels * out.height * out.width)
+        x.values.withUnsafeBufferPointer { input in
+            weights.values.withUnsafeBufferPointer { w in
+                for n in 0..<batch {
+                    for o in 0..<outChannels {
+                        let group = o / outPerGroup
+                        for oy in 0..<out.height {
+                            for ox in 0..<out.width {
+                                var sum: Float = 0
+                                for ci in 0..<inPerGroup {
+                                    let c = group * inPerGroup + ci
+                                    for ky in 0..<kh {
+                                        let iy = oy * strides.height - pads[0] + ky * dilations.height
+                                        if iy < 0 || iy >= height { continue }
+                                        for kx in 0..<kw {
+                                            let ix = ox * strides.width - pads[1] + kx * dilations.width
+                                            if ix < 0 || ix >= width { continue }
+                                            sum += input[((n * inChannels + c) * height + iy) * width + ix]
+                                                * w[((o * inPerGroup + ci) * kh + ky) * kw + kx]
+                                        }
+                                    }
+                                }
+                                let index = ((n * outChannels + o) * out.height + oy) * out.width + ox
+                                var value = activation.apply(sum + bias[o])
+                                if addsResidual { value += inputs[1].values[index] }
+                                result[index] = value
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return [Tensor(shape: [batch, outChannels, out.height, out.width], values: result)]
+    }
+}

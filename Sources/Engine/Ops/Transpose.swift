@@ -1,0 +1,40 @@
+/// ONNX `Transpose`: output axis i is input axis perm[i].
+public struct Transpose: GraphOperation {
+    public var kind: String { "Transpose" }
+    public let permutation: [Int]
+
+    public init(permutation: [Int]) {
+        self.permutation = permutation
+    }
+
+    public func outputShapes(for inputShapes: [[Int]], node: String) throws -> [[Int]] {
+        try requireInputCount(inputShapes, 1, node: node)
+        let x = inputShapes[0]
+        guard permutation.count == x.count, Set(permutation) == Set(0..<x.count) else {
+            throw EngineError.invalidGraph("Transpose \(node): permutation \(permutation) does not fit rank \(x.count)")
+        }
+        return [permutation.map { x[$0] }]
+    }
+
+    public func reference(_ inputs: [Tensor]) -> [Tensor] {
+        let x = inputs[0]
+        let shape = permutation.map { x.shape[$0] }
+        let inputStrides = Tensor.strides(of: x.shape)
+        let readStrides = permutation.map { inputStrides[$0] }
+        var values = [Float](repeating: 0, count: x.count)
+        var index = [Int](repeating: 0, count: shape.count)
+        for flat in 0..<x.count {
+            var offset = 0
+            for axis in 0..<shape.count { offset += index[axis] * readStrides[axis] }
+            values[flat] = x.values[offset]
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < shape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return [Tensor(shape: shape, values: values)]
+    }
+}

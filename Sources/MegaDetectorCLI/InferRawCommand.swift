@@ -1,0 +1,98 @@
+import ArgumentParser
+import Engine
+import Foundation
+import ModelFormats
+
+struct InferRawCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer-raw",
+        abstract: "Run a model on a raw input tensor and write its raw output (for tests and debugging).",
+        discussion: """
+        The input is a raw little-endian file: .u8 (uint8, divided by 255, as MegaDetector feeds \
+        photos) or .f32 (float32, used as is), in NCHW order with the shape given by --shape. The \
+        output is written as float32 (.f32) in the network's output layout; for YOLOv5 that is \
+        [N, 5 + classes] rows of cx, cy, w, h (tensor pixels), objectness, class scores. \
+        --dump-activations writes every named intermediate (model.<layer>, model.<layer>.cv1, ...) \
+        as DIR/<name>.f32 plus DIR/index.json with the shapes, to compare with PyTorch hooks.
+        """
+    )
+
+    @Argument(help: "Model file (.pt or .onnx).")
+    var model: String
+
+    @Option(help: "Input tensor file (.u8 or .f32).")
+    var input: String
+
+    @Option(help: "Input shape, e.g. 1,3,960,1280.")
+    var shape: String
+
+    @Option(help: "Where to write the output tensor (.f32).")
+    var output: String
+
+    @Option(help: "Folder for every intermediate tensor.")
+    var dumpActivations: String?
+
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        try reportingErrors {
+            engine.apply()
+            let loaded = try ModelLoader.load(path: model, backend: engine.backend)
+            let dims = shape.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let tensor = try RawTensorFile.read(path: input, shape: dims)
+            let context = ExecutionContext(network: loaded.network)
+            var dumped: [(String, [Int])] = []
+            if let dumpActivations {
+                try FileManager.default.createDirectory(atPath: dumpActivations, withIntermediateDirectories: true)
+            }
+            let start = Date()
+            let results = try context.run([loaded.info.inputName: tensor]) { name, value in
+                guard let dumpActivations else { return }
+                let file = name.replacingOccurrences(of: "/", with: "_")
+                try? RawTensorFile.write(value, path: "\(dumpActivations)/\(file).f32")
+                dumped.append((name, value.shape))
+            }
+            let seconds = Date().timeIntervalSince(start)
+            guard let result = results[loaded.info.outputName] else { throw EngineError.missingInput(name: loaded.info.outputName) }
+            try RawTensorFile.write(result, path: output)
+            if let dumpActivations {
+                let index = dumped.map { ["name": $0.0, "file": $0.0.replacingOccurrences(of: "/", with: "_") + ".f32", "shape": $0.1] as [String: Any] }
+                let data = try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted])
+                try data.write(to: URL(fileURLWithPath: "\(dumpActivations)/index.json"))
+            }
+            print("output \(loaded.info.outputName) \(result.shape) written to \(output) (forward \(String(format: "%.3f", seconds)) s)")
+        }
+    }
+}
+
+/// Raw tensor files: .u8 (uint8 / 255) and .f32 (float32), little-endian, no header.
+enum RawTensorFile {
+    enum Failure: Error, CustomStringConvertible {
+        case sizeMismatch(path: String, expected: Int, actual: Int)
+        case unknownExtension(String)
+        var description: String {
+            switch self {
+            case let .sizeMismatch(path, expected, actual): return "\(path) holds \(actual) bytes; the shape needs \(expected)"
+            case let .unknownExtension(path): return "\(path): expected a .u8 or .f32 file"
+            }
+        }
+    }
+
+    static func read(path: String, shape: [Int]) throws -> Tensor {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let count = shape.reduce(1, *)
+        if path.hasSuffix(".u8") {
+            guard data.count == count else { throw Failure.sizeMismatch(path: path, expected: count, actual: data.count) }
+            return Tensor(shape: shape, values: data.map { Float($0) / 255 })
+        }
+        guard path.hasSuffix(".f32") else { throw Failure.unknownExtension(path) }
+        guard data.count == count * 4 else { throw Failure.sizeMismatch(path: path, expected: count * 4, actual: data.count) }
+        let values = data.withUnsafeBytes { raw in (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+        return Tensor(shape: shape, values: values)
+    }
+
+    static func write(_ tensor: Tensor, path: String) throws {
+        let data = tensor.values.withUnsafeBufferPointer { Data(buffer: $0) }
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+}

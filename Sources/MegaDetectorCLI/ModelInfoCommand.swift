@@ -1,0 +1,55 @@
+import ArgumentParser
+import Engine
+import Foundation
+import ModelFormats
+
+struct ModelInfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model-info",
+        abstract: "Describe a model file (.pt or .onnx) without running it: architecture, classes, strides, anchors."
+    )
+
+    @Argument(help: "Path to a model file (MegaDetector .pt, YOLOv5 .pt, or .onnx).")
+    var file: String
+
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        try reportingErrors {
+            engine.apply()
+            let model = try ModelLoader.load(path: file, backend: engine.backend)
+            print(Self.describe(model.info, backend: model.network.backend))
+        }
+    }
+
+    static func describe(_ info: ModelInfo, backend: ExecutionBackend) -> String {
+        var lines = [
+            "file:               \(info.path)",
+            "format:             \(info.format)",
+            "architecture:       \(info.architecture)",
+            "parameters:         \(info.parameterCount.formatted()) (\(String(format: "%.1f", Double(info.parameterCount) / 1e6)) M)",
+            "storage precision:  \(info.storagePrecision) (computed in float32)",
+            "input:              \(info.inputName) \(info.inputShape.map { $0 < 0 ? "?" : String($0) }.joined(separator: "x"))",
+            "default input size: \(info.defaultInputSize)",
+            "output:             \(info.outputName) (\(info.outputKind.rawValue))",
+        ]
+        if !info.classNames.isEmpty {
+            lines.append("classes:            \(info.classNames.count): " +
+                         info.classNames.enumerated().map { "\($0.offset)=\($0.element)" }.joined(separator: ", "))
+        }
+        if !info.strides.isEmpty {
+            lines.append("strides:            " + info.strides.map { String(Int($0)) }.joined(separator: ", "))
+            for (level, anchors) in info.anchorsInPixels.enumerated() {
+                let text = anchors.map { "\(formatNumber($0.width))x\(formatNumber($0.height))" }.joined(separator: " ")
+                lines.append("anchors P\(level + 3):         \(text)")
+            }
+        }
+        lines.append("backend:            \(backend == .oneDNN ? "oneDNN \(OneDNN.version)" : "reference (plain Swift)")")
+        lines.append("load time:          \(String(format: "%.3f", info.loadSeconds)) s")
+        return lines.joined(separator: "\n")
+    }
+
+    private static func formatNumber(_ value: Float) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
+    }
+}

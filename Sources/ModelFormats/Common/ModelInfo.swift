@@ -1,0 +1,33 @@
+import Engine
+
+/// What a loaded model is, for `megadetector model-info` and for the detector that runs it.
+public struct ModelInfo: Sendable {
+    public enum OutputKind: String, Sendable {
+        /// YOLOv5 Detect output [N, rows, 5 + classes]: cx, cy, w, h in input pixels, objectness, class scores.
+        case yolov5Decoded = "YOLOv5 decoded boxes"
+        /// A network whose head we do not decode (returned as the graph computes it).
+        case raw = "raw network output"
+    }
+
+    public var path: String
+    public var format: String
+    public var architecture: String
+    public var parameterCount: Int
+    public var classNames: [String]
+    public var strides: [Float]
+    public var anchorsInPixels: [[(width: Float, height: Float)]]
+    public var defaultInputSize: Int
+    public var storagePrecision: String
+    public var layerCount: Int
+    public var outputKind: OutputKind
+    public var inputName: String
+    public var outputName: String
+    public var inputShape: [Int]
+    public var loadSeconds: Double
+}
+
+/// A model ready to run: the immutable network plus what we know about it.
+public struct LoadedModel: Sendable {
+    public let network: Network
+    public var info: ModelInfo
+}

@@ -1,0 +1,22 @@
+import Engine
+
+/// Opens any supported model file, choosing the reader from the file's first bytes (not its name).
+public enum ModelLoader {
+    public static func load(path: String, backend: ExecutionBackend = .oneDNN) throws -> LoadedModel {
+        let file = try MappedFile(path: path)
+        let bytes = file.bytes
+        guard bytes.count >= 4 else {
+            throw ModelFormatError.unreadable(path: path, reason: bytes.isEmpty ? "the file is empty" : "the file is too short")
+        }
+        if bytes[0] == 0x50, bytes[1] == 0x4B {  // "PK": a zip, as torch.save writes
+            return try YOLOv5Checkpoint.load(path: path, backend: backend)
+        }
+        if path.lowercased().hasSuffix(".onnx") || bytes[0] == 0x08 {  // field 1 (ir_version), varint
+            return try ONNXModel.load(path: path, backend: backend)
+        }
+        if path.lowercased().hasSuffix(".pt") || path.lowercased().hasSuffix(".pth") {
+            throw ModelFormatError.corruptArchive(reason: "not a zip file (PyTorch checkpoints are zip archives)")
+        }
+        throw ModelFormatError.unknownFormat(path: path)
+    }
+}

@@ -1,0 +1,283 @@
+import Engine
+import Foundation
+
+/// Converts an ONNX model (YOLOv5 exports, YOLOX and similar detectors) into an engine graph.
+/// Shape-plumbing subgraphs (Shape -> Gather/Slice -> Concat -> Reshape) are folded to constants at
+/// load, because the graphs we accept have static shapes; the remaining ops map one to one onto the
+/// engine's, and Conv + Sigmoid + Mul (SiLU) and residual Adds are fused afterwards.
+public enum ONNXModel {
+    public static func load(path: String, backend: ExecutionBackend) throws -> LoadedModel {
+        let start = Date()
+        let file = try MappedFile(path: path)
+        let proto = try ONNXModelProto(file.bytes)
+        var converter = ONNXGraphConverter(opset: proto.opsets[""] ?? 1)
+        let graph = try GraphFusion.fuse(try converter.convert(proto.graph))
+        guard let input = graph.inputs.first else { throw ModelFormatError.malformedONNX("the graph has no input") }
+        let network = try Network(graph: graph, backend: backend, planningInputShapes: [input.name: input.shape])
+        let outputShape = try graph.inferShapes(inputShapes: [input.name: input.shape])[graph.outputs[0]] ?? []
+        let constantParameters = graph.constants.values.reduce(0) { $0 + $1.count }
+        let info = ModelInfo(
+            path: path, format: "ONNX (IR \(proto.ir_version), opset \(proto.opsets[""] ?? 0)\(proto.producer.isEmpty ? "" : ", from \(proto.producer)"))",
+            architecture: "\(graph.nodes.count) nodes after fusion; output \(graph.outputs[0]) \(outputShape)",
+            parameterCount: network.parameterCount + constantParameters, classNames: [], strides: [], anchorsInPixels: [],
+            defaultInputSize: input.shape.count == 4 ? max(input.shape[2], input.shape[3]) : 0,
+            storagePrecision: "float32", layerCount: graph.nodes.count, outputKind: .raw, inputName: input.name,
+            outputName: graph.outputs[0], inputShape: input.shape, loadSeconds: Date().timeIntervalSince(start))
+        return LoadedModel(network: network, info: info)
+    }
+}
+
+private extension ONNXModelProto {
+    var ir_version: Int { irVersion }
+}
+
+/// Walks ONNX nodes in order, keeping static shapes and constants to fold what depends only on them.
+struct ONNXGraphConverter {
+    let opset: Int
+    private var constants: [String: ONNXTensorProto] = [:]
+    private var shapes: [String: [Int]] = [:]
+    private var nodes: [Graph.Node] = []
+    private var graphConstants: [String: Tensor] = [:]
+
+    init(opset: Int) {
+        self.opset = opset
+    }
+
+    mutating func convert(_ graph: ONNXGraphProto) throws -> Graph {
+        for initializer in graph.initializers { constants[initializer.name] = initializer }
+        let inputs = graph.inputs.filter { constants[$0.name] == nil }
+        guard inputs.count == 1 else {
+            throw ModelFormatError.malformedONNX("expected one image input, found \(inputs.map(\.name))")
+        }
+        for input in inputs {
+            guard input.shape.allSatisfy({ $0 > 0 }) else {
+                throw ModelFormatError.malformedONNX("input \(input.name) has dynamic shape \(input.shape); export with a fixed size")
+            }
+            shapes[input.name] = input.shape
+        }
+        for node in graph.nodes { try convert(node) }
+        for output in graph.outputs where shapes[output] == nil {
+            throw ModelFormatError.malformedONNX("graph output \(output) is never computed")
+        }
+        return try Graph(inputs: inputs.map { Graph.Input(name: $0.name, shape: $0.shape) }, outputs: graph.outputs,
+                         nodes: nodes, constants: graphConstants)
+    }
+
+    private mutating func convert(_ node: ONNXNodeProto) throws {
+        let name = node.name.isEmpty ? (node.outputs.first ?? "?") : node.name
+        func unsupported() -> ModelFormatError { .unsupportedOperator(name: node.opType, opset: opset, node: name) }
+        guard node.domain.isEmpty || node.domain == "ai.onnx" else { throw unsupported() }
+        let a = node.attributes
+        let present = node.inputs.filter { !$0.isEmpty }
+        let allConstant = present.allSatisfy { constants[$0] != nil }
+
+        // Constants and shape plumbing: folded, never executed.
+        switch node.opType {
+        case "Constant":
+            guard let tensor = a["value"]?.tensor ?? a["value_float"]?.float.map({ ONNXTensorProto(name: "", dims: [], values: [Double($0)]) })
+                    ?? a["value_int"]?.int.map({ ONNXTensorProto(name: "", dims: [], values: [Double($0)]) }) else { throw unsupported() }
+            return define(node.outputs[0], tensor)
+        case "Shape":
+            let shape = try shapeOf(node.inputs[0], node: name)
+            return define(node.outputs[0], ONNXTensorProto(name: "", dims: [shape.count], values: shape.map(Double.init)))
+        case "Identity" where allConstant, "Cast" where allConstant:
+            return define(node.outputs[0], try constant(node.inputs[0], node: name))
+        case "Gather" where allConstant:
+            let data = try constant(node.inputs[0], node: name), indices = try constant(node.inputs[1], node: name)
+            guard data.dims.count == 1, (a["axis"]?.int ?? 0) == 0 else { throw unsupported() }
+            let picked = try indices.ints.map { index -> Double in
+                let resolved = index < 0 ? index + data.values.count : index
+                guard resolved >= 0, resolved < data.values.count else { throw ModelFormatError.malformedONNX("Gather \(name): index \(index) out of range") }
+                return data.values[resolved]
+            }
+            return define(node.outputs[0], ONNXTensorProto(name: "", dims: indices.dims, values: picked))
+        case "Unsqueeze" where allConstant, "Squeeze" where allConstant:
+            let data = try constant(node.inputs[0], node: name)
+            let target = try reshapeTarget(node, input: data.dims, name: name)
+            return define(node.outputs[0], ONNXTensorProto(name: "", dims: target, values: data.values))
+        default:
+            break
+        }
+        let (operation, inputs) = try makeOperation(node, name: name)
+        if allConstant, !present.isEmpty {
+            // Everything it reads is known at load time: evaluate once with the reference implementation.
+            let results = operation.reference(try inputs.map { try constant($0, node: name).floatTensor })
+            for (output, tensor) in zip(node.outputs, results) {
+                define(output, ONNXTensorProto(name: "", dims: tensor.shape, values: tensor.values.map(Double.init)))
+            }
+            return
+        }
+        for input in inputs {
+            if let constant = constants[input], graphConstants[input] == nil { graphConstants[input] = constant.floatTensor }
+        }
+        let inputShapes = try inputs.map { try shapeOf($0, node: name) }
+        let outputShapes = try operation.outputShapes(for: inputShapes, node: name)
+        for (output, shape) in zip(node.outputs, outputShapes) { shapes[output] = shape }
+        nodes.append(Graph.Node(name: name, operation: operation, inputs: inputs, outputs: node.outputs))
+    }
+
+    /// The engine op for an ONNX node and the value names it reads at run time.
+    private func makeOperation(_ node: ONNXNodeProto, name: String) throws -> (any GraphOperation, [String]) {
+        let a = node.attributes
+        let present = node.inputs.filter { !$0.isEmpty }
+        func unsupported() -> ModelFormatError { .unsupportedOperator(name: node.opType, opset: opset, node: name) }
+        let operation: any GraphOperation
+        var inputs = [node.inputs[0]]
+        switch node.opType {
+        case "Conv":
+            operation = try conv(node, name: name)
+        case "Sigmoid": operation = Unary(.activation(.sigmoid))
+        case "Relu": operation = Unary(.activation(.relu))
+        case "LeakyRelu": operation = Unary(.activation(.leakyRelu(alpha: a["alpha"]?.float ?? 0.01)))
+        case "HardSwish": operation = Unary(.activation(.hardswish))
+        case "Exp": operation = Unary(.exp)
+        case "Identity", "Cast": operation = Unary(.activation(.none))
+        case "Add", "Sub", "Mul", "Div", "Pow":
+            operation = Elementwise(Elementwise.Function(rawValue: node.opType)!)
+            inputs = node.inputs
+        case "Concat":
+            let rank = try shapeOf(node.inputs[0], node: name).count
+            let axis = a["axis"]?.int ?? 0
+            operation = Concat(axis: axis < 0 ? axis + rank : axis)
+            inputs = node.inputs
+        case "MaxPool":
+            guard (a["ceil_mode"]?.int ?? 0) == 0, (a["auto_pad"]?.string ?? "NOTSET") == "NOTSET",
+                  (a["dilations"]?.ints ?? [1, 1]).allSatisfy({ $0 == 1 }), let kernel = a["kernel_shape"]?.ints, kernel.count == 2 else {
+                throw unsupported()
+            }
+            let strides = a["strides"]?.ints ?? [1, 1], pads = a["pads"]?.ints ?? [0, 0, 0, 0]
+            operation = MaxPool(kernel: (kernel[0], kernel[1]), strides: (strides[0], strides[1]), pads: [pads[0], pads[1], pads[2], pads[3]])
+        case "Resize", "Upsample":
+            operation = try resize(node, name: name)
+        case "Reshape":
+            guard present.count == 2 else { throw unsupported() }
+            operation = Reshape(target: try constant(node.inputs[1], node: name).ints)
+        case "Flatten", "Squeeze", "Unsqueeze":
+            operation = Reshape(target: try reshapeTarget(node, input: try shapeOf(node.inputs[0], node: name), name: name))
+        case "Transpose":
+            let rank = try shapeOf(node.inputs[0], node: name).count
+            operation = Transpose(permutation: a["perm"]?.ints ?? Array((0..<rank).reversed()))
+        case "Slice":
+            operation = try slice(node, name: name)
+        case "Split":
+            let shape = try shapeOf(node.inputs[0], node: name)
+            var axis = a["axis"]?.int ?? 0
+            if axis < 0 { axis += shape.count }
+            var sizes = a["split"]?.ints ?? []
+            if present.count > 1 { sizes = try constant(node.inputs[1], node: name).ints }
+            if sizes.isEmpty { sizes = Array(repeating: shape[axis] / node.outputs.count, count: node.outputs.count) }
+            operation = Split(axis: axis, sizes: sizes)
+        default:
+            throw unsupported()
+        }
+        return (operation, inputs)
+    }
+
+    // MARK: - Op builders
+
+    private func conv(_ node: ONNXNodeProto, name: String) throws -> Conv {
+        let a = node.attributes
+        guard (a["auto_pad"]?.string ?? "NOTSET") == "NOTSET" else {
+            throw ModelFormatError.unsupportedOperator(name: "Conv(auto_pad=\(a["auto_pad"]!.string!))", opset: opset, node: name)
+        }
+        let weights = try constant(node.inputs[1], node: name)
+        guard weights.dims.count == 4 else {
+            throw ModelFormatError.unsupportedOperator(name: "Conv with \(weights.dims.count - 2)-D kernels", opset: opset, node: name)
+        }
+        let bias = node.inputs.count > 2 && !node.inputs[2].isEmpty ? try constant(node.inputs[2], node: name).values.map { Float($0) } : nil
+        let strides = a["strides"]?.ints ?? [1, 1], dilations = a["dilations"]?.ints ?? [1, 1]
+        let pads = a["pads"]?.ints ?? [0, 0, 0, 0]
+        return Conv(weights: weights.floatTensor, bias: bias, strides: (strides[0], strides[1]), pads: pads,
+                    dilations: (dilations[0], dilations[1]), groups: a["group"]?.int ?? 1)
+    }
+
+    private func resize(_ node: ONNXNodeProto, name: String) throws -> Resize {
+        let a = node.attributes
+        let mode = a["mode"]?.string ?? "nearest"
+        let transform = a["coordinate_transformation_mode"]?.string ?? "half_pixel"
+        let nearestMode = a["nearest_mode"]?.string ?? "round_prefer_floor"
+        let input = try shapeOf(node.inputs[0], node: name)
+        var scales: [Double] = []
+        // opset 10 / Upsample: (X, scales); opset 11+: (X, roi, scales[, sizes])
+        let scaleIndex = (node.opType == "Upsample" || opset < 11) ? 1 : 2
+        if node.inputs.count > scaleIndex, !node.inputs[scaleIndex].isEmpty {
+            scales = try constant(node.inputs[scaleIndex], node: name).values
+        }
+        if scales.isEmpty, node.inputs.count > 3, !node.inputs[3].isEmpty {
+            let sizes = try constant(node.inputs[3], node: name).ints
+            scales = zip(sizes, input).map { Double($0) / Double($1) }
+        }
+        // With whole factors, asymmetric/floor (and half_pixel/round_prefer_floor) pick the same pixels.
+        guard mode == "nearest", scales.count == 4, scales[0] == 1, scales[1] == 1,
+              scales[2] >= 1, scales[3] >= 1, scales[2] == scales[2].rounded(), scales[3] == scales[3].rounded(),
+              transform == "asymmetric" ? nearestMode == "floor" : true else {
+            throw ModelFormatError.unsupportedOperator(name: "\(node.opType)(mode=\(mode), scales=\(scales), \(transform))", opset: opset, node: name)
+        }
+        return Resize(scale: (Int(scales[2]), Int(scales[3])))
+    }
+
+    private func slice(_ node: ONNXNodeProto, name: String) throws -> Slice {
+        let a = node.attributes
+        let rank = try shapeOf(node.inputs[0], node: name).count
+        if opset < 10 {
+            let starts = a["starts"]?.ints ?? [], ends = a["ends"]?.ints ?? []
+            return Slice(starts: starts, ends: ends, axes: a["axes"]?.ints ?? Array(0..<starts.count),
+                         steps: Array(repeating: 1, count: starts.count))
+        }
+        func input(_ index: Int) throws -> [Int]? {
+            node.inputs.count > index && !node.inputs[index].isEmpty ? try constant(node.inputs[index], node: name).ints : nil
+        }
+        guard let starts = try input(1), let ends = try input(2) else {
+            throw ModelFormatError.unsupportedOperator(name: "Slice with computed bounds", opset: opset, node: name)
+        }
+        let axes = try input(3)?.map { $0 < 0 ? $0 + rank : $0 } ?? Array(0..<starts.count)
+        let steps = try input(4) ?? Array(repeating: 1, count: starts.count)
+        guard steps.allSatisfy({ $0 > 0 }) else {
+            throw ModelFormatError.unsupportedOperator(name: "Slice with negative steps", opset: opset, node: name)
+        }
+        return Slice(starts: starts, ends: ends, axes: axes, steps: steps)
+    }
+
+    private func reshapeTarget(_ node: ONNXNodeProto, input: [Int], name: String) throws -> [Int] {
+        let a = node.attributes
+        switch node.opType {
+        case "Flatten":
+            var axis = a["axis"]?.int ?? 1
+            if axis < 0 { axis += input.count }
+            return [input[..<axis].reduce(1, *), input[axis...].reduce(1, *)]
+        case "Squeeze":
+            var axes = a["axes"]?.ints ?? []
+            if node.inputs.count > 1 { axes = try constant(node.inputs[1], node: name).ints }
+            let resolved = Set(axes.map { $0 < 0 ? $0 + input.count : $0 })
+            return input.enumerated().filter { resolved.isEmpty ? $0.element != 1 : !resolved.contains($0.offset) }.map(\.element)
+        default:  // Unsqueeze
+            var axes = a["axes"]?.ints ?? []
+            if node.inputs.count > 1 { axes = try constant(node.inputs[1], node: name).ints }
+            let rank = input.count + axes.count
+            let resolved = Set(axes.map { $0 < 0 ? $0 + rank : $0 })
+            var remaining = input.makeIterator()
+            return (0..<rank).map { resolved.contains($0) ? 1 : remaining.next() ?? 1 }
+        }
+    }
+
+    // MARK: - Values
+
+    private mutating func define(_ name: String, _ tensor: ONNXTensorProto) {
+        constants[name] = tensor
+        shapes[name] = tensor.dims
+    }
+
+    private func constant(_ name: String, node: String) throws -> ONNXTensorProto {
+        guard let value = constants[name] else {
+            throw ModelFormatError.malformedONNX("node \(node) needs '\(name)' to be a constant")
+        }
+        return value
+    }
+
+    private func shapeOf(_ name: String, node: String) throws -> [Int] {
+        guard let shape = shapes[name] ?? constants[name]?.dims else {
+            throw ModelFormatError.malformedONNX("node \(node) reads '\(name)', which is not defined before it")
+        }
+        return shape
+    }
+}

@@ -1,0 +1,109 @@
+/// A read-only view of an uncompressed ZIP archive, the container `torch.save` writes (entries are
+/// stored, not deflated; ZIP64 records appear in large files). Entry data is returned in place.
+public struct ZipArchive: Sendable {
+    public struct Entry: Sendable {
+        public let name: String
+        public let dataOffset: Int
+        public let size: Int
+    }
+
+    public let file: MappedFile
+    public let entries: [String: Entry]
+
+    private static let endOfCentralDirectory = 0x0605_4b50
+    private static let zip64EndOfCentralDirectory = 0x0606_4b50
+    private static let zip64Locator = 0x0706_4b50
+    private static let centralHeader = 0x0201_4b50
+    private static let localHeader = 0x0403_4b50
+    /// More entries than any real checkpoint has (MDv5: about 900); bounds the directory we build.
+    private static let maximumEntries = 1_000_000
+
+    public init(file: MappedFile) throws {
+        self.file = file
+        let reader = ByteReader(bytes: file.bytes)
+        let size = file.bytes.count
+        guard size >= 22 else { throw ModelFormatError.corruptArchive(reason: "file is \(size) bytes, too short for a zip") }
+        // The end-of-central-directory record sits in the last 22 + 65535 bytes.
+        var eocd = -1
+        var position = size - 22
+        let lowest = max(0, size - 22 - 65_535)
+        while position >= lowest {
+            if reader.u32(position) == Self.endOfCentralDirectory { eocd = position; break }
+            position -= 1
+        }
+        guard eocd >= 0 else {
+            if reader.u32(0) == Self.localHeader {
+                throw ModelFormatError.corruptArchive(reason: "end of central directory not found (the file is probably truncated)")
+            }
+            throw ModelFormatError.corruptArchive(reason: "not a zip file")
+        }
+        var entryCount = reader.u16(eocd + 10)!
+        var directorySize = reader.u32(eocd + 12)!
+        var directoryOffset = reader.u32(eocd + 16)!
+        if entryCount == 0xFFFF || directoryOffset == 0xFFFF_FFFF || directorySize == 0xFFFF_FFFF,
+           eocd >= 20, reader.u32(eocd - 20) == Self.zip64Locator {
+            guard let record = reader.u64(eocd - 20 + 8), reader.u32(record) == Self.zip64EndOfCentralDirectory,
+                  let count = reader.u64(record + 32), let dirSize = reader.u64(record + 40),
+                  let dirOffset = reader.u64(record + 48) else {
+                throw ModelFormatError.corruptArchive(reason: "bad ZIP64 end of central directory")
+            }
+            (entryCount, directorySize, directoryOffset) = (count, dirSize, dirOffset)
+        }
+        guard entryCount <= Self.maximumEntries, directoryOffset >= 0, directorySize >= 0,
+              directoryOffset + directorySize <= size else {
+            throw ModelFormatError.corruptArchive(reason: "central directory lies outside the file (truncated?)")
+        }
+        var entries: [String: Entry] = [:]
+        var cursor = directoryOffset
+        for _ in 0..<entryCount {
+            guard reader.u32(cursor) == Self.centralHeader,
+                  let method = reader.u16(cursor + 10),
+                  var compressedSize = reader.u32(cursor + 20),
+                  var uncompressedSize = reader.u32(cursor + 24),
+                  let nameLength = reader.u16(cursor + 28),
+                  let extraLength = reader.u16(cursor + 30),
+                  let commentLength = reader.u16(cursor + 32),
+                  var localOffset = reader.u32(cursor + 42),
+                  let name = reader.string(cursor + 46, count: nameLength) else {
+                throw ModelFormatError.corruptArchive(reason: "bad central directory entry at byte \(cursor)")
+            }
+            // ZIP64 extended information replaces saturated 32-bit fields, in this order.
+            var extra = cursor + 46 + nameLength
+            let extraEnd = extra + extraLength
+            while extra + 4 <= extraEnd, let tag = reader.u16(extra), let length = reader.u16(extra + 2) {
+                if tag == 0x0001 {
+                    var field = extra + 4
+                    if uncompressedSize == 0xFFFF_FFFF, let value = reader.u64(field) { uncompressedSize = value; field += 8 }
+                    if compressedSize == 0xFFFF_FFFF, let value = reader.u64(field) { compressedSize = value; field += 8 }
+                    if localOffset == 0xFFFF_FFFF, let value = reader.u64(field) { localOffset = value }
+                }
+                extra += 4 + length
+            }
+            guard method == 0 else {
+                throw ModelFormatError.unsupportedArchive(reason: "entry \(name) is compressed (method \(method)); PyTorch checkpoints store entries uncompressed")
+            }
+            guard compressedSize == uncompressedSize,
+                  reader.u32(localOffset) == Self.localHeader,
+                  let localNameLength = reader.u16(localOffset + 26),
+                  let localExtraLength = reader.u16(localOffset + 28) else {
+                throw ModelFormatError.corruptArchive(reason: "bad local header for \(name)")
+            }
+            let dataOffset = localOffset + 30 + localNameLength + localExtraLength
+            guard dataOffset + compressedSize <= size else {
+                throw ModelFormatError.corruptArchive(reason: "entry \(name) extends past the end of the file (truncated?)")
+            }
+            entries[name] = Entry(name: name, dataOffset: dataOffset, size: compressedSize)
+            cursor = extraEnd + commentLength
+        }
+        self.entries = entries
+    }
+
+    public func data(_ entry: Entry) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: file.bytes[entry.dataOffset..<(entry.dataOffset + entry.size)])
+    }
+
+    /// The entry whose name ends with `suffix` (PyTorch prefixes every name with an archive folder).
+    public func entry(endingWith suffix: String) -> Entry? {
+        entries.values.filter { $0.name.hasSuffix(suffix) }.min { $0.name.count < $1.name.count }
+    }
+}

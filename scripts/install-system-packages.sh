@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages the build links against (oneDNN, libjpeg-turbo, libpng).
+# Swift itself is expected on PATH (swift.org toolchain, 6.1 or newer).
+set -euo pipefail
+packages=(libdnnl-dev libturbojpeg0-dev libpng-dev)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update
+  $sudo_cmd apt-get install -y "${missing[@]}"
+fi

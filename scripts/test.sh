@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test command: installs system packages if missing, builds, runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-system-packages.sh
+swift build
+swift test
