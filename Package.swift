@@ -29,8 +29,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
-        .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine"]),
-        .testTarget(name: "MegaDetectorCLITests", dependencies: ["ModelFormats"]),
+        .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "TestSupport"]),
+        .testTarget(name: "MegaDetectorCLITests", dependencies: ["TestSupport"]),
     ]
 )

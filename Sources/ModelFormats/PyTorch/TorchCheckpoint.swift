@@ -101,7 +101,7 @@ public struct TorchCheckpoint {
     }
 
     /// IEEE 754 binary16 -> binary32, exact for every value (subnormals, infinities, NaN).
-    static func halfToFloat(_ bits: UInt16) -> Float {
+    public static func halfToFloat(_ bits: UInt16) -> Float {
         let sign = UInt32(bits & 0x8000) << 16
         let exponent = UInt32(bits >> 10) & 0x1F
         var mantissa = UInt32(bits & 0x03FF)

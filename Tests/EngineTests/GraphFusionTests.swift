@@ -1,0 +1,38 @@
+import Engine
+import Testing
+import TestSupport
+
+struct GraphFusionTests {
+    /// Conv -> Sigmoid -> Mul and Add(x, Conv) as an exporter writes them, fused into one Conv.
+    @Test func fusesSiLUAndResidual() throws {
+        var random = SeededGenerator(seed: 11)
+        let conv1 = Conv(weights: random.tensor([4, 4, 3, 3], scale: 0.3), bias: random.tensor([4]).values, pads: [1, 1, 1, 1])
+        let conv2 = Conv(weights: random.tensor([4, 4, 1, 1], scale: 0.3), bias: nil)
+        let graph = try Graph(inputs: [Graph.Input(name: "x", shape: [1, 4, 6, 6])], outputs: ["out"], nodes: [
+            Graph.Node(name: "c1", operation: conv1, inputs: ["x"], outputs: ["c1"]),
+            Graph.Node(name: "s1", operation: Unary(.activation(.sigmoid)), inputs: ["c1"], outputs: ["s1"]),
+            Graph.Node(name: "m1", operation: Elementwise(.mul), inputs: ["c1", "s1"], outputs: ["m1"]),
+            Graph.Node(name: "c2", operation: conv2, inputs: ["m1"], outputs: ["c2"]),
+            Graph.Node(name: "add", operation: Elementwise(.add), inputs: ["x", "c2"], outputs: ["out"]),
+        ])
+        let fused = try GraphFusion.fuse(graph)
+        #expect(fused.nodes.count == 2)
+        #expect((fused.nodes[0].operation as? Conv)?.activation == .silu)
+        #expect((fused.nodes[1].operation as? Conv)?.addsResidual == true)
+        let input = ["x": random.tensor([1, 4, 6, 6])]
+        let shapes = ["x": [1, 4, 6, 6]]
+        let expected = try Network(graph: graph, backend: .reference, planningInputShapes: shapes).run(input)["out"]!
+        for backend in ExecutionBackend.allCases {
+            let actual = try Network(graph: fused, backend: backend, planningInputShapes: shapes).run(input)["out"]!
+            #expect(actual.maxAbsoluteDifference(to: expected) < 1e-5)
+        }
+    }
+
+    @Test func graphValidationCatchesUseBeforeDefinition() {
+        #expect(throws: EngineError.self) {
+            try Graph(inputs: [Graph.Input(name: "x", shape: [1])], outputs: ["y"], nodes: [
+                Graph.Node(name: "n", operation: Unary(.exp), inputs: ["z"], outputs: ["y"]),
+            ])
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The CLI through its real interface: run the built executable, check exit codes and output.
+struct ModelInfoCommandTests {
+    @Test func describesAnMDv5FormatCheckpoint() throws {
+        let result = try Fixtures.runCLI(["model-info", Fixtures.enginePath("yolov5_p6_tiny.pt")])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("YOLOv5 P6 (4 detection levels"))
+        #expect(result.stdout.contains("classes:            3: 0=animal, 1=person, 2=vehicle"))
+        #expect(result.stdout.contains("strides:            8, 16, 32, 64"))
+        #expect(result.stdout.contains("anchors P6:         436x615 739x380 925x792"))
+        #expect(result.stdout.contains("storage precision:  float16"))
+        #expect(result.stdout.contains("default input size: 1280"))
+        #expect(result.stdout.contains("load time:"))
+    }
+
+    /// Each failure is one line on stderr naming the problem, and exit code 1.
+    @Test(arguments: [
+        ("missing.pt", "model file not found"),
+        ("truncated.pt", "corrupt model archive (zip): end of central directory not found"),
+        ("not_a_zip.pt", "not a zip file"),
+        ("evil_os_system.pt", "refused to load: the pickle references 'os.system'"),
+        ("evil_subprocess_popen.pt", "'subprocess.Popen'"),
+        ("state_dict_only.pt", "not a YOLOv5 checkpoint"),
+        ("unsupported_op.onnx", "unsupported ONNX operator Erf (opset 13)"),
+    ])
+    func failsWithOneClearLine(file: String, message: String) throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("md-cli-pwned-\(UUID().uuidString)")
+        let result = try Fixtures.runCLI(["model-info", Fixtures.enginePath(file)],
+                                         environment: ["MEGADETECTOR_PWN_MARKER": marker.path])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("error: "))
+        #expect(result.stderr.contains(message))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: marker.path))
+    }
+
+    @Test func inferRawWritesTheDetectOutputAndDumps() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("md-raw-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("out.f32")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let result = try Fixtures.runCLI([
+            "infer-raw", Fixtures.enginePath("yolov5_p6_tiny.pt"), "--input", Fixtures.enginePath("yolov5_p6_tiny_input.u8"),
+            "--shape", "1,3,256,320", "--output", output.path, "--dump-activations", directory.appendingPathComponent("dump").path,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let data = try Data(contentsOf: output)
+        #expect(data.count == 5100 * 8 * 4)
+        let expected = try Fixtures.array(Fixtures.model("yolov5_p6_tiny")["torch_output"])
+        let values = data.withUnsafeBytes { raw in (0..<(5100 * 8)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+        let worst = zip(values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 0.02)
+        let index = try Data(contentsOf: directory.appendingPathComponent("dump/index.json"))
+        let entries = try #require(try JSONSerialization.jsonObject(with: index) as? [[String: Any]])
+        #expect(entries.contains { $0["name"] as? String == "model.32" })
+        #expect(entries.contains { $0["name"] as? String == "model.33.m.3" })  // Detect's raw P6 convolution
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("dump/model.0.f32").path))
+    }
+}

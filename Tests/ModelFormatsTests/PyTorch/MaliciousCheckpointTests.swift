@@ -1,0 +1,37 @@
+import Foundation
+import ModelFormats
+import Testing
+import TestSupport
+
+/// Crafted files whose pickles run a shell command under Python's unpickler (the generator proves
+/// each payload is live). Loading them must fail with the global named, and the command must not run.
+struct MaliciousCheckpointTests {
+    static let cases: [(file: String, module: String, name: String)] = [
+        ("evil_os_system.pt", "os", "system"),
+        ("evil_builtins_eval.pt", "builtins", "eval"),
+        ("evil_subprocess_popen.pt", "subprocess", "Popen"),
+        ("evil_unknown_class.pt", "models.yolo", "EvilModel"),
+        ("evil_nested_in_checkpoint.pt", "os", "system"),
+    ]
+
+    @Test(arguments: cases)
+    func refusedWithoutSideEffect(_ testCase: (file: String, module: String, name: String)) throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("md-pwned-\(UUID().uuidString)")
+        setenv("MEGADETECTOR_PWN_MARKER", marker.path, 1)
+        defer { unsetenv("MEGADETECTOR_PWN_MARKER") }
+        #expect(throws: ModelFormatError.disallowedPickleGlobal(module: testCase.module, name: testCase.name)) {
+            try ModelLoader.load(path: Fixtures.enginePath(testCase.file))
+        }
+        #expect(!FileManager.default.fileExists(atPath: marker.path), "the payload ran")
+    }
+
+    @Test func stateDictIsNotAModel() throws {
+        do {
+            _ = try ModelLoader.load(path: Fixtures.enginePath("state_dict_only.pt"))
+            Issue.record("a state dict loaded as a model")
+        } catch let error as ModelFormatError {
+            guard case let .notACheckpoint(reason) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(reason.contains("state dict"))
+        }
+    }
+}
