@@ -1,6 +1,9 @@
 import ArgumentParser
 import Engine
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import ModelFormats
 
 struct InferRawCommand: ParsableCommand {
@@ -32,6 +35,9 @@ struct InferRawCommand: ParsableCommand {
     @Option(help: "Folder for every intermediate tensor.")
     var dumpActivations: String?
 
+    @Option(name: .customLong("repeat"), help: "Run the forward pass this many times and print each time and the peak memory (benchmarking).")
+    var repeatCount: Int = 1
+
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
@@ -53,6 +59,18 @@ struct InferRawCommand: ParsableCommand {
                 dumped.append((name, value.shape))
             }
             let seconds = Date().timeIntervalSince(start)
+            var times = [seconds]
+            for _ in 1..<max(repeatCount, 1) {
+                let again = Date()
+                _ = try context.run([loaded.info.inputName: tensor])
+                times.append(Date().timeIntervalSince(again))
+            }
+            if repeatCount > 1 {
+                let formatted = times.map { String(format: "%.3f", $0) }.joined(separator: " ")
+                print("forward seconds: \(formatted)")
+                print("load seconds: \(String(format: "%.3f", loaded.info.loadSeconds))")
+                print("peak resident memory MB: \(String(format: "%.0f", ProcessMemory.peakResidentMegabytes))")
+            }
             guard let result = results[loaded.info.outputName] else { throw EngineError.missingInput(name: loaded.info.outputName) }
             try RawTensorFile.write(result, path: output)
             if let dumpActivations {
@@ -62,6 +80,15 @@ struct InferRawCommand: ParsableCommand {
             }
             print("output \(loaded.info.outputName) \(result.shape) written to \(output) (forward \(String(format: "%.3f", seconds)) s)")
         }
+    }
+}
+
+/// The process's peak resident set size, as the kernel accounts it.
+enum ProcessMemory {
+    static var peakResidentMegabytes: Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
     }
 }
 

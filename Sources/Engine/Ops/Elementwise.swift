@@ -71,7 +71,7 @@ public struct Elementwise: GraphOperation {
     }
 
     /// Strides for reading `shape` as if broadcast to `target` (0 along broadcast axes).
-    static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+    public static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
         let padded = [Int](repeating: 1, count: target.count - shape.count) + shape
         let strides = Tensor.strides(of: padded)
         return zip(padded, strides).map { $0 == 1 ? 0 : $1 }

@@ -96,7 +96,9 @@ struct ONNXGraphConverter {
             let target = try reshapeTarget(node, input: data.dims, name: name)
             return define(node.outputs[0], ONNXTensorProto(name: "", dims: target, values: data.values))
         default:
-            break
+            if allConstant, let folded = try ONNXConstantFolding.fold(node, constants: try present.map { try constant($0, node: name) }) {
+                return define(node.outputs[0], folded)
+            }
         }
         let (operation, inputs) = try makeOperation(node, name: name)
         if allConstant, !present.isEmpty {
@@ -154,6 +156,8 @@ struct ONNXGraphConverter {
             operation = Reshape(target: try constant(node.inputs[1], node: name).ints)
         case "Flatten", "Squeeze", "Unsqueeze":
             operation = Reshape(target: try reshapeTarget(node, input: try shapeOf(node.inputs[0], node: name), name: name))
+        case "Expand":
+            operation = Expand(target: try constant(node.inputs[1], node: name).ints)
         case "Transpose":
             let rank = try shapeOf(node.inputs[0], node: name).count
             operation = Transpose(permutation: a["perm"]?.ints ?? Array((0..<rank).reversed()))
@@ -184,7 +188,7 @@ struct ONNXGraphConverter {
         guard weights.dims.count == 4 else {
             throw ModelFormatError.unsupportedOperator(name: "Conv with \(weights.dims.count - 2)-D kernels", opset: opset, node: name)
         }
-        let bias = node.inputs.count > 2 && !node.inputs[2].isEmpty ? try constant(node.inputs[2], node: name).values.map { Float($0) } : nil
+        let bias = node.inputs.count > 2 && !node.inputs[2].isEmpty ? try constant(node.inputs[2], node: name).floatTensor.values : nil
         let strides = a["strides"]?.ints ?? [1, 1], dilations = a["dilations"]?.ints ?? [1, 1]
         let pads = a["pads"]?.ints ?? [0, 0, 0, 0]
         return Conv(weights: weights.floatTensor, bias: bias, strides: (strides[0], strides[1]), pads: pads,

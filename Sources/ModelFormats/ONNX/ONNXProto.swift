@@ -129,13 +129,16 @@ struct ONNXAttribute {
     }
 }
 
-/// A constant tensor (initializer or Constant value). Values are kept as Double so int64 shape data
-/// and float weights share one representation; raw data is decoded by element type.
+/// A constant tensor (initializer or Constant value). Float data (weights) stays float32; integer and
+/// double data (shapes, indices) is kept as Double, exact for every int64 a shape can hold.
 struct ONNXTensorProto {
     var name = ""
     var dims: [Int] = []
     var dataType = 0
-    var values: [Double] = []
+    private var floats: [Float]?
+    private var doubles: [Double] = []
+
+    var values: [Double] { floats.map { $0.map(Double.init) } ?? doubles }
 
     enum ElementType: Int {
         case float = 1, uint8 = 2, int8 = 3, int32 = 6, int64 = 7, bool = 9, float16 = 10, double = 11
@@ -177,7 +180,12 @@ struct ONNXTensorProto {
             guard raw.count == count * size else {
                 throw ModelFormatError.malformedONNX("tensor \(name): \(raw.count) bytes for \(count) elements of type \(type)")
             }
-            values = (0..<count).map { index -> Double in
+            switch type {
+            case .float: floats = (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+            case .float16: floats = (0..<count).map { TorchCheckpoint.halfToFloat(raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) }
+            default: break
+            }
+            if floats == nil { doubles = (0..<count).map { index -> Double in
                 switch type {
                 case .float: return Double(raw.loadUnaligned(fromByteOffset: index * 4, as: Float.self))
                 case .int32: return Double(raw.loadUnaligned(fromByteOffset: index * 4, as: Int32.self))
@@ -187,12 +195,15 @@ struct ONNXTensorProto {
                 case .uint8, .bool: return Double(raw[index])
                 case .int8: return Double(Int8(bitPattern: raw[index]))
                 }
-            }
+            } }
+        } else if !floatData.isEmpty {
+            floats = floatData
         } else {
-            values = !floatData.isEmpty ? floatData.map(Double.init) : !doubleData.isEmpty ? doubleData : intData.map(Double.init)
+            doubles = !doubleData.isEmpty ? doubleData : intData.map(Double.init)
         }
-        guard values.count == count else {
-            throw ModelFormatError.malformedONNX("tensor \(name) declares \(count) elements and holds \(values.count)")
+        let held = floats?.count ?? doubles.count
+        guard held == count else {
+            throw ModelFormatError.malformedONNX("tensor \(name) declares \(count) elements and holds \(held)")
         }
     }
 
@@ -200,10 +211,10 @@ struct ONNXTensorProto {
         self.name = name
         self.dims = dims
         self.dataType = ElementType.int64.rawValue
-        self.values = values
+        self.doubles = values
     }
 
-    var floatTensor: Tensor { Tensor(shape: dims, values: values.map { Float($0) }) }
+    var floatTensor: Tensor { Tensor(shape: dims, values: floats ?? doubles.map { Float($0) }) }
     /// Values as integers, saturating (ONNX uses INT64_MAX for "to the end").
     var ints: [Int] { values.map { $0 >= 9.2e18 ? Int.max : $0 <= -9.2e18 ? Int.min : Int($0) } }
 }

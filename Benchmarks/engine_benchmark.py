@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Forward-pass benchmark: our engine next to PyTorch and onnxruntime on the full-size MDv5a network.
+
+Builds YOLOv5x6 with MegaDetector's 3 classes and random weights (BatchNorm statistics set from real
+photos so activations have a realistic scale, which also keeps denormals out of the measurement),
+saves it in MegaDetector's container (fp16 .pt) and as ONNX, then measures each engine in its own
+process on the same 1280x960 input (a letterboxed 2048x1536 camera-trap photo), fp32, 2 threads:
+per-image forward time (median of the repeats after a warm-up) and peak resident memory.
+
+Nothing here is committed output; the models go to a scratch folder (default /tmp/md-bench).
+Usage (reference environment from ../shared/docs/reference-setup.md, release build of ours):
+    swift build -c release
+    VENV/bin/python Benchmarks/engine_benchmark.py [--repeats 3] [--threads 2]
+"""
+import argparse
+import copy
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "Tests" / "Fixtures" / "engine"))
+
+
+def build_models(scratch, shared):
+    import numpy as np
+    import torch
+    import generate_engine_fixtures as fixtures
+    pt, onnx_path, tensor = scratch / "mdv5a_random.pt", scratch / "mdv5a_random.onnx", scratch / "input_1280x960.u8"
+    if pt.exists() and onnx_path.exists() and tensor.exists():
+        return pt, onnx_path, tensor
+    config = fixtures.p6_config()
+    config.update({"depth_multiple": 1.33, "width_multiple": 1.25})
+    torch.manual_seed(0)
+    model = fixtures.models.yolo.DetectionModel(copy.deepcopy(config))
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.reset_running_stats()
+            module.momentum = None
+    model.train()
+    with torch.no_grad():
+        for name in fixtures.CALIBRATION_PHOTOS[:2]:
+            model(fixtures.to_input(fixtures.letterbox(fixtures.load_rgb(shared / "images" / name), 640, 64)))
+    model.eval()
+    fixtures.save_checkpoint(model, pt)
+    letterboxed = fixtures.letterbox(fixtures.load_rgb(shared / "images" / "camera-traps" / "animl_BUOW_IMG_0708.JPG"), 1280, 64)
+    assert letterboxed.shape[:2] == (960, 1280), letterboxed.shape
+    tensor.write_bytes(np.ascontiguousarray(letterboxed.transpose(2, 0, 1)).tobytes())
+    fp32 = fixtures.fp32_from_checkpoint(pt)
+    fixtures.export_onnx(fp32, fixtures.to_input(letterboxed), onnx_path)
+    return pt, onnx_path, tensor
+
+
+def child(engine, model, tensor, threads, repeats):
+    """Runs in a fresh process: prints a JSON line with forward times and peak memory."""
+    import numpy as np
+    x = np.fromfile(tensor, dtype=np.uint8).reshape(1, 3, 960, 1280).astype(np.float32) / 255.0
+    times = []
+    if engine == "pytorch":
+        import torch
+        torch.set_num_threads(threads)
+        import yolov5.models.yolo  # noqa: F401
+        checkpoint = torch.load(model, map_location="cpu", weights_only=False)
+        net = checkpoint["model"].float().eval()
+        inp = torch.from_numpy(x)
+        with torch.no_grad():
+            for _ in range(repeats + 1):
+                start = time.perf_counter()
+                net(inp)
+                times.append(time.perf_counter() - start)
+    else:
+        import onnxruntime
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            session.run(None, {"images": x})
+            times.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"times": times[1:], "peak_mb": peak}))
+
+
+def run_ours(binary, model, tensor, threads, repeats):
+    out = subprocess.run([str(binary), "infer-raw", str(model), "--input", str(tensor), "--shape", "1,3,960,1280",
+                          "--output", "/dev/null", "--threads", str(threads), "--repeat", str(repeats + 1)],
+                         capture_output=True, text=True, check=True).stdout
+    lines = {line.split(":")[0]: line.split(":", 1)[1].strip() for line in out.splitlines() if ":" in line}
+    times = [float(t) for t in lines["forward seconds"].split()][1:]
+    return {"times": times, "peak_mb": float(lines["peak resident memory MB"])}
+
+
+def run_child(engine, model, tensor, threads, repeats):
+    out = subprocess.run([sys.executable, __file__, "--child", engine, "--model", str(model), "--tensor", str(tensor),
+                          "--threads", str(threads), "--repeats", str(repeats)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    parser.add_argument("--scratch", default="/tmp/md-bench")
+    parser.add_argument("--binary", default=str(ROOT / ".build" / "release" / "megadetector"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child")
+    parser.add_argument("--model")
+    parser.add_argument("--tensor")
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.model, args.tensor, args.threads, args.repeats)
+    scratch = Path(args.scratch)
+    scratch.mkdir(parents=True, exist_ok=True)
+    pt, onnx_path, tensor = build_models(scratch, Path(args.shared))
+    results = {
+        "megadetector-swift (.pt, oneDNN fp32)": run_ours(args.binary, pt, tensor, args.threads, args.repeats),
+        "megadetector-swift (.onnx, oneDNN fp32)": run_ours(args.binary, onnx_path, tensor, args.threads, args.repeats),
+        "PyTorch fp32 (megadetector's way)": run_child("pytorch", pt, tensor, args.threads, args.repeats),
+        "onnxruntime fp32": run_child("onnxruntime", onnx_path, tensor, args.threads, args.repeats),
+    }
+    ours = statistics.median(results["megadetector-swift (.pt, oneDNN fp32)"]["times"])
+    print(f"MDv5a architecture (YOLOv5x6, random weights), 1x3x960x1280, {args.threads} threads, "
+          f"median of {args.repeats} after a warm-up")
+    print(f"{'engine':42s} {'forward s':>10s} {'peak MB':>9s} {'vs ours':>8s}")
+    for name, result in results.items():
+        median = statistics.median(result["times"])
+        print(f"{name:42s} {median:10.3f} {result['peak_mb']:9.0f} {median / ours:7.2f}x")
+    print("fp32 limit on this machine per reference-pipeline.md: 2.665 s (623.7 GFLOP at 234 GFLOP/s)")
+
+
+if __name__ == "__main__":
+    main()
