@@ -1,6 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// Pixel loops and reference kernels are unusably slow unoptimised; tests run debug builds, so these
+/// targets are optimised in every configuration.
+let optimisedAlways: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "MegaDetector",
     platforms: [.macOS(.v14)],
@@ -20,18 +24,26 @@ let package = Package(
             cSettings: [.headerSearchPath("include")],
             linkerSettings: [.linkedLibrary("dnnl")]
         ),
-        .target(name: "Engine", dependencies: ["CDNNLShim"]),
-        .target(name: "ModelFormats", dependencies: ["Engine"]),
+        .target(name: "Engine", dependencies: ["CDNNLShim"], swiftSettings: optimisedAlways),
+        // libjpeg-turbo (Debian libjpeg62-turbo-dev / libturbojpeg0-dev) and libpng (libpng-dev).
+        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimisedAlways),
+        .target(name: "ResultsFormat"),
+        .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat"], swiftSettings: optimisedAlways),
+        .target(name: "ModelFormats", dependencies: ["Engine"], swiftSettings: optimisedAlways),
         .executableTarget(
             name: "MegaDetectorCLI",
             dependencies: [
-                "Engine", "ModelFormats",
+                "Engine", "ModelFormats", "Imaging", "ResultsFormat", "Detection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "TestSupport"]),
-        .testTarget(name: "MegaDetectorCLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Detection", "TestSupport"]),
+        .testTarget(name: "ResultsFormatTests", dependencies: ["ResultsFormat", "TestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Imaging", "ResultsFormat", "TestSupport"]),
+        .testTarget(name: "MegaDetectorCLITests", dependencies: ["TestSupport", "ResultsFormat"]),
     ]
 )
