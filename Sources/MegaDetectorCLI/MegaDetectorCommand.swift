@@ -4,11 +4,11 @@ import Foundation
 import ModelFormats
 
 @main
-struct MegaDetectorCommand: ParsableCommand {
+struct MegaDetectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "megadetector",
         abstract: "MegaDetector in Swift: find animals, people and vehicles in camera-trap photos.",
-        subcommands: [ModelInfoCommand.self, InferRawCommand.self]
+        subcommands: [DetectCommand.self, ModelInfoCommand.self, InferRawCommand.self]
     )
 }
 

@@ -17,6 +17,8 @@ public struct ModelInfo: Sendable {
     public var strides: [Float]
     public var anchorsInPixels: [[(width: Float, height: Float)]]
     public var defaultInputSize: Int
+    /// `image_size` from the file's `megadetector_info.json` (MDv1000 models), when present.
+    public var metadataImageSize: Int? = nil
     public var storagePrecision: String
     public var layerCount: Int
     public var outputKind: OutputKind

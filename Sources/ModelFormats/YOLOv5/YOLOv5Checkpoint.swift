@@ -12,10 +12,12 @@ public enum YOLOv5Checkpoint {
         let result = try builder.build(model: model)
         let detect = result.detect
         let levels = detect.strides.count
-        var inputSize = levels >= 4 ? 1280 : 640
+        // The reference uses the file's metadata size, else 1280 (it assumes MDv5 without metadata).
+        var inputSize = 1280
+        var metadataSize: Int?
         var architecture = "YOLOv5 \(levels >= 4 ? "P6" : "P5") (\(levels) detection levels, \(result.layerTypes.count) layers)"
         if let info = megadetectorInfo(checkpoint) {
-            if let size = info["image_size"] as? Int { inputSize = size }
+            if let size = info["image_size"] as? Int { inputSize = size; metadataSize = size }
             if let type = info["model_type"] as? String { architecture += ", model_type \(type)" }
         }
         let maximumStride = Int(detect.strides.max() ?? 32)
@@ -32,7 +34,9 @@ public enum YOLOv5Checkpoint {
             layerCount: result.layerTypes.count, outputKind: .yolov5Decoded, inputName: YOLOv5GraphBuilder.inputName,
             outputName: YOLOv5GraphBuilder.outputName, inputShape: [1, 3, -1, -1],
             loadSeconds: Date().timeIntervalSince(start))
-        return LoadedModel(network: network, info: info)
+        var loaded = LoadedModel(network: network, info: info)
+        loaded.info.metadataImageSize = metadataSize
+        return loaded
     }
 
     /// The DetectionModel object: `checkpoint['model']`, else `['ema']`, else the root itself.

@@ -94,7 +94,7 @@ struct YOLOv5CheckpointTests {
         let p5 = try ModelLoader.load(path: Fixtures.enginePath("yolov5_p5_tiny.pt"))
         #expect(p5.info.strides == [8, 16, 32])
         #expect(p5.info.classNames.count == 2)
-        #expect(p5.info.defaultInputSize == 640)
+        #expect(p5.info.defaultInputSize == 1280)  // the reference assumes 1280 without metadata
     }
 
     /// The dumped intermediate of layer 2 (a C3 block) equals PyTorch's forward-hook output.

@@ -1,0 +1,46 @@
+import Foundation
+import ResultsFormat
+
+/// Checkpoints in the reference's format, `{"checkpoint": [per-image results with absolute paths]}`,
+/// so either tool can resume from the other's. Unlike the reference they are written to a temporary
+/// file and renamed: a kill during a write leaves the previous checkpoint intact.
+public enum Checkpoint {
+    public static func write(_ results: [ImageResult], to path: String) throws {
+        let value = JSONValue.object(JSONObject([("checkpoint", .array(results.map(\.json)))]))
+        try AtomicFile.write(Data(JSONWriter.serialize(value).utf8), to: path)
+    }
+
+    public static func read(path: String) throws -> [ImageResult] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ResultsFormatError.unreadable(path: path, reason: "no such checkpoint")
+        }
+        let value: JSONValue
+        do { value = try JSONParser.parse([UInt8](data)) } catch {
+            throw ResultsFormatError.invalid(path: path, reason: "\(error)")
+        }
+        // Our checkpoints and the reference's are {"checkpoint": [...]}; a full results file
+        // ({"images": [...]}) is accepted too.
+        guard let list = value.object?["checkpoint"]?.array ?? value.object?["images"]?.array else {
+            throw ResultsFormatError.invalid(path: path, reason: "no 'checkpoint' list")
+        }
+        return try list.map(ImageResult.init(json:))
+    }
+
+    /// The default checkpoint name next to the output, as the reference names it.
+    public static func defaultPath(forOutput output: String, now: Date = Date()) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMddHHmmss"
+        let folder = (URL(fileURLWithPath: output).standardizedFileURL.path as NSString).deletingLastPathComponent
+        return (folder as NSString).appendingPathComponent("md_checkpoint_\(formatter.string(from: now)).json")
+    }
+
+    /// `--resume-from-checkpoint auto`: the newest `md_checkpoint_*.json` in the output's folder.
+    public static func latest(forOutput output: String) -> String? {
+        let folder = (URL(fileURLWithPath: output).standardizedFileURL.path as NSString).deletingLastPathComponent
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter { $0.hasPrefix("md_checkpoint_") && $0.hasSuffix(".json") }.sorted().last
+            .map { (folder as NSString).appendingPathComponent($0) }
+    }
+}

@@ -1,0 +1,179 @@
+import ArgumentParser
+import Detection
+import Dispatch
+import Engine
+import Foundation
+import ModelFormats
+import ResultsFormat
+
+struct DetectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect",
+        abstract: "Run MegaDetector over photos and write a MegaDetector results file (run_detector_batch).",
+        discussion: """
+        INPUT is a folder, one image, a .json list or a .txt list of images. MODEL is a .pt/.onnx file \
+        or a known name (MDV5A, MDV5B, ...), resolved through an environment variable of the same name, \
+        then the model cache folder, then a download with its MD5 checked.
+
+        Log lines (stderr) that other programs may parse: "N image files found in the input directory", \
+        "Image PATH cannot be loaded: REASON", "Processed N of M images (R images per second, ETA T)", \
+        "Checkpoint written to PATH", "Interrupted: ... Resume with: COMMAND" and, on stdout, \
+        "Finished inference for N images in T (X images per second)" and "Output file saved at PATH".
+        """
+    )
+
+    @Argument(help: "Model file or known model name.") var model: String
+    @Argument(help: "Folder, image, .json or .txt list.") var input: String
+    @Argument(help: "Results file to write (.json).") var output: String
+
+    @Flag(help: "Search subfolders.") var recursive = false
+    @Flag(help: "Write file names relative to the input folder (what Timelapse needs).") var outputRelativeFilenames = false
+    @Option(help: "Keep detections with confidence at least this.") var threshold: Double = 0.005
+    @Option(help: "Long side of the network input (default: the model's, 1280 for MDv5).") var imageSize: Int?
+    @Flag(help: "YOLOv5 test-time augmentation (not implemented yet; refused).") var augment = false
+    @Flag(help: "Record each image's width and height.") var includeImageSize = false
+    @Flag(help: "Record each image's EXIF DateTimeOriginal.") var includeImageTimestamp = false
+    @Option(help: "Comma-separated EXIF tags to record (e.g. Make,Model).") var includeExifTags: String?
+    @Option(help: "JSON file mapping class indices to names, for YOLO models that are not MegaDetector.") var classMapping: String?
+    @Option(help: "If OUTPUT exists: overwrite, skip or error.") var overwriteHandling: OverwriteHandling = .overwrite
+    @Option(help: "A results file whose entries are reused for the images it covers.") var previousResults: String?
+    @Option(help: "Write a checkpoint every N images.") var checkpointFrequency: Int?
+    @Option(help: "Checkpoint file (default: md_checkpoint_<time>.json next to OUTPUT).") var checkpointPath: String?
+    @Option(help: "Resume from a checkpoint: a path, or 'auto' for the newest next to OUTPUT.") var resumeFromCheckpoint: String?
+    @Flag(help: "Only print errors and the final lines.") var quiet = false
+    @OptionGroup var engine: EngineOptions
+
+    enum OverwriteHandling: String, ExpressibleByArgument {
+        case overwrite, skip, error
+    }
+
+    func run() async throws {
+        var stopped = false
+        try reportingErrors {
+            if FileManager.default.fileExists(atPath: output) {
+                switch overwriteHandling {
+                case .skip:
+                    print("Output file \(output) exists, skipping")
+                    stopped = true
+                    return
+                case .error: throw ValidationError("output file \(output) exists (--overwrite-handling error)")
+                case .overwrite: break
+                }
+            }
+            guard !augment else { throw ValidationError("--augment (test-time augmentation) is not implemented yet") }
+        }
+        if stopped { return }
+        engine.apply()
+        let modelPath: String
+        let loaded: LoadedModel
+        var request: BatchRequest
+        do {
+            modelPath = try ModelRegistry.resolve(model)
+            loaded = try ModelLoader.load(path: modelPath, backend: engine.backend)
+            let (paths, base) = try ImageEnumerator.images(in: input, recursive: recursive)
+            if !quiet { FileHandle.standardError.write(Data("\(paths.count) image files found in the input directory\n".utf8)) }
+            if outputRelativeFilenames, base == nil {
+                throw ValidationError("--output-relative-filenames needs a folder as INPUT")
+            }
+            let version = ModelRegistry.version(fromFileName: modelPath)
+            request = BatchRequest(imagePaths: paths, relativeBase: outputRelativeFilenames ? base : nil, outputPath: output,
+                                   detectorName: URL(fileURLWithPath: modelPath).lastPathComponent,
+                                   detectorMetadata: ModelRegistry.detectorMetadata(version: version))
+            request.includeImageSize = includeImageSize
+            request.includeImageTimestamp = includeImageTimestamp
+            request.includeExifTags = includeExifTags?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            request.checkpointFrequency = checkpointFrequency
+            var resumedFrom: String?
+            if let resume = resumeFromCheckpoint {
+                resumedFrom = resume == "auto" ? Checkpoint.latest(forOutput: output) : resume
+                if let resumedFrom {
+                    request.knownResults = try Checkpoint.read(path: resumedFrom)
+                    if !quiet { FileHandle.standardError.write(Data("Resuming from checkpoint \(resumedFrom)\n".utf8)) }
+                } else if !quiet {
+                    FileHandle.standardError.write(Data("No checkpoint found next to \(output); starting from the beginning\n".utf8))
+                }
+            }
+            request.checkpointPath = checkpointPath ?? resumedFrom ?? Checkpoint.defaultPath(forOutput: output)
+            if let previousResults {
+                request.knownResults += try Self.previous(previousResults, base: base)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let mapping = try loadClassMapping()
+        let configuration = DetectorConfiguration.defaults(for: loaded, imageSize: imageSize, threshold: threshold,
+                                                           classMapping: mapping?.indices)
+        let runner = BatchRunner(detector: Detector(model: loaded, configuration: configuration), progress: ProgressReporter(quiet: quiet))
+        request.detectionCategories = mapping?.categories ?? ResultsFile.megadetectorCategories
+        let signals = Self.installSignalHandlers { signal in runner.requestStop(signal: signal) }
+        defer { signals.forEach { $0.cancel() } }
+        let outcome: BatchOutcome
+        do {
+            outcome = try await runner.run(request)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        switch outcome {
+        case let .completed(processed, _, _, seconds):
+            let rate = seconds > 0 ? Double(processed) / seconds : 0
+            print("Finished inference for \(processed) images in \(ProgressReporter.duration(seconds)) (\(String(format: "%.2f", rate)) images per second)")
+            print("Output file saved at \(output)")
+        case let .interrupted(processed, checkpoint):
+            let resume = Self.resumeCommand(checkpoint: checkpoint)
+            FileHandle.standardError.write(Data("Interrupted after \(processed) new images; checkpoint written to \(checkpoint ?? "-"). Resume with: \(resume)\n".utf8))
+            throw ExitCode(128 + (runner.stopSignal ?? SIGINT))
+        }
+    }
+
+    /// The same command line with --resume-from-checkpoint pointing at the checkpoint just written.
+    static func resumeCommand(checkpoint: String?) -> String {
+        var arguments = CommandLine.arguments
+        if let index = arguments.firstIndex(of: "--resume-from-checkpoint"), index + 1 < arguments.count {
+            arguments.removeSubrange(index...(index + 1))
+        }
+        arguments += ["--resume-from-checkpoint", checkpoint ?? "auto"]
+        return arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+    }
+
+    static func installSignalHandlers(_ handler: @escaping @Sendable (Int32) -> Void) -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { handler(number) }
+            source.resume()
+            return source
+        }
+    }
+
+    /// Entries of a previous results file, with names made absolute against the input folder.
+    static func previous(_ path: String, base: String?) throws -> [ImageResult] {
+        try ResultsFile.read(path: path).images.map { image in
+            var copy = image
+            if !image.file.hasPrefix("/"), let base { copy.file = (base as NSString).appendingPathComponent(image.file) }
+            return copy
+        }
+    }
+
+    /// --class-mapping: {"0": "cat", "1": "dog"} -> index -> key "0", "1" and the categories to write.
+    func loadClassMapping() throws -> (indices: [Int: String], categories: [(String, String)])? {
+        guard let classMapping else { return nil }
+        do {
+            let file = try ResultsFile.readJSONObject(path: classMapping)
+            var indices: [Int: String] = [:]
+            var categories: [(String, String)] = []
+            for entry in file.entries {
+                guard let index = Int(entry.key), let name = entry.value.string else {
+                    throw ValidationError("class mapping entries must be \"<index>\": \"<name>\"")
+                }
+                indices[index] = entry.key
+                categories.append((entry.key, name))
+            }
+            return (indices, categories)
+        } catch {
+            FileHandle.standardError.write(Data("error: --class-mapping \(classMapping): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+/// One detection in MegaDetector's format: category key, confidence, `[x_min, y_min, width, height]`
+/// normalised to the image.
+public struct DetectionResult: Equatable, Sendable {
+    public var category: String
+    public var conf: Double
+    public var bbox: [Double]
+
+    public init(category: String, conf: Double, bbox: [Double]) {
+        self.category = category
+        self.conf = conf
+        self.bbox = bbox
+    }
+
+    public var json: JSONValue {
+        .object(JSONObject([("category", .string(category)), ("conf", .double(conf)), ("bbox", .array(bbox.map { .double($0) }))]))
+    }
+}
+
+/// One image's entry. Key order on output follows the reference writer: `file`, `detections`,
+/// `width`, `height`, `datetime`, `exif_metadata` for successes; `file`, `failure`, `detections`
+/// (null) for images that could not be read; inference failures after size/time were known keep the
+/// reference's `file`, `detections`, `failure`, ... order.
+public struct ImageResult: Equatable, Sendable {
+    public var file: String
+    public var detections: [DetectionResult]?
+    public var failure: String?
+    public var width: Int?
+    public var height: Int?
+    /// nil: not requested; .some(nil): requested, photo has none (written as null).
+    public var datetime: String??
+    public var exifMetadata: [(String, String)]?
+    /// Fields of images read from other files that we do not model, kept in order.
+    public var extra: [(String, JSONValue)] = []
+
+    public init(file: String, detections: [DetectionResult]? = nil, failure: String? = nil) {
+        self.file = file
+        self.detections = detections
+        self.failure = failure
+    }
+
+    public static func == (lhs: ImageResult, rhs: ImageResult) -> Bool {
+        lhs.json == rhs.json
+    }
+
+    public var json: JSONValue {
+        var object = JSONObject()
+        object["file"] = .string(file)
+        let detectionsValue: JSONValue = detections.map { .array($0.map(\.json)) } ?? .null
+        if failure != nil && width == nil && datetime == nil {
+            object["failure"] = .string(failure!)
+            object["detections"] = .null
+        } else {
+            object["detections"] = failure == nil ? detectionsValue : .null
+            if let failure { object["failure"] = .string(failure) }
+        }
+        if let width { object["width"] = .int(width) }
+        if let height { object["height"] = .int(height) }
+        if let datetime { object["datetime"] = datetime.map { .string($0) } ?? .null }
+        if let exifMetadata { object["exif_metadata"] = .object(JSONObject(exifMetadata.map { ($0.0, .string($0.1)) })) }
+        for (key, value) in extra where object[key] == nil { object[key] = value }
+        return .object(object)
+    }
+
+    /// Reads an entry of a results or checkpoint file.
+    public init(json: JSONValue) throws {
+        guard let object = json.object, let file = object["file"]?.string else {
+            throw ResultsFormatError.invalid(path: "images[]", reason: "an image entry without a 'file' string")
+        }
+        self.file = file
+        failure = object["failure"]?.string
+        if let list = object["detections"]?.array {
+            detections = try list.map { item in
+                guard let d = item.object, let category = d["category"]?.string, let conf = d["conf"]?.number,
+                      let box = d["bbox"]?.array?.compactMap(\.number), box.count == 4 else {
+                    throw ResultsFormatError.invalid(path: file, reason: "a detection without category/conf/bbox")
+                }
+                return DetectionResult(category: category, conf: conf, bbox: box)
+            }
+        }
+        if case let .int(value)? = object["width"] { width = value }
+        if case let .int(value)? = object["height"] { height = value }
+        if let value = object["datetime"] { datetime = .some(value.string) }
+        if let exif = object["exif_metadata"]?.object {
+            exifMetadata = exif.entries.map { ($0.key, $0.value.string ?? "") }
+        }
+        let known: Set<String> = ["file", "failure", "detections", "width", "height", "datetime", "exif_metadata"]
+        extra = object.entries.filter { !known.contains($0.key) }.map { ($0.key, $0.value) }
+    }
+}
+
+public enum ResultsFormatError: Error, Equatable, CustomStringConvertible {
+    case invalid(path: String, reason: String)
+    case unreadable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(path, reason): return "invalid results (\(path)): \(reason)"
+        case let .unreadable(path, reason): return "cannot read \(path): \(reason)"
+        }
+    }
+}
