@@ -7,7 +7,10 @@ import ResultsFormat
 public enum Checkpoint {
     public static func write(_ results: [ImageResult], to path: String) throws {
         let value = JSONValue.object(JSONObject([("checkpoint", .array(results.map(\.json)))]))
-        try AtomicFile.write(Data(JSONWriter.serialize(value).utf8), to: path)
+        // Test hook: widen the window between writing the temporary file and the rename, so a test
+        // can kill the process in the middle of a checkpoint write.
+        let delay = ProcessInfo.processInfo.environment["MEGADETECTOR_TEST_CHECKPOINT_RENAME_DELAY"].flatMap(Double.init)
+        try AtomicFile.write(Data(JSONWriter.serialize(value).utf8), to: path, beforeRename: delay.map { seconds in { Thread.sleep(forTimeInterval: seconds) } })
     }
 
     public static func read(path: String) throws -> [ImageResult] {

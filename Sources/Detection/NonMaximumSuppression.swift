@@ -3,6 +3,10 @@ public struct PixelBox: Equatable, Sendable {
     public var x1: Float, y1: Float, x2: Float, y2: Float
     public var score: Float
     public var classIndex: Int
+
+    public init(x1: Float, y1: Float, x2: Float, y2: Float, score: Float, classIndex: Int) {
+        (self.x1, self.y1, self.x2, self.y2, self.score, self.classIndex) = (x1, y1, x2, y2, score, classIndex)
+    }
 }
 
 /// The reference package's `nms()` (MegaDetector classic mode), step for step, in float32:

@@ -89,7 +89,7 @@ public struct ResultsFile: Sendable {
 
 /// Crash-safe file replacement: write a sibling temporary file, flush it, rename over the target.
 public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
+    public static func write(_ data: Data, to path: String, beforeRename: (() -> Void)? = nil) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -101,6 +101,7 @@ public enum AtomicFile {
         try handle.write(contentsOf: data)
         try handle.synchronize()
         try handle.close()
+        beforeRename?()
         if rename(temporary.path, path) != 0 {
             try? FileManager.default.removeItem(at: temporary)
             throw ResultsFormatError.unreadable(path: path, reason: "cannot replace (errno \(errno))")

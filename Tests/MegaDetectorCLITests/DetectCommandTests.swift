@@ -1,0 +1,84 @@
+import Foundation
+import ResultsFormat
+import Testing
+import TestSupport
+
+/// `megadetector detect` against the official package's results on the same photos and model
+/// (Tests/Fixtures/detect/generate_detect_fixtures.py), compared with the reference test suite's
+/// semantics at confidence error <= 0.001 and coordinate error <= 0.0005.
+struct DetectCommandTests {
+    static let fixtures = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect")
+    static let model = fixtures.appendingPathComponent("md_v5_tiny.pt").path
+
+    /// Photos where we deliberately differ from the reference, with the reason (README, "Fidelity").
+    static let deliberateDifferences: [String: String] = [
+        "edge-cases/speciesnet_african_elephants_cmyk.jpg": "the reference cannot open CMYK JPEGs; we convert them to RGB",
+        "palette.png": "the reference refuses palette PNGs (mode P); we expand the palette",
+        "gray16.png": "the reference fails 16-bit grayscale PNGs at inference; we decode them (high byte)",
+    ]
+
+    static func runDetect(_ input: String, extra: [String] = []) throws -> (ResultsFile, String) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-detect-\(UUID().uuidString).json").path
+        let result = try Fixtures.runCLI(["detect", model, input, output, "--recursive", "--output-relative-filenames",
+                                          "--include-image-size", "--include-image-timestamp", "--quiet"] + extra)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Finished inference for"))
+        return (try ResultsFile.read(path: output), output)
+    }
+
+    static func check(ours: ResultsFile, expected: ResultsFile, minimumIdentical: Double) {
+        let filteredOurs = ResultsFile(images: ours.images.filter { deliberateDifferences[$0.file] == nil }, info: ours.info)
+        let filteredExpected = ResultsFile(images: expected.images.filter { deliberateDifferences[$0.file] == nil }, info: expected.info)
+        let report = ResultsComparer.compare(filteredOurs, filteredExpected)
+        #expect(report.onlyInFirst.isEmpty && report.onlyInSecond.isEmpty && report.failureMismatches.isEmpty)
+        #expect(report.maxConfidenceError.value <= 0.001 + 1e-9, "\(report.maxConfidenceError)")
+        #expect(report.maxCoordinateError.value <= 0.0005 + 1e-9, "\(report.maxCoordinateError)")
+        let fraction = Double(report.identicalImages) / Double(max(report.imagesCompared, 1))
+        #expect(fraction >= minimumIdentical, "identical entries: \(report.identicalImages) of \(report.imagesCompared)")
+        #expect(ours.images.count == expected.images.count)
+    }
+
+    @Test func sharedPhotosMatchTheReference() throws {
+        guard let shared = Fixtures.shared else {
+            print("skipped: ../shared is absent")
+            return
+        }
+        let (ours, output) = try Self.runDetect(shared.appendingPathComponent("images").path)
+        let expected = try ResultsFile.read(path: Self.fixtures.appendingPathComponent("expected_shared.json").path)
+        // 41 of the 44 comparable photos are identical; the others differ only where float32 noise
+        // crosses a truncation boundary (0.469 vs 0.468) or reorders detections of equal confidence.
+        Self.check(ours: ours, expected: expected, minimumIdentical: 0.9)
+        // Every edge case is a failure record or detections, never absent.
+        for image in ours.images where image.file.hasPrefix("edge-cases/") {
+            #expect(image.failure != nil || image.detections != nil)
+        }
+        #expect(ours.images.first { $0.file.hasSuffix("zero_bytes.JPG") }?.failure == "image access failure")
+        let validation = try Fixtures.runCLI(["validate", output])
+        #expect(validation.status == 0, "\(validation.stderr)")
+    }
+
+    @Test func syntheticPhotosMatchTheReference() throws {
+        let (ours, _) = try Self.runDetect(Self.fixtures.appendingPathComponent("synthetic").path)
+        let expected = try ResultsFile.read(path: Self.fixtures.appendingPathComponent("expected_synthetic.json").path)
+        Self.check(ours: ours, expected: expected, minimumIdentical: 1.0)
+        // EXIF orientation 6 and 8 rotate (300x400), mirrored 2/4/5/7 are ignored (400x300).
+        let sizes = Dictionary(uniqueKeysWithValues: ours.images.map { ($0.file, [$0.width ?? 0, $0.height ?? 0]) })
+        #expect(sizes["exif_orientation_6.jpg"] == [300, 400] && sizes["exif_orientation_8.jpg"] == [300, 400])
+        #expect(sizes["exif_orientation_5.jpg"] == [400, 300] && sizes["exif_orientation_3.jpg"] == [400, 300])
+        #expect(ours.images.first { $0.file == "exif_orientation_1.jpg" }?.datetime == .some("2024:06:01 21:13:07"))
+    }
+
+    @Test func overwriteHandlingAndBadInputs() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-exists-\(UUID().uuidString).json")
+        try Data("{}".utf8).write(to: output)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let input = Self.fixtures.appendingPathComponent("synthetic/tiny_64x48.jpg").path
+        let refused = try Fixtures.runCLI(["detect", Self.model, input, output.path, "--overwrite-handling", "error"])
+        #expect(refused.status != 0 && refused.stderr.contains("exists"))
+        let skipped = try Fixtures.runCLI(["detect", Self.model, input, output.path, "--overwrite-handling", "skip"])
+        #expect(skipped.status == 0)
+        #expect(try String(contentsOf: output, encoding: .utf8) == "{}")
+        let missing = try Fixtures.runCLI(["detect", Self.model, "/nonexistent/folder", output.path])
+        #expect(missing.status == 1 && missing.stderr.contains("does not exist"))
+    }
+}
