@@ -1,0 +1,130 @@
+import Foundation
+import ResultsFormat
+import Testing
+import TestSupport
+
+/// A run killed at any point (including in the middle of a checkpoint write) and resumed ends with
+/// exactly the file an uninterrupted run writes: nothing lost, nothing duplicated.
+@Suite(.serialized)
+struct ResumeTests {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-resume-\(UUID().uuidString)")
+    static let model = DetectCommandTests.model
+    static var input: String {
+        Fixtures.shared?.appendingPathComponent("images").path ?? DetectCommandTests.fixtures.appendingPathComponent("synthetic").path
+    }
+
+    func arguments(output: String, checkpoint: String, resume: Bool) -> [String] {
+        ["detect", Self.model, Self.input, output, "--recursive", "--output-relative-filenames", "--include-image-size",
+         "--checkpoint-frequency", "1", "--checkpoint-path", checkpoint, "--quiet"] + (resume ? ["--resume-from-checkpoint", checkpoint] : [])
+    }
+
+    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = Fixtures.cli
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Entries in the checkpoint now (0 when absent); the file is always complete JSON or absent.
+    func checkpointCount(_ path: String) throws -> Int {
+        guard FileManager.default.fileExists(atPath: path) else { return 0 }
+        let value = try JSONParser.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        return value.object?["checkpoint"]?.array?.count ?? 0
+    }
+
+    func waitUntil(timeout: Double = 60, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while try !condition() {
+            guard Date() < deadline else { throw Fixtures.FixtureError.missing("condition not reached in \(timeout) s") }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+    }
+
+    func baseline() throws -> ResultsFile {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let output = folder.appendingPathComponent("baseline.json").path
+        let result = try Fixtures.runCLI(arguments(output: output, checkpoint: folder.appendingPathComponent("b.ckpt.json").path, resume: false))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("b.ckpt.json").path), "checkpoint left behind")
+        return try ResultsFile.read(path: output)
+    }
+
+    func expectSameImages(_ output: String, _ expected: ResultsFile) throws {
+        let actual = try ResultsFile.read(path: output)
+        #expect(actual.images.count == expected.images.count)
+        #expect(Set(actual.images.map(\.file)).count == actual.images.count, "duplicated entries")
+        #expect(actual.images == expected.images)
+    }
+
+    @Test func sigkillAtSeveralPointsThenResume() throws {
+        let expected = try baseline()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("killed.json").path
+        let checkpoint = folder.appendingPathComponent("killed.ckpt.json").path
+        var previous = 0
+        for (round, stopAt) in [3, 11, 23].enumerated() where stopAt < expected.images.count {
+            let process = try start(arguments(output: output, checkpoint: checkpoint, resume: round > 0))
+            try waitUntil { try checkpointCount(checkpoint) >= stopAt || !process.isRunning }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let saved = try checkpointCount(checkpoint)
+            #expect(saved >= previous, "a checkpoint lost work")
+            previous = saved
+        }
+        #expect(!FileManager.default.fileExists(atPath: output), "a killed run wrote the final file")
+        let finish = try Fixtures.runCLI(arguments(output: output, checkpoint: checkpoint, resume: true))
+        #expect(finish.status == 0, "\(finish.stderr)")
+        try expectSameImages(output, expected)
+        #expect(!FileManager.default.fileExists(atPath: checkpoint))
+    }
+
+    @Test func sigkillDuringACheckpointWrite() throws {
+        let expected = try baseline()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("midwrite.json").path
+        let checkpoint = folder.appendingPathComponent("midwrite.ckpt.json").path
+        // The hook sleeps between writing the temporary checkpoint and renaming it over the old one.
+        let process = try start(arguments(output: output, checkpoint: checkpoint, resume: false),
+                                environment: ["MEGADETECTOR_TEST_CHECKPOINT_RENAME_DELAY": "0.3"])
+        try waitUntil { try checkpointCount(checkpoint) >= 2 }
+        try waitUntil {
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            return names.contains { $0.hasPrefix(".midwrite.ckpt.json.") && $0.hasSuffix(".tmp") }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(try checkpointCount(checkpoint) >= 2, "the previous checkpoint did not survive")
+        let finish = try Fixtures.runCLI(arguments(output: output, checkpoint: checkpoint, resume: true))
+        #expect(finish.status == 0, "\(finish.stderr)")
+        try expectSameImages(output, expected)
+    }
+
+    @Test func sigintWritesACheckpointAndPrintsTheResumeCommand() throws {
+        let expected = try baseline()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("interrupted.json").path
+        let checkpoint = folder.appendingPathComponent("interrupted.ckpt.json").path
+        let process = Process()
+        process.executableURL = Fixtures.cli
+        process.arguments = arguments(output: output, checkpoint: checkpoint, resume: false)
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        try waitUntil { try checkpointCount(checkpoint) >= 2 }
+        kill(process.processIdentifier, SIGINT)
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(message.contains("Resume with: "))
+        #expect(message.contains("--resume-from-checkpoint \(checkpoint)"))
+        #expect(try checkpointCount(checkpoint) >= 2)
+        let finish = try Fixtures.runCLI(arguments(output: output, checkpoint: checkpoint, resume: true))
+        #expect(finish.status == 0, "\(finish.stderr)")
+        try expectSameImages(output, expected)
+    }
+}
