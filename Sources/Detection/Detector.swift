@@ -14,6 +14,8 @@ public struct DetectorConfiguration: Sendable {
     public var threshold: Double
     /// Class index -> category key. nil: MegaDetector's classes, index + 1 ("1", "2", "3").
     public var classMapping: [Int: String]?
+    /// YOLOv5 test-time augmentation (three scaled/flipped passes merged before NMS).
+    public var augment = false
 
     public init(imageSize: Int, stride: Int, threshold: Double = 0.005, classMapping: [Int: String]? = nil) {
         self.imageSize = imageSize
@@ -34,10 +36,12 @@ public struct DetectorConfiguration: Sendable {
 public enum DetectionError: Error, CustomStringConvertible {
     case unexpectedClass(Int)
     case unexpectedOutput([Int])
+    case augmentationUnavailable
 
     public var description: String {
         switch self {
         case let .unexpectedClass(index): return "the model produced class \(index + 1), which is not a MegaDetector class (give --class-mapping)"
+        case .augmentationUnavailable: return "--augment needs a YOLOv5 .pt model (its strides are not known for this file)"
         case let .unexpectedOutput(shape): return "network output \(shape) is not YOLOv5 rows [1, N, 5 + classes]"
         }
     }
@@ -58,9 +62,14 @@ public final class Detector {
 
     /// Runs the network on a preprocessed input and returns the detections for the photo.
     public func detect(tensor: Tensor, imageWidth: Int, imageHeight: Int) throws -> [DetectionResult] {
-        let outputs = try context.run([model.info.inputName: tensor])
-        guard let output = outputs[model.info.outputName], output.rank == 3, output.shape[2] > 5 else {
-            throw DetectionError.unexpectedOutput(outputs[model.info.outputName]?.shape ?? [])
+        let output: Tensor
+        if configuration.augment {
+            guard let maximumStride = model.info.strides.max() else { throw DetectionError.augmentationUnavailable }
+            output = try TestTimeAugmentation.run(tensor, maximumStride: Int(maximumStride), levels: model.info.strides.count) {
+                try forward($0)
+            }
+        } else {
+            output = try forward(tensor)
         }
         let boxes = output.values.withUnsafeBufferPointer {
             NonMaximumSuppression.run(rows: $0, columns: output.shape[2], threshold: configuration.threshold)
@@ -73,6 +82,14 @@ public final class Detector {
                                      imageHeight: imageHeight, threshold: configuration.threshold) { index in
             mapping.map { $0[index] ?? String(index) } ?? String(index + 1)
         }
+    }
+
+    private func forward(_ tensor: Tensor) throws -> Tensor {
+        let outputs = try context.run([model.info.inputName: tensor])
+        guard let output = outputs[model.info.outputName], output.rank == 3, output.shape[2] > 5 else {
+            throw DetectionError.unexpectedOutput(outputs[model.info.outputName]?.shape ?? [])
+        }
+        return output
     }
 
     public func detect(_ image: RGBImage) throws -> [DetectionResult] {

@@ -30,7 +30,7 @@ struct DetectCommand: AsyncParsableCommand {
     @Flag(help: "Write file names relative to the input folder (what Timelapse needs).") var outputRelativeFilenames = false
     @Option(help: "Keep detections with confidence at least this.") var threshold: Double = 0.005
     @Option(help: "Long side of the network input (default: the model's, 1280 for MDv5).") var imageSize: Int?
-    @Flag(help: "YOLOv5 test-time augmentation (not implemented yet; refused).") var augment = false
+    @Flag(help: "YOLOv5 test-time augmentation (scales 1, 0.83 flipped, 0.67; about 2.3x slower).") var augment = false
     @Flag(help: "Record each image's width and height.") var includeImageSize = false
     @Flag(help: "Record each image's EXIF DateTimeOriginal.") var includeImageTimestamp = false
     @Option(help: "Comma-separated EXIF tags to record (e.g. Make,Model).") var includeExifTags: String?
@@ -60,7 +60,6 @@ struct DetectCommand: AsyncParsableCommand {
                 case .overwrite: break
                 }
             }
-            guard !augment else { throw ValidationError("--augment (test-time augmentation) is not implemented yet") }
         }
         if stopped { return }
         engine.apply()
@@ -102,8 +101,9 @@ struct DetectCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let mapping = try loadClassMapping()
-        let configuration = DetectorConfiguration.defaults(for: loaded, imageSize: imageSize, threshold: threshold,
+        var configuration = DetectorConfiguration.defaults(for: loaded, imageSize: imageSize, threshold: threshold,
                                                            classMapping: mapping?.indices)
+        configuration.augment = augment
         let runner = BatchRunner(detector: Detector(model: loaded, configuration: configuration), progress: ProgressReporter(quiet: quiet))
         request.detectionCategories = mapping?.categories ?? ResultsFile.megadetectorCategories
         let signals = Self.installSignalHandlers { signal in runner.requestStop(signal: signal) }

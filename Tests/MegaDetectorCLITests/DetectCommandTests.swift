@@ -82,3 +82,12 @@ struct DetectCommandTests {
         #expect(missing.status == 1 && missing.stderr.contains("does not exist"))
     }
 }
+
+extension DetectCommandTests {
+    /// `--augment` against the reference's `--augment` (three passes, merged before NMS).
+    @Test func augmentedRunMatchesTheReference() throws {
+        let (ours, _) = try Self.runDetect(Self.fixtures.appendingPathComponent("synthetic").path, extra: ["--augment"])
+        let expected = try ResultsFile.read(path: Self.fixtures.appendingPathComponent("expected_synthetic_augment.json").path)
+        Self.check(ours: ours, expected: expected, minimumIdentical: 1.0)
+    }
+}

@@ -12,7 +12,8 @@ Writes next to this script:
 - synthetic/: odd sizes, portrait, tiny, PNG with alpha / grayscale / palette / 16-bit, EXIF
   orientations 1-8, progressive JPEG.
 - expected_shared.json, expected_synthetic.json: run_detector_batch results (threshold 0.005,
-  recursive, relative filenames, image size and timestamp included).
+  recursive, relative filenames, image size and timestamp included); expected_synthetic_augment.json
+  the same with --augment (YOLOv5 test-time augmentation).
 - expected_pixels.json: per photo, the MD5 of the RGB pixels the reference decodes (PIL, EXIF
   rotation applied) and of the letterboxed 1280 tensor it feeds the network (OpenCV INTER_LINEAR).
 - manifest.json: versions and commands.
@@ -84,10 +85,10 @@ def make_synthetic(shared):
     return folder
 
 
-def run_reference(model, folder, output):
+def run_reference(model, folder, output, extra=()):
     command = [sys.executable, "-m", "megadetector.detection.run_detector_batch", str(model), str(folder), str(output),
                "--recursive", "--output_relative_filenames", "--threshold", THRESHOLD, "--include_image_size",
-               "--include_image_timestamp", "--quiet"]
+               "--include_image_timestamp", "--quiet", *extra]
     subprocess.run(command, check=True, capture_output=True, text=True)
     return " ".join(["megadetector.detection.run_detector_batch", "MODEL", "FOLDER", "OUTPUT"] + command[6:])
 
@@ -125,6 +126,7 @@ def main():
     synthetic = make_synthetic(shared)
     command = run_reference(model, shared / "images", HERE / "expected_shared.json")
     run_reference(model, synthetic, HERE / "expected_synthetic.json")
+    run_reference(model, synthetic, HERE / "expected_synthetic_augment.json", ["--augment"])
     digests = pixel_digests([(shared / "images", "shared"), (synthetic, "synthetic")])
     (HERE / "expected_pixels.json").write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
     import megadetector
@@ -139,7 +141,7 @@ def main():
         "megadetector_module": os.path.dirname(megadetector.__file__).split("site-packages/")[-1],
     }
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    for name in ("expected_shared.json", "expected_synthetic.json"):
+    for name in ("expected_shared.json", "expected_synthetic.json", "expected_synthetic_augment.json"):
         results = json.loads((HERE / name).read_text())
         counts = [len(image.get("detections") or []) for image in results["images"]]
         above = [sum(d["conf"] > 0.2 for d in image.get("detections") or []) for image in results["images"]]

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""`megadetector detect` next to the reference package's CLI (run_detector_batch), same photos, same
+model file (full-size MDv5a architecture with random weights, from engine_benchmark.py), same options.
+
+Measures, for each tool, the wall time of a run over 1 photo and over N photos, and derives
+per-photo time = (T(N) - T(1)) / (N - 1) and start-up = T(1) - per-photo time. Also compares the two
+results files with `megadetector compare`. Nothing is asserted; figures are printed.
+
+Usage (reference environment from ../shared/docs/reference-setup.md, release build of ours):
+    swift build -c release
+    VENV/bin/python Benchmarks/detect_benchmark.py [--photos 8]
+"""
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "Benchmarks"))
+
+
+def timed(command):
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    parser.add_argument("--scratch", default="/tmp/md-bench")
+    parser.add_argument("--binary", default=str(ROOT / ".build" / "release" / "megadetector"))
+    parser.add_argument("--photos", type=int, default=8)
+    args = parser.parse_args()
+    import engine_benchmark
+    scratch = Path(args.scratch)
+    scratch.mkdir(parents=True, exist_ok=True)
+    model, _, _ = engine_benchmark.build_models(scratch, Path(args.shared))
+    photos = sorted((Path(args.shared) / "images" / "camera-traps").glob("*"))[: args.photos]
+    folders = {}
+    for count in (1, len(photos)):
+        folder = scratch / f"photos_{count}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        for photo in photos[:count]:
+            (folder / photo.name).symlink_to(photo)
+        folders[count] = folder
+    options = ["--threshold", "0.005", "--recursive"]
+    tools = {
+        "megadetector-swift": lambda folder, out: [args.binary, "detect", str(model), str(folder), str(out), "--quiet",
+                                                   "--output-relative-filenames"] + options,
+        "reference (megadetector 10.0.28)": lambda folder, out: [sys.executable, "-m", "megadetector.detection.run_detector_batch",
+                                                                 str(model), str(folder), str(out), "--quiet",
+                                                                 "--output_relative_filenames"] + options,
+    }
+    figures = {}
+    for name, command in tools.items():
+        one = timed(command(folders[1], scratch / "one.json"))
+        many_output = scratch / (name.split()[0] + ".json")
+        many = timed(command(folders[len(photos)], many_output))
+        per_photo = (many - one) / (len(photos) - 1)
+        figures[name] = (per_photo, one - per_photo, many, many_output)
+    print(f"{len(photos)} camera-trap photos from ../shared/images/camera-traps, MDv5a architecture (random weights), "
+          f"2 cores, threshold 0.005")
+    print(f"{'tool':36s} {'per photo s':>12s} {'start-up s':>11s} {'total s':>8s}")
+    for name, (per_photo, startup, total, _) in figures.items():
+        print(f"{name:36s} {per_photo:12.2f} {startup:11.2f} {total:8.2f}")
+    ours, reference = figures["megadetector-swift"], figures["reference (megadetector 10.0.28)"]
+    print(f"ratio reference / ours: per photo {reference[0] / ours[0]:.2f}x, start-up {reference[1] / max(ours[1], 1e-3):.2f}x")
+    comparison = subprocess.run([args.binary, "compare", str(ours[3]), str(reference[3])], capture_output=True, text=True)
+    print(comparison.stdout.strip())
+
+
+if __name__ == "__main__":
+    main()
