@@ -294,6 +294,12 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
     }
     if (bias) memcpy(result->bias, bias, sizeof(float) * (size_t)geometry->out_channels);
     else memset(result->bias, 0, sizeof(float) * (size_t)geometry->out_channels);
+    {
+        // Generate the kernel for the planning shape now: oneDNN's primitive cache keeps it, so the
+        // first photo of that size (the usual one) does not pay for code generation.
+        dnnl_primitive_t warm = NULL;
+        if (dnnl_primitive_create(&warm, pd) == dnnl_success) dnnl_primitive_destroy(warm);
+    }
     dnnl_primitive_desc_destroy(pd);
     desc_release(&plain_md);
     return result;

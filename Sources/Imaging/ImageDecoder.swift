@@ -73,6 +73,11 @@ public enum ImageDecoder {
     }
 
     private static func decodePNG(_ bytes: [UInt8], path: String) throws -> RGBImage {
+        // The size is in the first chunk (IHDR); check it before libpng reads any further.
+        if bytes.count >= 24, Array(bytes[12..<16]) == Array("IHDR".utf8) {
+            let be32 = { (o: Int) in bytes[o..<(o + 4)].reduce(0) { $0 << 8 | Int($1) } }
+            try checkSize(be32(16), be32(20), path: path)
+        }
         var info = md_png_info()
         var error = [CChar](repeating: 0, count: 256)
         guard md_png_read_info(bytes, bytes.count, &info, &error, error.count) == 0 else {

@@ -52,12 +52,15 @@ struct InferRawCommand: ParsableCommand {
                 try FileManager.default.createDirectory(atPath: dumpActivations, withIntermediateDirectories: true)
             }
             let start = Date()
-            let results = try context.run([loaded.info.inputName: tensor]) { name, value in
-                guard let dumpActivations else { return }
-                let file = name.replacingOccurrences(of: "/", with: "_")
-                try? RawTensorFile.write(value, path: "\(dumpActivations)/\(file).f32")
-                dumped.append((name, value.shape))
+            // Only observe (which converts every intermediate) when dumping: it is not free.
+            let observer: ((String, Tensor) -> Void)? = dumpActivations.map { folder in
+                { name, value in
+                    let file = name.replacingOccurrences(of: "/", with: "_")
+                    try? RawTensorFile.write(value, path: "\(folder)/\(file).f32")
+                    dumped.append((name, value.shape))
+                }
             }
+            let results = try context.run([loaded.info.inputName: tensor], observe: observer)
             let seconds = Date().timeIntervalSince(start)
             var times = [seconds]
             for _ in 1..<max(repeatCount, 1) {
@@ -83,12 +86,18 @@ struct InferRawCommand: ParsableCommand {
     }
 }
 
-/// The process's peak resident set size, as the kernel accounts it.
+/// The process's peak resident set size. VmHWM belongs to the address space, so unlike getrusage's
+/// ru_maxrss it does not inherit a large parent's figure across fork and exec.
 enum ProcessMemory {
     static var peakResidentMegabytes: Double {
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") {
+            return kilobytes / 1024
+        }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
+        return Double(usage.ru_maxrss) / 1024
     }
 }
 

@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 /// Which implementation runs the convolutions.
 public enum ExecutionBackend: String, Sendable, CaseIterable {
     /// oneDNN convolutions on channels-last activations (the fast path).
@@ -23,19 +26,30 @@ public final class Network: Sendable {
         var effectiveBackend = backend
         if backend == .oneDNN, !OneDNN.isAvailable { effectiveBackend = .reference }
         self.backend = effectiveBackend
-        var weights: [Int: OneDNNConvolutionWeights] = [:]
-        if effectiveBackend == .oneDNN {
-            for (index, node) in graph.nodes.enumerated() {
-                guard let conv = node.operation as? Conv, let input = shapes[node.inputs[0]] else { continue }
-                weights[index] = try OneDNNConvolutionWeights(conv: conv, planningHeight: input[2], planningWidth: input[3],
-                                                              node: node.name)
-            }
-        }
-        convolutionWeights = weights
+        convolutionWeights = effectiveBackend == .oneDNN ? try Self.prepareConvolutions(graph, shapes: shapes) : [:]
         var counts: [String: Int] = [:]
         for node in graph.nodes { for input in node.inputs { counts[input, default: 0] += 1 } }
         for output in graph.outputs { counts[output, default: 0] += 1 }
         consumerCounts = counts
+    }
+
+    /// Reorders every convolution's weights and generates its kernel for the planning shape, on all
+    /// cores at once (each is independent; oneDNN primitive creation is thread-safe).
+    private static func prepareConvolutions(_ graph: Graph, shapes: [String: [Int]]) throws -> [Int: OneDNNConvolutionWeights] {
+        let jobs: [(index: Int, conv: Conv, input: [Int], name: String)] = graph.nodes.enumerated().compactMap { index, node in
+            guard let conv = node.operation as? Conv, let input = shapes[node.inputs[0]] else { return nil }
+            return (index, conv, input, node.name)
+        }
+        let results = ConcurrentResults<Result<OneDNNConvolutionWeights, Error>>(count: jobs.count)
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { position in
+            let job = jobs[position]
+            results.set(position, Result {
+                try OneDNNConvolutionWeights(conv: job.conv, planningHeight: job.input[2], planningWidth: job.input[3], node: job.name)
+            })
+        }
+        var weights: [Int: OneDNNConvolutionWeights] = [:]
+        for (position, job) in jobs.enumerated() { weights[job.index] = try results.get(position).get() }
+        return weights
     }
 
     /// Number of weights (parameters) held by the graph's ops and constants.
@@ -49,5 +63,29 @@ public final class Network: Sendable {
     /// Convenience: a fresh context, one run.
     public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
         try ExecutionContext(network: self).run(inputs)
+    }
+}
+
+/// Results written by concurrent workers, one slot each.
+final class ConcurrentResults<Value>: @unchecked Sendable {
+    // Safety: each slot is written by exactly one worker, and read only after all workers finished;
+    // the lock makes the writes visible.
+    private var slots: [Value?]
+    private let lock = NSLock()
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func set(_ index: Int, _ value: Value) {
+        lock.lock()
+        slots[index] = value
+        lock.unlock()
+    }
+
+    func get(_ index: Int) -> Value {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots[index]!
     }
 }

@@ -49,23 +49,9 @@ public struct Elementwise: GraphOperation {
         let shape = Self.broadcastShape(a.shape, b.shape)!
         let stridesA = Self.broadcastStrides(a.shape, to: shape)
         let stridesB = Self.broadcastStrides(b.shape, to: shape)
-        let count = shape.reduce(1, *)
-        var values = [Float](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: shape.count)
-        for flat in 0..<count {
-            var offsetA = 0, offsetB = 0
-            for axis in 0..<shape.count {
-                offsetA += index[axis] * stridesA[axis]
-                offsetB += index[axis] * stridesB[axis]
-            }
-            values[flat] = function.apply(a.values[offsetA], b.values[offsetB])
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
+        var values = [Float](repeating: 0, count: shape.reduce(1, *))
+        StridedWalk.walk(shape: shape, strides: [stridesA, stridesB]) { flat, offsets in
+            values[flat] = function.apply(a.values[offsets[0]], b.values[offsets[1]])
         }
         return [Tensor(shape: shape, values: values)]
     }

@@ -19,21 +19,9 @@ public struct Expand: GraphOperation {
     public func reference(_ inputs: [Tensor]) -> [Tensor] {
         let x = inputs[0]
         let shape = Elementwise.broadcastShape(x.shape, target)!
-        let strides = Elementwise.broadcastStrides(x.shape, to: shape)
-        let count = shape.reduce(1, *)
-        var values = [Float](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: shape.count)
-        for flat in 0..<count {
-            var offset = 0
-            for axis in 0..<shape.count { offset += index[axis] * strides[axis] }
-            values[flat] = x.values[offset]
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
+        var values = [Float](repeating: 0, count: shape.reduce(1, *))
+        StridedWalk.walk(shape: shape, strides: [Elementwise.broadcastStrides(x.shape, to: shape)]) { flat, offsets in
+            values[flat] = x.values[offsets[0]]
         }
         return [Tensor(shape: shape, values: values)]
     }

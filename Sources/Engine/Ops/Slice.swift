@@ -44,23 +44,10 @@ public struct Slice: GraphOperation {
         let ranges = ranges(for: x.shape)!
         let shape = ranges.map(\.count)
         let strides = Tensor.strides(of: x.shape)
-        let count = shape.reduce(1, *)
-        var values = [Float](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: shape.count)
-        for flat in 0..<count {
-            var offset = 0
-            for axis in 0..<shape.count {
-                offset += (ranges[axis].start + index[axis] * ranges[axis].step) * strides[axis]
-            }
-            values[flat] = x.values[offset]
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
-        }
+        var values = [Float](repeating: 0, count: shape.reduce(1, *))
+        let base = zip(ranges, strides).reduce(0) { $0 + $1.0.start * $1.1 }
+        let steps = zip(ranges, strides).map { $0.step * $1 }
+        StridedWalk.walk(shape: shape, strides: [steps], bases: [base]) { flat, offsets in values[flat] = x.values[offsets[0]] }
         return [Tensor(shape: shape, values: values)]
     }
 }

@@ -22,19 +22,7 @@ public struct Transpose: GraphOperation {
         let inputStrides = Tensor.strides(of: x.shape)
         let readStrides = permutation.map { inputStrides[$0] }
         var values = [Float](repeating: 0, count: x.count)
-        var index = [Int](repeating: 0, count: shape.count)
-        for flat in 0..<x.count {
-            var offset = 0
-            for axis in 0..<shape.count { offset += index[axis] * readStrides[axis] }
-            values[flat] = x.values[offset]
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
-        }
+        StridedWalk.walk(shape: shape, strides: [readStrides]) { flat, offsets in values[flat] = x.values[offsets[0]] }
         return [Tensor(shape: shape, values: values)]
     }
 }

@@ -16,22 +16,9 @@ enum ONNXConstantFolding {
         let count = shape.reduce(1, *)
         guard count <= 1 << 26 else { throw ModelFormatError.malformedONNX("constant of \(count) elements is too large") }
         var values = [Double](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: shape.count)
-        var arguments = [Double](repeating: 0, count: inputs.count)
-        for flat in 0..<count {
-            for (input, tensor) in inputs.enumerated() {
-                var offset = 0
-                for axis in 0..<shape.count { offset += index[axis] * strides[input][axis] }
-                arguments[input] = tensor.values[offset]
-            }
-            values[flat] = function(arguments)
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
+        let sources = inputs.map(\.values)
+        StridedWalk.walk(shape: shape, strides: strides) { flat, offsets in
+            values[flat] = function(offsets.indices.map { sources[$0][offsets[$0]] })
         }
         return ONNXTensorProto(name: "", dims: shape, values: values)
     }
