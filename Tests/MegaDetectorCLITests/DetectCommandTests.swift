@@ -91,3 +91,24 @@ extension DetectCommandTests {
         Self.check(ours: ours, expected: expected, minimumIdentical: 1.0)
     }
 }
+
+extension DetectCommandTests {
+    /// A YOLO model that is not MegaDetector: categories come from the mapping file, no +1 offset.
+    @Test func classMappingNamesTheCategories() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-mapping-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let mapping = folder.appendingPathComponent("classes.json")
+        try Data("{\"0\": \"cat\", \"1\": \"dog\"}".utf8).write(to: mapping)
+        let output = folder.appendingPathComponent("out.json").path
+        let result = try Fixtures.runCLI(["detect", Fixtures.enginePath("yolov5_p5_tiny.pt"),
+                                          Self.fixtures.appendingPathComponent("synthetic").path, output,
+                                          "--class-mapping", mapping.path, "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let results = try ResultsFile.read(path: output)
+        #expect(results.detectionCategories.map(\.0) == ["0", "1"])
+        #expect(results.detectionCategories.map(\.1) == ["cat", "dog"])
+        let used = Set(results.images.flatMap { $0.detections ?? [] }.map(\.category))
+        #expect(!used.isEmpty && used.isSubset(of: ["0", "1"]))
+    }
+}
