@@ -13,6 +13,10 @@ let package = Package(
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "ModelFormats", targets: ["ModelFormats"]),
     ],
+    traits: [
+        .trait(name: "OneDNN", description: "Convolutions on oneDNN (libdnnl). Without it (--disable-default-traits) every op runs on the plain Swift reference implementation and no oneDNN library is needed."),
+        .default(enabledTraits: ["OneDNN"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -24,7 +28,11 @@ let package = Package(
             cSettings: [.headerSearchPath("include")],
             linkerSettings: [.linkedLibrary("dnnl")]
         ),
-        .target(name: "Engine", dependencies: ["CDNNLShim"], swiftSettings: optimisedAlways),
+        .target(
+            name: "Engine",
+            dependencies: [.target(name: "CDNNLShim", condition: .when(traits: ["OneDNN"]))],
+            swiftSettings: optimisedAlways
+        ),
         // libjpeg-turbo (Debian libjpeg62-turbo-dev / libturbojpeg0-dev) and libpng (libpng-dev).
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimisedAlways),

@@ -1,3 +1,4 @@
+#if OneDNN
 import CDNNLShim
 
 /// oneDNN, seen through the C shim: availability, version and thread count.
@@ -106,3 +107,4 @@ final class OneDNNConvolutionPlan {
         md_conv_plan_destroy(handle)
     }
 }
+#endif

@@ -174,4 +174,11 @@ public struct TensorReference: Sendable {
     public let offset: Int
     public let shape: [Int]
     public let strides: [Int]
+
+    public init(storage: StorageReference, offset: Int, shape: [Int], strides: [Int]) {
+        self.storage = storage
+        self.offset = offset
+        self.shape = shape
+        self.strides = strides
+    }
 }

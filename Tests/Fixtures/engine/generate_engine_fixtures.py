@@ -304,9 +304,10 @@ def malicious_pickle(module, name, argument_tuple_ops):
 
 def torch_zip(path, pickle_bytes, archive="archive"):
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as z:
-        z.writestr(f"{archive}/data.pkl", pickle_bytes)
-        z.writestr(f"{archive}/byteorder", "little")
-        z.writestr(f"{archive}/version", "3\n")
+        # Fixed timestamps keep regenerated files byte-identical.
+        for name, data in ((f"{archive}/data.pkl", pickle_bytes), (f"{archive}/byteorder", "little"),
+                           (f"{archive}/version", "3\n")):
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data)
 
 
 def crafted_files():
@@ -363,6 +364,27 @@ def crafted_files():
     return {"marker_environment_variable": MARKER_ENV, "files": entries}
 
 
+def tensor_layouts():
+    """A checkpoint of plain tensors in every storage type and view layout the reader must handle,
+    with their values (as float64 lists) in the manifest."""
+    torch.manual_seed(SEED)
+    base = torch.randn(4, 6)
+    tensors = {
+        "float32": base.clone(),
+        "float16": base.half(),
+        "bfloat16": base.bfloat16(),
+        "float64": base.double(),
+        "int64": torch.arange(-5, 7).view(3, 4),
+        "transposed_view": base.t(),  # strides (1, 6)
+        "offset_view": base[1:3, 2:5],  # storage offset 8, strides (6, 1)
+        "stepped_view": base[::2, ::3],  # strides (12, 3)
+        "scalar": torch.tensor(2.5),
+    }
+    torch.save(tensors, HERE / "tensor_layouts.pt")
+    return {name: {"shape": list(t.shape), "values": t.double().flatten().tolist(), "dtype": str(t.dtype)}
+            for name, t in tensors.items()}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared", default=str(HERE.parents[3] / "shared"))
@@ -380,6 +402,7 @@ def main():
             "yolov5_p5_tiny": yolov5_fixture("yolov5_p5_tiny", p5_config(), shared, 320, 32, (0.9, 8.0, 3.0)),
         },
         "yolox": yolox_fixture(shared),
+        "tensor_layouts": tensor_layouts(),
     }
     manifest["crafted"] = crafted_files()
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")

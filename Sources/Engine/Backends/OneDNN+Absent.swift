@@ -1,0 +1,28 @@
+#if !OneDNN
+/// Stand-ins when the package is built without the OneDNN trait: oneDNN reports itself unavailable,
+/// so every network runs on the reference backend and these types are never instantiated.
+public enum OneDNN {
+    public static let isAvailable = false
+    public static var version: String { "not built in" }
+    public static func setThreads(_ count: Int) {}
+}
+
+final class OneDNNConvolutionWeights: Sendable {
+    init(conv: Conv, planningHeight: Int, planningWidth: Int, node: String) throws {
+        throw EngineError.unsupported(node: node, reason: "built without oneDNN")
+    }
+}
+
+final class OneDNNConvolutionPlan {
+    let outputHeight = 0
+    let outputWidth = 0
+
+    init(weights: OneDNNConvolutionWeights, batch: Int, height: Int, width: Int, node: String) throws {
+        throw EngineError.unsupported(node: node, reason: "built without oneDNN")
+    }
+
+    func execute(source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>, node: String) throws {
+        throw EngineError.unsupported(node: node, reason: "built without oneDNN")
+    }
+}
+#endif
