@@ -37,12 +37,13 @@ let package = Package(
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimisedAlways),
         .target(name: "ResultsFormat"),
+        .target(name: "Postprocessing", dependencies: ["ResultsFormat"]),
         .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat"], swiftSettings: optimisedAlways),
         .target(name: "ModelFormats", dependencies: ["Engine"], swiftSettings: optimisedAlways),
         .executableTarget(
             name: "MegaDetectorCLI",
             dependencies: [
-                "Engine", "ModelFormats", "Imaging", "ResultsFormat", "Detection",
+                "Engine", "ModelFormats", "Imaging", "ResultsFormat", "Detection", "Postprocessing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +53,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Detection", "TestSupport"]),
         .testTarget(name: "ResultsFormatTests", dependencies: ["ResultsFormat", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Imaging", "ResultsFormat", "TestSupport"]),
+        .testTarget(name: "PostprocessingTests", dependencies: ["Postprocessing", "ResultsFormat", "TestSupport"]),
         .testTarget(name: "MegaDetectorCLITests", dependencies: ["TestSupport", "ResultsFormat"]),
     ]
 )

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Postprocessing
+
+struct SeparateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "separate",
+        abstract: "Copy or move photos into animals/, people/, vehicles/, combination folders and empty/ (separate_detections_into_folders).",
+        discussion: "Relative paths are kept. The results file must use paths relative to INPUT_FOLDER (detect --output-relative-filenames)."
+    )
+
+    @Argument(help: "Results file.") var results: String
+    @Argument(help: "Folder the results' file names are relative to.") var inputFolder: String
+    @Argument(help: "Folder to create the category folders in.") var outputFolder: String
+    @Option(help: "Threshold for every category (default: the file's typical_detection_threshold).") var threshold: Double?
+    @Option(help: "Threshold for animals.") var animalThreshold: Double?
+    @Option(help: "Threshold for people.") var personThreshold: Double?
+    @Option(help: "Threshold for vehicles.") var vehicleThreshold: Double?
+    @Flag(help: "Move instead of copy (a re-run finishes an interrupted move).") var move = false
+    @Flag(help: "Do not replace photos already in the output.") var noOverwrite = false
+    @Flag(help: "Leave empty photos (and failures) where they are.") var skipEmpty = false
+    @Flag(help: "Allow a non-empty output folder.") var allowExistingDirectory = false
+    @Flag(help: "Skip photos listed in the results but missing on disk.") var allowMissingFiles = false
+    @Flag(help: "Only list what would happen.") var dryRun = false
+
+    func run() throws {
+        try reportingErrors {
+            var options = FolderSeparation.Options(resultsPath: results, inputFolder: inputFolder, outputFolder: outputFolder)
+            options.threshold = threshold
+            if let animalThreshold { options.categoryThresholds["animal"] = animalThreshold }
+            if let personThreshold { options.categoryThresholds["person"] = personThreshold }
+            if let vehicleThreshold { options.categoryThresholds["vehicle"] = vehicleThreshold }
+            options.move = move
+            options.overwrite = !noOverwrite
+            options.skipEmpty = skipEmpty
+            options.allowExistingDirectory = allowExistingDirectory
+            options.allowMissingFiles = allowMissingFiles
+            options.dryRun = dryRun
+            let actions = try FolderSeparation.run(options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+            if dryRun {
+                for action in actions { print("\(action.kind.rawValue): \(action.source) -> \(action.target)") }
+            }
+            var counts: [String: Int] = [:]
+            for action in actions { counts[action.kind.rawValue, default: 0] += 1 }
+            print("Separated \(actions.count) photos: " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                  + (dryRun ? " (dry run: nothing changed)" : ""))
+        }
+    }
+}

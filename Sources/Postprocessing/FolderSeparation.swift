@@ -1,0 +1,157 @@
+import Foundation
+import ResultsFormat
+
+/// The reference's `separate_detections_into_folders`: copy (or move) each photo into `animals/`,
+/// `people/`, `vehicles/`, a combination folder (`animal_person/`, ...), `empty/` or
+/// `processing_failure/`, keeping its relative path. A photo goes to the folders of every category
+/// whose highest confidence reaches that category's threshold.
+public struct FolderSeparation {
+    public struct Options: Sendable {
+        public var resultsPath: String
+        public var inputFolder: String
+        public var outputFolder: String
+        /// Default threshold; nil: the file's `typical_detection_threshold` (0.2 for unknown detectors).
+        public var threshold: Double?
+        /// Per category name ("animal", "person", "vehicle", or the file's names).
+        public var categoryThresholds: [String: Double] = [:]
+        public var move = false
+        public var overwrite = true
+        public var skipEmpty = false
+        public var allowExistingDirectory = false
+        public var allowMissingFiles = false
+        public var dryRun = false
+
+        public init(resultsPath: String, inputFolder: String, outputFolder: String) {
+            self.resultsPath = resultsPath
+            self.inputFolder = inputFolder
+            self.outputFolder = outputFolder
+        }
+    }
+
+    public struct Action: Equatable, Sendable {
+        public enum Kind: String, Sendable { case copy, move, skipExisting = "skip (exists)", alreadyMoved = "already moved", skipEmpty = "skip (empty)" }
+        public var kind: Kind
+        public var source: String
+        public var target: String
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case outputNotEmpty(String)
+        case absolutePath(String)
+        case missingPhoto(String)
+        case invalidResults(String)
+
+        public var description: String {
+            switch self {
+            case let .outputNotEmpty(path): return "output folder \(path) exists and is not empty (use --allow-existing-directory to add to it, e.g. to finish an interrupted move)"
+            case let .absolutePath(file): return "results file holds an absolute path (\(file)); separation needs paths relative to the input folder"
+            case let .missingPhoto(path): return "cannot find \(path) (use --allow-missing-files to skip missing photos)"
+            case let .invalidResults(reason): return reason
+            }
+        }
+    }
+
+    static let friendlyNames = ["animal": "animals", "person": "people", "vehicle": "vehicles"]
+
+    /// Plans (and unless `dryRun`, performs) the separation. Returns what was done, photo by photo.
+    public static func run(_ options: Options, log: (String) -> Void = { _ in }) throws -> [Action] {
+        let results = try ResultsInput.load(options.resultsPath)
+        let fileManager = FileManager.default
+        if let contents = try? fileManager.contentsOfDirectory(atPath: options.outputFolder), !contents.isEmpty,
+           !options.allowExistingDirectory {
+            throw Failure.outputNotEmpty(options.outputFolder)
+        }
+        for image in results.images where image.file.hasPrefix("/") { throw Failure.absolutePath(image.file) }
+        let defaultThreshold = options.threshold ?? ResultsInput.typicalThreshold(results)
+        let names = results.detectionCategories.map(\.1).sorted()
+        let categoryNames = Dictionary(results.detectionCategories, uniquingKeysWith: { first, _ in first })
+        let thresholds = Dictionary(uniqueKeysWithValues: names.map { ($0, options.categoryThresholds[$0] ?? defaultThreshold) })
+        var folders = ["empty": "empty", "failure": "processing_failure"]
+        for length in 1...max(names.count, 1) where !names.isEmpty {
+            for combination in combinations(names, length) {
+                let key = combination.joined(separator: "_")
+                folders[key] = length == 1 ? (friendlyNames[key] ?? key) : key
+            }
+        }
+        if !options.dryRun {
+            for folder in Set(folders.values) {
+                try fileManager.createDirectory(atPath: (options.outputFolder as NSString).appendingPathComponent(folder),
+                                                withIntermediateDirectories: true)
+            }
+        }
+        var actions: [Action] = []
+        for image in results.images {
+            let key: String
+            var empty = false
+            if let detections = image.detections {
+                var best: [String: Double] = [:]
+                for detection in detections {
+                    guard let name = categoryNames[detection.category] else {
+                        log("Warning: unrecognized category \(detection.category) in file \(image.file)")
+                        continue
+                    }
+                    best[name] = max(best[name] ?? 0, detection.conf)
+                }
+                let above = names.filter { (best[$0] ?? 0) >= thresholds[$0]! }
+                key = above.isEmpty ? "empty" : above.joined(separator: "_")
+                empty = above.isEmpty
+            } else {
+                key = "failure"
+                empty = true
+            }
+            let source = (options.inputFolder as NSString).appendingPathComponent(image.file)
+            let target = ((options.outputFolder as NSString).appendingPathComponent(folders[key]!) as NSString).appendingPathComponent(image.file)
+            actions.append(try place(source: source, target: target, empty: empty, options: options))
+        }
+        return actions
+    }
+
+    /// One photo: decide, then copy or move it. A move is a rename when possible; otherwise copy to a
+    /// temporary name, rename, then delete the source, so an interrupted run can simply be repeated.
+    static func place(source: String, target: String, empty: Bool, options: Options) throws -> Action {
+        let fileManager = FileManager.default
+        let sourceExists = fileManager.fileExists(atPath: source), targetExists = fileManager.fileExists(atPath: target)
+        if !sourceExists {
+            if options.move && targetExists { return Action(kind: .alreadyMoved, source: source, target: target) }
+            if options.allowMissingFiles { return Action(kind: .skipExisting, source: source, target: target) }
+            throw Failure.missingPhoto(source)
+        }
+        if targetExists && !options.overwrite && !options.move { return Action(kind: .skipExisting, source: source, target: target) }
+        // The reference creates the target's folder before deciding to skip an empty photo; the
+        // folder tree matches it.
+        if !options.dryRun {
+            try fileManager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
+        if empty && options.skipEmpty { return Action(kind: .skipEmpty, source: source, target: target) }
+        let action = Action(kind: options.move ? .move : .copy, source: source, target: target)
+        guard !options.dryRun else { return action }
+        if options.move {
+            if rename(source, target) == 0 { return action }
+            // Across file systems: a complete copy under a temporary name first, then the rename.
+            try copy(source, to: target)
+            try fileManager.removeItem(atPath: source)
+        } else {
+            try copy(source, to: target)
+        }
+        return action
+    }
+
+    static func copy(_ source: String, to target: String) throws {
+        let temporary = target + ".partial"
+        try? FileManager.default.removeItem(atPath: temporary)
+        try FileManager.default.copyItem(atPath: source, toPath: temporary)
+        guard rename(temporary, target) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target])
+        }
+    }
+
+    static func combinations(_ items: [String], _ length: Int) -> [[String]] {
+        if length == 0 { return [[]] }
+        guard items.count >= length else { return [] }
+        var result: [[String]] = []
+        for (index, item) in items.enumerated() {
+            for rest in combinations(Array(items[(index + 1)...]), length - 1) { result.append([item] + rest) }
+        }
+        return result
+    }
+}

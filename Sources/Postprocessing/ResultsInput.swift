@@ -1,0 +1,23 @@
+import Foundation
+import ResultsFormat
+
+/// Loading a results file for a post-processing command: validated first (our validator, the
+/// reference's rules), so malformed input is refused with the problem and its position.
+public enum ResultsInput {
+    public static func load(_ path: String) throws -> ResultsFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ResultsFormatError.unreadable(path: path, reason: "no such file")
+        }
+        let document: JSONValue
+        do { document = try JSONParser.parse([UInt8](data)) } catch { throw ResultsFormatError.invalid(path: path, reason: "\(error)") }
+        let report = ResultsValidator.validate(document)
+        guard report.isValid else { throw ResultsFormatError.invalid(path: path, reason: report.errors[0]) }
+        return try ResultsFile.read(path: path)
+    }
+
+    /// `typical_detection_threshold` from the file's detector metadata; the reference's defaults
+    /// otherwise (MDv5's 0.2).
+    public static func typicalThreshold(_ results: ResultsFile) -> Double {
+        results.info["detector_metadata"]?.object?["typical_detection_threshold"]?.number ?? 0.2
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Postprocessing
+import ResultsFormat
+import Testing
+import TestSupport
+
+/// `megadetector separate` against the reference's separate_detections_into_folders: the same folder
+/// tree (Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py), plus moves that survive
+/// interruption and the failure paths.
+struct FolderSeparationTests {
+    nonisolated(unsafe) static let expected: [String: Any] = {  // read-only
+        let url = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing/expected_separate.json")
+        let data = (try? Data(contentsOf: url)) ?? Data()
+        return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
+    }()
+
+    static var cases: [String] { ((expected["separate"] as? [String: Any]) ?? [:]).keys.sorted() }
+
+    static func source(_ name: String) -> (results: String, photos: String)? {
+        let detect = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect")
+        if name == "shared" {
+            guard let shared = Fixtures.shared else { return nil }
+            return (detect.appendingPathComponent("expected_shared.json").path, shared.appendingPathComponent("images").path)
+        }
+        return (detect.appendingPathComponent("expected_synthetic.json").path, detect.appendingPathComponent("synthetic").path)
+    }
+
+    static func tree(_ folder: URL) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isDirectoryKey]) else { return [] }
+        var entries: [String] = []
+        for case let url as URL in enumerator {
+            let relative = String(url.standardizedFileURL.path.dropFirst(folder.standardizedFileURL.path.count + 1))
+            let isDirectory = (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) ?? false
+            entries.append(relative + (isDirectory == true ? "/" : ""))
+        }
+        return entries.sorted()
+    }
+
+    static func temporaryFolder() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("md-separate-\(UUID().uuidString)")
+    }
+
+    @Test(arguments: cases)
+    func sameTreeAsTheReference(_ name: String) throws {
+        let entry = try #require((Self.expected["separate"] as? [String: Any])?[name] as? [String: Any])
+        guard let source = Self.source(entry["source"] as? String ?? "") else {
+            print("skipped \(name): ../shared is absent")
+            return
+        }
+        let output = Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let arguments = entry["our_arguments"] as? [String] ?? []
+        let result = try Fixtures.runCLI(["separate", source.results, source.photos, output.path] + arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Self.tree(output) == entry["tree"] as? [String])
+    }
+
+    @Test func interruptedMoveCompletesOnARerun() throws {
+        let work = Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let photos = work.appendingPathComponent("photos"), output = work.appendingPathComponent("sorted")
+        let original = Self.source("synthetic")!
+        try FileManager.default.copyItem(atPath: original.photos, toPath: photos.path)
+        let names = Self.tree(photos)
+        // A first move, then undo part of it as if it had been interrupted: some photos are back in
+        // the source only, one is in both places (copied but not yet deleted).
+        var options = FolderSeparation.Options(resultsPath: original.results, inputFolder: photos.path, outputFolder: output.path)
+        options.move = true
+        options.threshold = 0.03
+        let first = try FolderSeparation.run(options)
+        #expect(first.allSatisfy { $0.kind == .move })
+        for action in first.prefix(5) { try FileManager.default.moveItem(atPath: action.target, toPath: action.source) }
+        try FileManager.default.copyItem(atPath: first[5].target, toPath: first[5].source)
+        let rerun = try Fixtures.runCLI(["separate", original.results, photos.path, output.path, "--threshold", "0.03", "--move"])
+        #expect(rerun.status == 1 && rerun.stderr.contains("not empty"))
+        let finish = try Fixtures.runCLI(["separate", original.results, photos.path, output.path, "--threshold", "0.03", "--move",
+                                          "--allow-existing-directory"])
+        #expect(finish.status == 0, "\(finish.stderr)")
+        #expect(Self.tree(photos).isEmpty, "photos left behind: \(Self.tree(photos))")
+        let placed = Self.tree(output).filter { !$0.hasSuffix("/") }
+        #expect(placed.count == names.count)
+        #expect(Set(placed.map { $0.split(separator: "/").last! }) == Set(names.map { Substring($0) }))
+    }
+
+    @Test func dryRunChangesNothing() throws {
+        let output = Self.temporaryFolder()
+        let source = Self.source("synthetic")!
+        let result = try Fixtures.runCLI(["separate", source.results, source.photos, output.path, "--dry-run", "--threshold", "0.03"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("copy: "))
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+
+    @Test func refusesBadInputWithTheProblemNamed() throws {
+        let work = Self.temporaryFolder()
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let source = Self.source("synthetic")!
+        let malformed = work.appendingPathComponent("malformed.json")
+        try Data("{\"images\": [\n {\"file\": \"a.jpg\" \"detections\": []}]}".utf8).write(to: malformed)
+        let unknown = work.appendingPathComponent("unknown.json")
+        try Data("""
+            {"images": [{"file": "tiny_64x48.jpg", "detections": [{"category": "9", "conf": 0.5, "bbox": [0, 0, 1, 1]}]}],
+             "detection_categories": {"1": "animal"}, "info": {"format_version": "1.6"}}
+            """.utf8).write(to: unknown)
+        let missing = work.appendingPathComponent("missing.json")
+        try Data("""
+            {"images": [{"file": "no_such_photo.jpg", "detections": []}],
+             "detection_categories": {"1": "animal"}, "info": {"format_version": "1.6"}}
+            """.utf8).write(to: missing)
+        let before = try Data(contentsOf: malformed)
+        for (file, message) in [(malformed, "line 2, column 19"), (unknown, "unmapped category 9"), (missing, "cannot find")] {
+            let result = try Fixtures.runCLI(["separate", file.path, source.photos, work.appendingPathComponent("out-\(UUID())").path])
+            #expect(result.status == 1)
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+        }
+        #expect(try Data(contentsOf: malformed) == before, "an input file was modified")
+    }
+}
