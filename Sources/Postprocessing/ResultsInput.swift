@@ -5,14 +5,22 @@ import ResultsFormat
 /// reference's rules), so malformed input is refused with the problem and its position.
 public enum ResultsInput {
     public static func load(_ path: String) throws -> ResultsFile {
+        _ = try loadDocument(path)
+        return try ResultsFile.read(path: path)
+    }
+
+    /// The validated document itself, with every key and its order as in the file.
+    public static func loadDocument(_ path: String) throws -> JSONObject {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ResultsFormatError.unreadable(path: path, reason: "no such file")
         }
         let document: JSONValue
         do { document = try JSONParser.parse([UInt8](data)) } catch { throw ResultsFormatError.invalid(path: path, reason: "\(error)") }
         let report = ResultsValidator.validate(document)
-        guard report.isValid else { throw ResultsFormatError.invalid(path: path, reason: report.errors[0]) }
-        return try ResultsFile.read(path: path)
+        guard report.isValid, let object = document.object else {
+            throw ResultsFormatError.invalid(path: path, reason: report.errors.first ?? "not an object")
+        }
+        return object
     }
 
     /// `typical_detection_threshold` from the file's detector metadata; the reference's defaults

@@ -6,8 +6,10 @@ Run from the repository root with the reference environment (../shared/docs/refe
     VENV/bin/python Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py
 
 Writes expected_separate.json: for each case, the arguments (ours and the reference's) and the
-resulting folder tree (every folder and file, relative to the output folder).
+resulting folder tree (every folder and file, relative to the output folder); expected_subset.json:
+for each subset case, the reference's options, our arguments and the text of every file written.
 """
+import hashlib
 import json
 import subprocess
 import sys
@@ -56,6 +58,48 @@ def separate_cases():
     return cases
 
 
+# (name, reference options, our command-line arguments); input: expected_shared.json (works without
+# ../shared: only the results file is read).
+SUBSET_CASES = [
+    ("query_and_confidence", {"query": "camera-traps/", "confidence_threshold": 0.3},
+     ["--query", "camera-traps/", "--confidence-threshold", "0.3"]),
+    ("starts_with_and_replace", {"query": "^edge-cases/", "replacement": "EDGE/"},
+     ["--query", "^edge-cases/", "--replacement", "EDGE/"]),
+    # Not compared: with a replacement and no query the reference writes the file unchanged (its query
+    # step only runs when a query is given), although its option says "prepend"; we prepend.
+    ("sizes_and_failures", {"minimum_detection_size": 0.001, "maximum_detection_size": 0.05, "remove_failed_images": True},
+     ["--minimum-detection-size", "0.001", "--maximum-detection-size", "0.05", "--remove-failed-images"]),
+    ("category_names", {"category_names_to_keep": {"animal": 0.25, "vehicle": 0.5}},
+     ["--category-names-to-keep", "animal=0.25,vehicle=0.5"]),
+    ("category_ids", {"categories_to_keep": ["2"]}, ["--categories-to-keep", "2"]),
+    ("split_bottom_relative", {"split_folders": True, "make_folder_relative": True},
+     ["--split-folders", "--make-folder-relative"]),
+    ("split_n_from_top", {"split_folders": True, "split_folder_mode": "n_from_top", "split_folder_param": 0},
+     ["--split-folders", "--split-folder-mode", "n_from_top", "--split-folder-param", "0"]),
+]
+
+
+def subset_cases():
+    from megadetector.postprocessing.subset_json_detector_output import (SubsetJsonDetectorOutputOptions,
+                                                                          subset_json_detector_output)
+    results = SOURCES["shared"][0]
+    cases = {}
+    for name, settings, our_arguments in SUBSET_CASES:
+        options = SubsetJsonDetectorOutputOptions()
+        for key, value in settings.items():
+            setattr(options, key, value)
+        with tempfile.TemporaryDirectory() as scratch:
+            output = Path(scratch) / ("out" if options.split_folders else "out.json")
+            subset_json_detector_output(str(results), str(output), options)
+            texts = {p.relative_to(output).as_posix(): p.read_text() for p in sorted(output.rglob("*.json"))} \
+                if output.is_dir() else {"": output.read_text()}
+            # The MD5 of each file's exact text (our output must be byte-identical) and its image count.
+            files = {file: {"md5": hashlib.md5(text.encode()).hexdigest(), "images": len(json.loads(text)["images"])}
+                     for file, text in texts.items()}
+        cases[name] = {"reference_options": settings, "our_arguments": our_arguments, "files": files}
+    return cases
+
+
 def main():
     expected = {
         "generator": "Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py",
@@ -65,6 +109,11 @@ def main():
         "separate": separate_cases(),
     }
     (HERE / "expected_separate.json").write_text(json.dumps(expected, indent=1) + "\n")
+    subset = {"generator": expected["generator"], "megadetector": expected["megadetector"],
+              "input": "Tests/Fixtures/detect/expected_shared.json", "cases": subset_cases()}
+    (HERE / "expected_subset.json").write_text(json.dumps(subset, indent=1) + "\n")
+    for name, case in subset["cases"].items():
+        print(name, {file: entry["images"] for file, entry in case["files"].items()})
     for name, case in expected["separate"].items():
         folders = {}
         for entry in case["tree"]:
