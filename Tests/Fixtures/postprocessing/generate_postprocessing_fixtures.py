@@ -100,6 +100,24 @@ def subset_cases():
     return cases
 
 
+def combine_case():
+    """Split expected_shared.json by folder (paths kept), then combine the parts in a shuffled order."""
+    from megadetector.postprocessing.combine_batch_outputs import combine_batch_output_files
+    from megadetector.postprocessing.subset_json_detector_output import (SubsetJsonDetectorOutputOptions,
+                                                                          subset_json_detector_output)
+    with tempfile.TemporaryDirectory() as scratch:
+        options = SubsetJsonDetectorOutputOptions()
+        options.split_folders = True
+        parts = Path(scratch) / "parts"
+        subset_json_detector_output(str(SOURCES["shared"][0]), str(parts), options)
+        order = ["everyday.json", "camera-traps.json", "edge-cases.json"]
+        output = Path(scratch) / "combined.json"
+        combine_batch_output_files([str(parts / name) for name in order], str(output))
+        text = output.read_text()
+    return {"split_arguments": ["--split-folders"], "order": order,
+            "md5": hashlib.md5(text.encode()).hexdigest(), "images": len(json.loads(text)["images"])}
+
+
 def main():
     expected = {
         "generator": "Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py",
@@ -110,7 +128,7 @@ def main():
     }
     (HERE / "expected_separate.json").write_text(json.dumps(expected, indent=1) + "\n")
     subset = {"generator": expected["generator"], "megadetector": expected["megadetector"],
-              "input": "Tests/Fixtures/detect/expected_shared.json", "cases": subset_cases()}
+              "input": "Tests/Fixtures/detect/expected_shared.json", "cases": subset_cases(), "combine": combine_case()}
     (HERE / "expected_subset.json").write_text(json.dumps(subset, indent=1) + "\n")
     for name, case in subset["cases"].items():
         print(name, {file: entry["images"] for file, entry in case["files"].items()})
