@@ -118,6 +118,37 @@ def combine_case():
             "md5": hashlib.md5(text.encode()).hexdigest(), "images": len(json.loads(text)["images"])}
 
 
+CONVERT_CASES = [
+    # (name, reference command (module and arguments after input/output), our arguments)
+    ("csv", ["megadetector.postprocessing.convert_output_format", "{input}", "--output_path", "{output}"], ["--to", "csv"]),
+    ("coco", ["megadetector.postprocessing.md_to_coco", "{input}", "{output}", "0.15"], ["--to", "coco"]),
+    ("coco_metadata_failures", ["megadetector.postprocessing.md_to_coco", "{input}", "{output}", "0.3",
+                                "--preserve_nonstandard_metadata", "--include_failed_images"],
+     ["--to", "coco", "--confidence-threshold", "0.3", "--preserve-nonstandard-metadata", "--include-failed-images"]),
+]
+
+
+def convert_cases():
+    """The reference converters' command lines on expected_shared.json. COCO annotation ids are random
+    UUIDs and the description names the input path, so those are blanked for comparison."""
+    cases = {}
+    for name, command, our_arguments in CONVERT_CASES:
+        with tempfile.TemporaryDirectory() as scratch:
+            output = Path(scratch) / ("out.csv" if name == "csv" else "out.json")
+            arguments = [part.format(input=SOURCES["shared"][0], output=output) for part in command]
+            subprocess.run([sys.executable, "-m", *arguments], check=True, capture_output=True, text=True)
+            text = output.read_text()
+        if name == "csv":
+            cases[name] = {"our_arguments": our_arguments, "md5": hashlib.md5(text.encode()).hexdigest()}
+        else:
+            coco = json.loads(text)
+            coco["info"]["description"] = ""
+            for annotation in coco["annotations"]:
+                annotation["id"] = ""
+            cases[name] = {"our_arguments": our_arguments, "normalised": coco}
+    return cases
+
+
 def main():
     expected = {
         "generator": "Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py",
@@ -129,6 +160,10 @@ def main():
     (HERE / "expected_separate.json").write_text(json.dumps(expected, indent=1) + "\n")
     subset = {"generator": expected["generator"], "megadetector": expected["megadetector"],
               "input": "Tests/Fixtures/detect/expected_shared.json", "cases": subset_cases(), "combine": combine_case()}
+    (HERE / "expected_convert.json").write_text(json.dumps({"generator": expected["generator"],
+                                                            "megadetector": expected["megadetector"],
+                                                            "input": "Tests/Fixtures/detect/expected_shared.json",
+                                                            "cases": convert_cases()}, indent=1) + "\n")
     (HERE / "expected_subset.json").write_text(json.dumps(subset, indent=1) + "\n")
     for name, case in subset["cases"].items():
         print(name, {file: entry["images"] for file, entry in case["files"].items()})

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Postprocessing
+import ResultsFormat
+
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a results file: --to coco (md_to_coco) or --to csv (convert_output_format)."
+    )
+
+    enum Target: String, ExpressibleByArgument { case coco, csv }
+
+    @Argument(help: "Results file.") var input: String
+    @Argument(help: "Output file.") var output: String
+    @Option(help: "coco or csv.") var to: Target
+    @Option(help: "COCO: keep detections at or above this confidence (0.15); CSV: minimum confidence (none).") var confidenceThreshold: Double?
+    @Option(help: "COCO: folder of the photos, when the results lack width/height.") var imageFolder: String?
+    @Flag(help: "COCO: keep failed images (with a 'failure' field).") var includeFailedImages = false
+    @Flag(help: "COCO: keep confidences (as 'score') and other per-image fields.") var preserveNonstandardMetadata = false
+    @Flag(help: "CSV: leave out the detections column.") var omitBoundingBoxes = false
+    @Flag(help: "Replace the output file if it exists.") var overwrite = false
+
+    func run() throws {
+        try reportingErrors {
+            if !overwrite, FileManager.default.fileExists(atPath: output) {
+                throw ValidationError("output \(output) exists (use --overwrite)")
+            }
+            let results = try ResultsInput.load(input)
+            switch to {
+            case .coco:
+                let coco = try FormatConversion.coco(
+                    results, inputPath: input, confidenceThreshold: confidenceThreshold ?? 0.15,
+                    includeFailedImages: includeFailedImages, preserveNonstandardMetadata: preserveNonstandardMetadata
+                ) { file in
+                    guard let imageFolder else {
+                        throw ValidationError("\(file) has no width/height in the results; give --image-folder")
+                    }
+                    let decoded = try ImageDecoder.decode(path: (imageFolder as NSString).appendingPathComponent(file))
+                    return (decoded.image.width, decoded.image.height)
+                }
+                try AtomicFile.write(Data(JSONWriter.serialize(.object(coco)).utf8), to: output)
+                print("Wrote \(coco["images"]?.array?.count ?? 0) images and \(coco["annotations"]?.array?.count ?? 0) annotations to \(output)")
+            case .csv:
+                let rows = LegacyCSV.rows(results, minimumConfidence: confidenceThreshold, omitBoxes: omitBoundingBoxes)
+                try AtomicFile.write(Data(LegacyCSV.text(rows).utf8), to: output)
+                print("Wrote \(rows.count - 1) rows to \(output)")
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Detection
+import Foundation
+import Postprocessing
+import ResultsFormat
+import Testing
+import TestSupport
+
+/// `megadetector convert` against the reference's converters (convert_output_format, md_to_coco).
+struct FormatConversionTests {
+    nonisolated(unsafe) static let expected: [String: Any] = {  // read-only
+        let url = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing/expected_convert.json")
+        let data = (try? Data(contentsOf: url)) ?? Data()
+        return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
+    }()
+    static var cases: [String] { ((expected["cases"] as? [String: Any]) ?? [:]).keys.sorted() }
+    static let input = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/expected_shared.json").path
+
+    @Test(arguments: cases)
+    func matchesTheReference(_ name: String) throws {
+        let entry = try #require((Self.expected["cases"] as? [String: Any])?[name] as? [String: Any])
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-convert-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let result = try Fixtures.runCLI(["convert", Self.input, output] + (entry["our_arguments"] as? [String] ?? []))
+        #expect(result.status == 0, "\(result.stderr)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: output))
+        if let md5 = entry["md5"] as? String {
+            #expect(MD5.hex(Array(data)) == md5, "CSV differs from the reference's")
+            return
+        }
+        // COCO: annotation ids are random UUIDs and the description names the input path; blank both,
+        // then the documents must be equal (same keys, order-independent, same numbers).
+        var ours = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var info = ours["info"] as? [String: Any] ?? [:]
+        info["description"] = ""
+        ours["info"] = info
+        ours["annotations"] = (ours["annotations"] as? [[String: Any]] ?? []).map { annotation in
+            var copy = annotation
+            copy["id"] = ""
+            return copy
+        }
+        let expectedDocument = try #require(entry["normalised"] as? [String: Any])
+        #expect(NSDictionary(dictionary: ours).isEqual(to: expectedDocument))
+    }
+
+    @Test func pythonRounding() {
+        #expect(FormatConversion.round(1763.7119999999998, places: 3) == 1763.712)
+        #expect(FormatConversion.round(2.675, places: 2) == 2.67)  // 2.675 is 2.67499999... in binary
+        #expect(FormatConversion.round(0.125, places: 2) == 0.12)  // exact tie: to even
+    }
+}
