@@ -34,10 +34,12 @@ let package = Package(
             swiftSettings: optimisedAlways
         ),
         // libjpeg-turbo (Debian libjpeg62-turbo-dev / libturbojpeg0-dev) and libpng (libpng-dev).
-        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
+        .target(name: "CImageCodecs", dependencies: ["CFreeType"],
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("freetype")]),
         .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimisedAlways),
         .target(name: "ResultsFormat"),
-        .target(name: "Postprocessing", dependencies: ["ResultsFormat"]),
+        .target(name: "Postprocessing", dependencies: ["ResultsFormat", "Imaging"]),
         .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat"], swiftSettings: optimisedAlways),
         .target(name: "ModelFormats", dependencies: ["Engine"], swiftSettings: optimisedAlways),
         .executableTarget(

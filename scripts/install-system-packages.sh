@@ -2,7 +2,7 @@
 # Installs the Debian/Ubuntu packages the build links against (oneDNN, libjpeg-turbo, libpng).
 # Swift itself is expected on PATH (swift.org toolchain, 6.1 or newer).
 set -euo pipefail
-packages=(libdnnl-dev libjpeg-dev libpng-dev)
+packages=(libdnnl-dev libjpeg-dev libpng-dev libfreetype-dev fonts-dejavu-core pkg-config)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -15,7 +15,7 @@ public struct RGBImage: Sendable, Equatable {
         self.init(width: width, height: height, pixels: [UInt8](repeating: value, count: width * height * 3))
     }
 
-    public subscript(x: Int, y: Int) -> (r: UInt8, g: UInt8, b: UInt8) {
+    public subscript(x x: Int, y y: Int) -> (r: UInt8, g: UInt8, b: UInt8) {
         let offset = (y * width + x) * 3
         return (pixels[offset], pixels[offset + 1], pixels[offset + 2])
     }

@@ -112,3 +112,39 @@ extension DetectCommandTests {
         #expect(!used.isEmpty && used.isSubset(of: ["0", "1"]))
     }
 }
+
+extension DetectCommandTests {
+    @Test func renderWritesDetectionImagesAndCrops() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-render-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let photo = Self.fixtures.appendingPathComponent("synthetic/portrait_600x900.jpg").path
+        let rendered = try Fixtures.runCLI(["render", Self.model, "--image-file", photo, "--output-dir", folder.path, "--threshold", "0.01"])
+        #expect(rendered.status == 0, "\(rendered.stderr)")
+        let output = folder.appendingPathComponent("portrait_600x900_detections.jpg").path
+        let image = try ImageDecoderShim.size(output)
+        #expect(image == [600, 900])
+        let cropped = try Fixtures.runCLI(["render", Self.model, "--image-file", photo, "--output-dir", folder.path, "--threshold", "0.01", "--crop"])
+        #expect(cropped.status == 0)
+        let crops = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains("_crop") }
+        #expect(!crops.isEmpty && crops.allSatisfy { $0.hasPrefix("portrait_600x900_crop") && $0.hasSuffix("_detections.jpg") })
+        // Rendered outputs are skipped as inputs.
+        let again = try Fixtures.runCLI(["render", Self.model, "--image-dir", folder.path, "--output-dir", folder.path])
+        #expect(again.stdout.contains("for 0 inputs"))
+    }
+}
+
+/// Reads a JPEG's size through the CLI-independent decoder (tests of the CLI target link no library).
+enum ImageDecoderShim {
+    static func size(_ path: String) throws -> [Int] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var offset = 2
+        while offset + 9 < bytes.count {
+            let marker = bytes[offset + 1], length = Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+            if marker == 0xC0 || marker == 0xC2 {
+                return [Int(bytes[offset + 7]) << 8 | Int(bytes[offset + 8]), Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6])]
+            }
+            offset += 2 + length
+        }
+        throw Fixtures.FixtureError.missing("no frame header in \(path)")
+    }
+}

@@ -7,6 +7,8 @@
 
 #ifdef __cplusplus
 extern "C" {
+#include "image_drawing.h"
+
 #endif
 
 typedef struct {
@@ -44,6 +46,10 @@ int md_png_decode_rgb(const unsigned char *data, size_t size, unsigned char *rgb
 
 #ifdef __cplusplus
 }
+#include "image_drawing.h"
+
 #endif
+
+#include "image_drawing.h"
 
 #endif

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Detection
+import Foundation
+import Imaging
+import ModelFormats
+import Postprocessing
+import ResultsFormat
+
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Run the detector on photos and draw the boxes (run_detector): writes <name>_detections.jpg.",
+        discussion: "With --crop, writes one JPEG per detection instead (<name>_crop00_detections.jpg, ...)."
+    )
+
+    @Argument(help: "Model file or known model name.") var model: String
+    @Option(help: "One photo.") var imageFile: String?
+    @Option(help: "A folder of photos.") var imageDir: String?
+    @Flag(help: "Search subfolders of --image-dir.") var recursive = false
+    @Option(help: "Where to write the rendered images (default: next to each photo).") var outputDir: String?
+    @Option(help: "Draw detections at or above this confidence.") var threshold: Double = 0.2
+    @Option(help: "Box line width in pixels.") var boxThickness: Int = 4
+    @Option(help: "Grow each box by this many pixels.") var boxExpansion: Int = 0
+    @Option(help: "Label text height in pixels.") var labelFontSize: Int = 16
+    @Flag(help: "Write crops of the detections instead of rendered photos.") var crop = false
+    @Flag(help: "Also process inputs whose names end in _detections.") var includeRendered = false
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        try reportingErrors {
+            engine.apply()
+            var inputs: [String] = []
+            if let imageFile { inputs.append(imageFile) }
+            if let imageDir { inputs += try ImageEnumerator.images(in: imageDir, recursive: recursive).paths }
+            guard !inputs.isEmpty || imageFile != nil || imageDir != nil else {
+                throw ValidationError("give --image-file or --image-dir")
+            }
+            inputs = inputs.filter { includeRendered || !URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent.hasSuffix("_detections") }
+            let loaded = try ModelLoader.load(path: try ModelRegistry.resolve(model), backend: engine.backend)
+            let detector = Detector(model: loaded, configuration: DetectorConfiguration.defaults(for: loaded, threshold: min(threshold, 0.005)))
+            let renderer = DetectionRenderer(threshold: threshold, boxThickness: boxThickness, boxExpansion: boxExpansion,
+                                             labelFontSize: labelFontSize)
+            if Font.standard == nil { FileHandle.standardError.write(Data("warning: no font found; drawing boxes without labels\n".utf8)) }
+            if let outputDir { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) }
+            var written = 0
+            for path in inputs {
+                do {
+                    var image = try ImageDecoder.decode(path: path).image
+                    let detections = try detector.detect(image)
+                    if crop {
+                        for (index, piece) in renderer.crops(detections, of: image).enumerated() {
+                            try piece.jpegData().write(to: URL(fileURLWithPath: outputPath(for: path, crop: index)))
+                            written += 1
+                        }
+                    } else {
+                        renderer.render(detections, on: &image)
+                        try image.jpegData().write(to: URL(fileURLWithPath: outputPath(for: path, crop: nil)))
+                        written += 1
+                    }
+                } catch {
+                    FileHandle.standardError.write(Data("Image \(path) cannot be processed: \(error)\n".utf8))
+                }
+            }
+            print("Wrote \(written) image\(written == 1 ? "" : "s") for \(inputs.count) input\(inputs.count == 1 ? "" : "s")")
+        }
+    }
+
+    /// `foo.jpg` -> `foo_detections.jpg` (crops: `foo_crop00_detections.jpg`), next to the photo or in
+    /// --output-dir.
+    func outputPath(for path: String, crop index: Int?) -> String {
+        let url = URL(fileURLWithPath: path)
+        var name = url.deletingPathExtension().lastPathComponent
+        if let index { name += String(format: "_crop%02d", index) }
+        let folder = outputDir ?? url.deletingLastPathComponent().path
+        return (folder as NSString).appendingPathComponent(name + "_detections.jpg")
+    }
+}
