@@ -80,3 +80,44 @@ extension RGBImage {
         return Data(bytes: output, count: size)
     }
 }
+
+extension RGBImage {
+    /// Blurs the rectangle [x0, x1) x [y0, y1) in place (three box-blur passes, close to a Gaussian of
+    /// the given radius), for hiding people before photos are shared. Pixels outside are untouched.
+    public mutating func blur(x0: Int, y0: Int, x1: Int, y1: Int, radius: Int) {
+        let (left, right) = (max(x0, 0), min(x1, width)), (top, bottom) = (max(y0, 0), min(y1, height))
+        guard left < right, top < bottom else { return }
+        var region = cropped(x0: left, y0: top, x1: right, y1: bottom)
+        let r = max(1, min(radius, max(region.width, region.height) / 2))
+        for _ in 0..<3 {
+            region = region.boxBlurred(radius: r, horizontal: true)
+            region = region.boxBlurred(radius: r, horizontal: false)
+        }
+        for row in 0..<region.height {
+            let from = row * region.width * 3, to = ((top + row) * width + left) * 3
+            pixels.replaceSubrange(to..<(to + region.width * 3), with: region.pixels[from..<(from + region.width * 3)])
+        }
+    }
+
+    /// One box-blur pass along rows or columns, edges clamped.
+    func boxBlurred(radius: Int, horizontal: Bool) -> RGBImage {
+        var out = pixels
+        let (lines, length) = horizontal ? (height, width) : (width, height)
+        let window = 2 * radius + 1
+        for line in 0..<lines {
+            func index(_ position: Int) -> Int {
+                let p = min(max(position, 0), length - 1)
+                return (horizontal ? line * width + p : p * width + line) * 3
+            }
+            for channel in 0..<3 {
+                var sum = 0
+                for position in -radius...radius { sum += Int(pixels[index(position) + channel]) }
+                for position in 0..<length {
+                    out[index(position) + channel] = UInt8((sum + window / 2) / window)
+                    sum += Int(pixels[index(position + radius + 1) + channel]) - Int(pixels[index(position - radius) + channel])
+                }
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: out)
+    }
+}
