@@ -22,6 +22,10 @@ struct SeparateCommand: ParsableCommand {
     @Flag(help: "Allow a non-empty output folder.") var allowExistingDirectory = false
     @Flag(help: "Skip photos listed in the results but missing on disk.") var allowMissingFiles = false
     @Flag(help: "Only list what would happen.") var dryRun = false
+    @Flag(help: "Draw the boxes that put each photo in its folder on the copies.") var renderBoxes = false
+    @Option(help: "Box line width with --render-boxes.") var lineThickness: Int = 8
+    @Option(help: "Grow boxes by this many pixels with --render-boxes.") var boxExpansion: Int = 3
+    @Option(help: "Comma-separated category names to blur on the copies, e.g. person.") var categoryNamesToBlur: String?
 
     func run() throws {
         try reportingErrors {
@@ -36,6 +40,10 @@ struct SeparateCommand: ParsableCommand {
             options.allowExistingDirectory = allowExistingDirectory
             options.allowMissingFiles = allowMissingFiles
             options.dryRun = dryRun
+            options.renderBoxes = renderBoxes
+            options.lineThickness = lineThickness
+            options.boxExpansion = boxExpansion
+            options.blurCategories = Set((categoryNamesToBlur ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             let actions = try FolderSeparation.run(options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
             if dryRun {
                 for action in actions { print("\(action.kind.rawValue): \(action.source) -> \(action.target)") }

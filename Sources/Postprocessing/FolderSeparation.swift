@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import ResultsFormat
 
 /// The reference's `separate_detections_into_folders`: copy (or move) each photo into `animals/`,
@@ -20,6 +21,12 @@ public struct FolderSeparation {
         public var allowExistingDirectory = false
         public var allowMissingFiles = false
         public var dryRun = false
+        /// Draw the above-threshold boxes on the copies (not with `move`).
+        public var renderBoxes = false
+        public var lineThickness = 8
+        public var boxExpansion = 3
+        /// Category names whose above-threshold boxes are blurred on the copies (privacy).
+        public var blurCategories: Set<String> = []
 
         public init(resultsPath: String, inputFolder: String, outputFolder: String) {
             self.resultsPath = resultsPath
@@ -40,6 +47,7 @@ public struct FolderSeparation {
         case absolutePath(String)
         case missingPhoto(String)
         case invalidResults(String)
+        case renderWhileMoving
 
         public var description: String {
             switch self {
@@ -47,6 +55,7 @@ public struct FolderSeparation {
             case let .absolutePath(file): return "results file holds an absolute path (\(file)); separation needs paths relative to the input folder"
             case let .missingPhoto(path): return "cannot find \(path) (use --allow-missing-files to skip missing photos)"
             case let .invalidResults(reason): return reason
+            case .renderWhileMoving: return "rendering boxes or blurring needs copies; it cannot be combined with --move"
             }
         }
     }
@@ -55,6 +64,7 @@ public struct FolderSeparation {
 
     /// Plans (and unless `dryRun`, performs) the separation. Returns what was done, photo by photo.
     public static func run(_ options: Options, log: (String) -> Void = { _ in }) throws -> [Action] {
+        if options.move && (options.renderBoxes || !options.blurCategories.isEmpty) { throw Failure.renderWhileMoving }
         let results = try ResultsInput.load(options.resultsPath)
         let fileManager = FileManager.default
         if let contents = try? fileManager.contentsOfDirectory(atPath: options.outputFolder), !contents.isEmpty,
@@ -101,7 +111,17 @@ public struct FolderSeparation {
             }
             let source = (options.inputFolder as NSString).appendingPathComponent(image.file)
             let target = ((options.outputFolder as NSString).appendingPathComponent(folders[key]!) as NSString).appendingPathComponent(image.file)
-            actions.append(try place(source: source, target: target, empty: empty, options: options))
+            // Boxes of the categories that put the photo in its folder, each at its own threshold.
+            let shown = (image.detections ?? []).filter { detection in
+                guard let name = categoryNames[detection.category] else { return false }
+                return detection.conf >= thresholds[name]!
+            }
+            let drawing = !empty && (options.renderBoxes || !options.blurCategories.isEmpty) && !options.dryRun
+            let action = try place(source: source, target: target, empty: empty, options: options)
+            if drawing, action.kind == .copy {
+                try drawOnCopy(target, shown, categoryNames: categoryNames, options: options)
+            }
+            actions.append(action)
         }
         return actions
     }
@@ -134,6 +154,19 @@ public struct FolderSeparation {
             try copy(source, to: target)
         }
         return action
+    }
+
+    /// Re-encodes a copied photo with its boxes drawn and/or chosen categories blurred.
+    static func drawOnCopy(_ path: String, _ detections: [DetectionResult], categoryNames: [String: String], options: Options) throws {
+        var image = try ImageDecoder.decode(path: path).image
+        let renderer = DetectionRenderer(threshold: 0, boxThickness: options.lineThickness, boxExpansion: options.boxExpansion,
+                                         categories: categoryNames)
+        for detection in detections where options.blurCategories.contains(categoryNames[detection.category] ?? "") {
+            let box = renderer.pixelBox(detection.bbox, width: image.width, height: image.height)
+            image.blur(x0: box.x0, y0: box.y0, x1: box.x1 + 1, y1: box.y1 + 1, radius: 40)
+        }
+        if options.renderBoxes { renderer.render(detections, on: &image, font: nil) }
+        try AtomicFile.write(image.jpegData(quality: 90), to: path)
     }
 
     static func copy(_ source: String, to target: String) throws {

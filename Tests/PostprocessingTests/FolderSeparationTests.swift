@@ -117,3 +117,27 @@ struct FolderSeparationTests {
         #expect(try Data(contentsOf: malformed) == before, "an input file was modified")
     }
 }
+
+extension FolderSeparationTests {
+    @Test func renderBoxesDrawsOnTheCopiesOnly() throws {
+        let output = Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let source = Self.source("synthetic")!
+        let result = try Fixtures.runCLI(["separate", source.results, source.photos, output.path, "--threshold", "0.03", "--render-boxes"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let people = Self.tree(output).filter { $0.hasPrefix("people/") && !$0.hasSuffix("/") }
+        #expect(!people.isEmpty)
+        for file in people {
+            let copy = try Data(contentsOf: output.appendingPathComponent(file))
+            let original = try Data(contentsOf: URL(fileURLWithPath: source.photos).appendingPathComponent(String(file.dropFirst("people/".count))))
+            #expect(copy != original, "\(file) was copied without boxes")
+        }
+        for file in Self.tree(output) where file.hasPrefix("empty/") && !file.hasSuffix("/") {
+            let copy = try Data(contentsOf: output.appendingPathComponent(file))
+            let original = try Data(contentsOf: URL(fileURLWithPath: source.photos).appendingPathComponent(String(file.dropFirst("empty/".count))))
+            #expect(copy == original, "empty photos are copied unchanged")
+        }
+        let refused = try Fixtures.runCLI(["separate", source.results, source.photos, output.path + "-m", "--render-boxes", "--move"])
+        #expect(refused.status == 1 && refused.stderr.contains("cannot be combined with --move"))
+    }
+}
