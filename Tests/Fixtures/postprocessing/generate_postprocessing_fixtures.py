@@ -149,6 +149,45 @@ def convert_cases():
     return cases
 
 
+def merge_cases():
+    """merge_detections of a second model's run into the detection fixture's results. The reference's
+    IoU asserts on zero-area boxes (which random test networks produce), so both inputs are first
+    subset to boxes with area > 0; the inputs are written next to this script."""
+    from megadetector.postprocessing.merge_detections import MergeDetectionsOptions, merge_detections
+    from megadetector.postprocessing.subset_json_detector_output import (SubsetJsonDetectorOutputOptions,
+                                                                          subset_json_detector_output)
+    with tempfile.TemporaryDirectory() as scratch:
+        raw = Path(scratch) / "p6.json"
+        subprocess.run([sys.executable, "-m", "megadetector.detection.run_detector_batch",
+                        str(ROOT / "Tests" / "Fixtures" / "engine" / "yolov5_p6_tiny.pt"), str(ROOT.parent / "shared" / "images"),
+                        str(raw), "--recursive", "--output_relative_filenames", "--threshold", "0.3", "--quiet"],
+                       check=True, capture_output=True, text=True)
+        for source, name in ((raw, "merge_source.json"), (SOURCES["shared"][0], "merge_target.json")):
+            options = SubsetJsonDetectorOutputOptions()
+            options.minimum_detection_size = 1e-9
+            options.overwrite_json_files = True
+            subset_json_detector_output(str(source), str(HERE / name), options)
+    cases = {}
+    for name, settings, our_arguments in [
+        ("defaults", {}, []),
+        ("empty_only_thresholds", {"merge_empty_only": True, "source_confidence_thresholds": [0.5],
+                                   "target_confidence_threshold": 0.3}, ["--merge-empty-only", "--source-confidence-thresholds", "0.5",
+                                                                         "--target-confidence-threshold", "0.3"]),
+        ("exclude_vehicles_marked", {"categories_to_exclude": ["3"], "iou_threshold": 0.3, "mark_copied_detections": True},
+         ["--categories-to-exclude", "3", "--iou-threshold", "0.3", "--mark-copied-detections"]),
+    ]:
+        options = MergeDetectionsOptions()
+        for key, value in settings.items():
+            setattr(options, key, value)
+        with tempfile.TemporaryDirectory() as scratch:
+            output = Path(scratch) / "merged.json"
+            merge_detections([str(HERE / "merge_source.json")], str(HERE / "merge_target.json"), str(output), options)
+            text = output.read_text()
+        cases[name] = {"reference_options": settings, "our_arguments": our_arguments,
+                       "md5": hashlib.md5(text.encode()).hexdigest()}
+    return cases
+
+
 def main():
     expected = {
         "generator": "Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py",
@@ -160,6 +199,8 @@ def main():
     (HERE / "expected_separate.json").write_text(json.dumps(expected, indent=1) + "\n")
     subset = {"generator": expected["generator"], "megadetector": expected["megadetector"],
               "input": "Tests/Fixtures/detect/expected_shared.json", "cases": subset_cases(), "combine": combine_case()}
+    (HERE / "expected_merge.json").write_text(json.dumps({"generator": expected["generator"], "cases": merge_cases()},
+                                                          indent=1) + "\n")
     (HERE / "expected_convert.json").write_text(json.dumps({"generator": expected["generator"],
                                                             "megadetector": expected["megadetector"],
                                                             "input": "Tests/Fixtures/detect/expected_shared.json",
