@@ -29,6 +29,15 @@ static void on_message(j_common_ptr cinfo, int level) {
     (void)level;  // warnings (corrupt data, extraneous bytes) are tolerated, as PIL does
 }
 
+static struct jpeg_error_mgr *install_errors(error_manager *errors, char *message, size_t capacity) {
+    struct jpeg_error_mgr *base = jpeg_std_error(&errors->base);
+    errors->base.error_exit = on_error;
+    errors->base.emit_message = on_message;
+    errors->message = message;
+    errors->capacity = capacity;
+    return base;
+}
+
 // At the end of the data the source supplies an EOI marker, as libjpeg's own memory source does:
 // the blocks that are missing from a truncated file decode as zero coefficients (mid grey), which is
 // what PIL with LOAD_TRUNCATED_IMAGES produces. `ended_early` records that it happened.
@@ -73,11 +82,7 @@ int md_jpeg_read_info(const unsigned char *data, size_t size, md_jpeg_info *info
     struct jpeg_decompress_struct cinfo;
     error_manager errors;
     memory_source source;
-    cinfo.err = jpeg_std_error(&errors.base);
-    errors.base.error_exit = on_error;
-    errors.base.emit_message = on_message;
-    errors.message = error;
-    errors.capacity = capacity;
+    cinfo.err = install_errors(&errors, error, capacity);
     if (setjmp(errors.escape)) {
         jpeg_destroy_decompress(&cinfo);
         return -1;
@@ -106,11 +111,7 @@ int md_jpeg_decode_rgb(const unsigned char *data, size_t size, unsigned char *rg
     memory_source source;
     JSAMPARRAY row = NULL;
     int rows = 0;
-    cinfo.err = jpeg_std_error(&errors.base);
-    errors.base.error_exit = on_error;
-    errors.base.emit_message = on_message;
-    errors.message = error;
-    errors.capacity = capacity;
+    cinfo.err = install_errors(&errors, error, capacity);
     *truncated = 0;
     if (setjmp(errors.escape)) {
         *truncated = 1;
