@@ -7,14 +7,15 @@ import ResultsFormat
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert a results file: --to coco (md_to_coco) or --to csv (convert_output_format)."
+        abstract: "Convert a results file: --to coco (md_to_coco), csv (convert_output_format) or labelme (md_to_labelme).",
+        discussion: "For labelme, OUTPUT is the photo folder: one .json is written next to each photo."
     )
 
-    enum Target: String, ExpressibleByArgument { case coco, csv }
+    enum Target: String, ExpressibleByArgument { case coco, csv, labelme }
 
     @Argument(help: "Results file.") var input: String
     @Argument(help: "Output file.") var output: String
-    @Option(help: "coco or csv.") var to: Target
+    @Option(help: "coco, csv or labelme.") var to: Target
     @Option(help: "COCO: keep detections at or above this confidence (0.15); CSV: minimum confidence (none).") var confidenceThreshold: Double?
     @Option(help: "COCO: folder of the photos, when the results lack width/height.") var imageFolder: String?
     @Flag(help: "COCO: keep failed images (with a 'failure' field).") var includeFailedImages = false
@@ -24,7 +25,7 @@ struct ConvertCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            if !overwrite, FileManager.default.fileExists(atPath: output) {
+            if to != .labelme, !overwrite, FileManager.default.fileExists(atPath: output) {
                 throw ValidationError("output \(output) exists (use --overwrite)")
             }
             let results = try ResultsInput.load(input)
@@ -42,6 +43,13 @@ struct ConvertCommand: ParsableCommand {
                 }
                 try AtomicFile.write(Data(JSONWriter.serialize(.object(coco)).utf8), to: output)
                 print("Wrote \(coco["images"]?.array?.count ?? 0) images and \(coco["annotations"]?.array?.count ?? 0) annotations to \(output)")
+            case .labelme:
+                let report = try LabelMeExport.write(results, document: try ResultsInput.loadDocument(input), imageFolder: output,
+                                                     confidenceThreshold: confidenceThreshold ?? 0.15, overwrite: overwrite) { path in
+                    let decoded = try ImageDecoder.decode(path: path)
+                    return (decoded.image.width, decoded.image.height)
+                }
+                print("Wrote \(report.written.count) LabelMe files; \(report.skippedExisting.count) existing kept, \(report.failures.count) failed photos skipped")
             case .csv:
                 let rows = LegacyCSV.rows(results, minimumConfidence: confidenceThreshold, omitBoxes: omitBoundingBoxes)
                 try AtomicFile.write(Data(LegacyCSV.text(rows).utf8), to: output)

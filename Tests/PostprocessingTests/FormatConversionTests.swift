@@ -48,3 +48,23 @@ struct FormatConversionTests {
         #expect(FormatConversion.round(0.125, places: 2) == 0.12)  // exact tie: to even
     }
 }
+
+extension FormatConversionTests {
+    /// LabelMe files next to a copy of the photos, byte-identical to the reference's md_to_labelme.
+    @Test func labelMeFilesMatchTheReference() throws {
+        let entry = try #require(Self.expected["labelme"] as? [String: Any])
+        let expectedFiles = try #require(entry["files"] as? [String: String])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-labelme-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let detect = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect")
+        try FileManager.default.copyItem(at: detect.appendingPathComponent("synthetic"), to: folder)
+        let result = try Fixtures.runCLI(["convert", detect.appendingPathComponent("expected_synthetic.json").path, folder.path]
+                                         + (entry["our_arguments"] as? [String] ?? []))
+        #expect(result.status == 0, "\(result.stderr)")
+        let written = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(written == expectedFiles.keys.sorted())
+        for name in written {
+            #expect(MD5.hex(Array(try Data(contentsOf: folder.appendingPathComponent(name)))) == expectedFiles[name], "\(name)")
+        }
+    }
+}

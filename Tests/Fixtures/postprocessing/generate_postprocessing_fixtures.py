@@ -188,6 +188,18 @@ def merge_cases():
     return cases
 
 
+def labelme_case():
+    """md_to_labelme on a copy of the synthetic photos: the MD5 of every .json it writes."""
+    import shutil
+    with tempfile.TemporaryDirectory() as scratch:
+        photos = Path(scratch) / "photos"
+        shutil.copytree(SOURCES["synthetic"][1], photos)
+        subprocess.run([sys.executable, "-m", "megadetector.postprocessing.md_to_labelme", str(SOURCES["synthetic"][0]),
+                        str(photos), "--confidence_threshold", "0.02"], check=True, capture_output=True, text=True)
+        return {"our_arguments": ["--to", "labelme", "--confidence-threshold", "0.02"],
+                "files": {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(photos.glob("*.json"))}}
+
+
 def main():
     expected = {
         "generator": "Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py",
@@ -204,7 +216,8 @@ def main():
     (HERE / "expected_convert.json").write_text(json.dumps({"generator": expected["generator"],
                                                             "megadetector": expected["megadetector"],
                                                             "input": "Tests/Fixtures/detect/expected_shared.json",
-                                                            "cases": convert_cases()}, indent=1) + "\n")
+                                                            "cases": convert_cases(), "labelme": labelme_case()},
+                                                           indent=1) + "\n")
     (HERE / "expected_subset.json").write_text(json.dumps(subset, indent=1) + "\n")
     for name, case in subset["cases"].items():
         print(name, {file: entry["images"] for file, entry in case["files"].items()})
