@@ -2,7 +2,8 @@
 """Runs the reference package's post-processing tools on the detection fixtures and records what they
 produce, for Tests/PostprocessingTests.
 
-Run from the repository root with the reference environment (../shared/docs/reference-setup.md):
+Run from the repository root with the reference environment (../shared/docs/reference-setup.md,
+plus `pip install fastquadtree`, which repeat-detection elimination imports):
     VENV/bin/python Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py
 
 Writes expected_separate.json: for each case, the arguments (ours and the reference's) and the
@@ -200,6 +201,72 @@ def labelme_case():
                 "files": {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(photos.glob("*.json"))}}
 
 
+def rde_input():
+    """A results file over ../shared/images with synthetic detections: boxes that recur in every
+    camera-trap photo (suspicious), in 25 (suspicious), in 10 (not), a large recurring box (too big
+    to be suspicious) and unique boxes."""
+    photos = sorted(p.relative_to(SOURCES["shared"][1]).as_posix() for p in (SOURCES["shared"][1] / "camera-traps").iterdir())
+    photos += sorted(p.relative_to(SOURCES["shared"][1]).as_posix() for p in (SOURCES["shared"][1] / "everyday").iterdir())
+    images = []
+    for i, file in enumerate(photos):
+        jitter = ((i * 7) % 5 - 2) * 0.0002
+        detections = []
+        if file.startswith("camera-traps/"):
+            detections.append({"category": "1", "conf": round(0.3 + (i % 5) * 0.1, 3),
+                               "bbox": [round(0.1 + jitter, 4), 0.2, 0.05, 0.08]})
+            if i < 25:
+                detections.append({"category": "3", "conf": 0.45, "bbox": [0.7, round(0.6 - jitter, 4), 0.1, 0.1]})
+            if i % 3 == 0:
+                detections.append({"category": "1", "conf": 0.8, "bbox": [0.4, 0.4, 0.05, 0.05]})
+            detections.append({"category": "2", "conf": 0.6, "bbox": [0.0, 0.0, 0.6, 0.6]})
+        detections.append({"category": "1", "conf": round(0.15 + (i % 7) * 0.1, 3),
+                           "bbox": [round(0.05 * (i % 15), 4), round(0.03 * (i % 11), 4), 0.04, 0.06]})
+        detections.sort(key=lambda d: d["conf"], reverse=True)
+        images.append({"file": file, "detections": detections})
+    results = {"images": images, "detection_categories": {"1": "animal", "2": "person", "3": "vehicle"},
+               "info": {"format_version": "1.6", "detector": "synthetic", "detector_metadata": {
+                   "megadetector_version": "unknown", "typical_detection_threshold": 0.2,
+                   "conservative_detection_threshold": 0.1}}}
+    (HERE / "rde_input.json").write_text(json.dumps(results, indent=1))
+
+
+def negated(path):
+    results = json.loads(Path(path).read_text())
+    return sorted([image["file"], index] for image in results["images"]
+                  for index, detection in enumerate(image.get("detections") or []) if detection["conf"] < 0)
+
+
+def rde_cases():
+    """find_repeat_detections + remove_repeat_detections: the detections negated when the review
+    folder is kept whole, and when the vehicle group's review image is deleted."""
+    from megadetector.postprocessing.repeat_detection_elimination import repeat_detections_core as core
+    from megadetector.postprocessing.repeat_detection_elimination.remove_repeat_detections import remove_repeat_detections
+    rde_input()
+    cases = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        options = core.RepeatDetectionOptions()
+        options.imageBase = str(SOURCES["shared"][1])
+        options.outputBase = scratch
+        # (Its serial path fails on an unassigned pool; threads work.)
+        options.nWorkers = 2
+        options.parallelizationUsesThreads = True
+        options.bRenderDetectionTiles = False
+        result = core.find_repeat_detections(str(HERE / "rde_input.json"), None, options)
+        filtering = Path(result.filterFile).parent
+        index = json.loads(Path(result.filterFile).read_text())
+        found = [{"category": d["category"], "bbox": d["bbox"], "instances": len(d["instances"])}
+                 for directory in index["suspicious_detections"] for d in directory]
+        output = Path(scratch) / "kept.json"
+        remove_repeat_detections(str(HERE / "rde_input.json"), str(output), str(filtering))
+        cases["all_kept"] = {"suspicious": found, "negated": negated(output)}
+        vehicle = next(d for directory in index["suspicious_detections"] for d in directory if d["category"] == "3")
+        (filtering / vehicle["sampleImageRelativeFileName"]).unlink()
+        output = Path(scratch) / "vehicle_deleted.json"
+        remove_repeat_detections(str(HERE / "rde_input.json"), str(output), str(filtering))
+        cases["vehicle_deleted"] = {"negated": negated(output)}
+    return cases
+
+
 def main():
     expected = {
         "generator": "Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py",
@@ -211,6 +278,8 @@ def main():
     (HERE / "expected_separate.json").write_text(json.dumps(expected, indent=1) + "\n")
     subset = {"generator": expected["generator"], "megadetector": expected["megadetector"],
               "input": "Tests/Fixtures/detect/expected_shared.json", "cases": subset_cases(), "combine": combine_case()}
+    (HERE / "expected_rde.json").write_text(json.dumps({"generator": expected["generator"], "input": "rde_input.json",
+                                                        "cases": rde_cases()}, indent=1) + "\n")
     (HERE / "expected_merge.json").write_text(json.dumps({"generator": expected["generator"], "cases": merge_cases()},
                                                           indent=1) + "\n")
     (HERE / "expected_convert.json").write_text(json.dumps({"generator": expected["generator"],
