@@ -1,4 +1,5 @@
 import Detection
+import Imaging
 import Foundation
 import Postprocessing
 import ResultsFormat
@@ -65,6 +66,34 @@ extension FormatConversionTests {
         #expect(written == expectedFiles.keys.sorted())
         for name in written {
             #expect(MD5.hex(Array(try Data(contentsOf: folder.appendingPathComponent(name)))) == expectedFiles[name], "\(name)")
+        }
+    }
+}
+
+extension FormatConversionTests {
+    /// Crops: the reference's file names and sizes; the results file with crop ids byte-identical.
+    @Test func cropsMatchTheReference() throws {
+        guard let shared = Fixtures.shared else {
+            print("skipped: ../shared is absent")
+            return
+        }
+        let entry = try #require(Self.expected["crops"] as? [String: Any])
+        let sizes = try #require(entry["crops"] as? [String: [Int]])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-crops-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing/rde_input.json").path
+        let withIds = folder.appendingPathComponent("with_ids.json").path
+        let photos = shared.appendingPathComponent("images")
+        let result = try Fixtures.runCLI(["crops", input, photos.path, folder.appendingPathComponent("crops").path,
+                                          "--output-file", withIds] + (entry["our_arguments"] as? [String] ?? []))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(MD5.hex(Array(try Data(contentsOf: URL(fileURLWithPath: withIds)))) == entry["with_ids_md5"] as? String)
+        let crops = folder.appendingPathComponent("crops")
+        let written = FileManager.default.enumerator(atPath: crops.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".jpg") }.sorted() ?? []
+        #expect(written == sizes.keys.sorted())
+        for name in written {
+            let image = try ImageDecoder.decode(path: crops.appendingPathComponent(name).path).image
+            #expect([image.width, image.height] == sizes[name], "\(name)")
         }
     }
 }

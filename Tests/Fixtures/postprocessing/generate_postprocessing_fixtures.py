@@ -267,6 +267,24 @@ def rde_cases():
     return cases
 
 
+def crops_case():
+    """create_crop_folder with rde_input.json over ../shared/images (its boxes all have an area; the
+    reference fails on the zero-width boxes random test networks produce): each crop's name and size,
+    and the MD5 of the results file with crop ids."""
+    from megadetector.postprocessing.create_crop_folder import CreateCropFolderOptions, create_crop_folder
+    from PIL import Image
+    options = CreateCropFolderOptions()
+    options.confidence_threshold = 0.5
+    options.n_workers = 1
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "crops"
+        with_ids = Path(scratch) / "with_ids.json"
+        create_crop_folder(str(HERE / "rde_input.json"), str(SOURCES["shared"][1]), str(output), str(with_ids), None, options)
+        crops = {p.relative_to(output).as_posix(): list(Image.open(p).size) for p in sorted(output.rglob("*.jpg"))}
+        return {"our_arguments": ["--confidence-threshold", "0.5"], "crops": crops,
+                "with_ids_md5": hashlib.md5(with_ids.read_bytes()).hexdigest()}
+
+
 def main():
     expected = {
         "generator": "Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py",
@@ -285,7 +303,8 @@ def main():
     (HERE / "expected_convert.json").write_text(json.dumps({"generator": expected["generator"],
                                                             "megadetector": expected["megadetector"],
                                                             "input": "Tests/Fixtures/detect/expected_shared.json",
-                                                            "cases": convert_cases(), "labelme": labelme_case()},
+                                                            "cases": convert_cases(), "labelme": labelme_case(),
+                                                            "crops": crops_case()},
                                                            indent=1) + "\n")
     (HERE / "expected_subset.json").write_text(json.dumps(subset, indent=1) + "\n")
     for name, case in subset["cases"].items():
