@@ -11,11 +11,11 @@ struct ConvertCommand: ParsableCommand {
         discussion: "For labelme, OUTPUT is the photo folder: one .json is written next to each photo."
     )
 
-    enum Target: String, ExpressibleByArgument { case coco, csv, labelme }
+    enum Target: String, ExpressibleByArgument { case coco, csv, labelme, json }
 
     @Argument(help: "Results file.") var input: String
     @Argument(help: "Output file.") var output: String
-    @Option(help: "coco, csv or labelme.") var to: Target
+    @Option(help: "coco, csv, labelme, or json (from a legacy CSV).") var to: Target
     @Option(help: "COCO: keep detections at or above this confidence (0.15); CSV: minimum confidence (none).") var confidenceThreshold: Double?
     @Option(help: "COCO: folder of the photos, when the results lack width/height.") var imageFolder: String?
     @Flag(help: "COCO: keep failed images (with a 'failure' field).") var includeFailedImages = false
@@ -27,6 +27,13 @@ struct ConvertCommand: ParsableCommand {
         try reportingErrors {
             if to != .labelme, !overwrite, FileManager.default.fileExists(atPath: output) {
                 throw ValidationError("output \(output) exists (use --overwrite)")
+            }
+            if to == .json {
+                let text = try String(contentsOfFile: input, encoding: .utf8)
+                let results = try LegacyCSV.results(fromCSV: text)
+                try results.write(to: output)
+                print("Wrote \(results.images.count) images to \(output)")
+                return
             }
             let results = try ResultsInput.load(input)
             switch to {
@@ -50,6 +57,8 @@ struct ConvertCommand: ParsableCommand {
                     return (decoded.image.width, decoded.image.height)
                 }
                 print("Wrote \(report.written.count) LabelMe files; \(report.skippedExisting.count) existing kept, \(report.failures.count) failed photos skipped")
+            case .json:
+                break
             case .csv:
                 let rows = LegacyCSV.rows(results, minimumConfidence: confidenceThreshold, omitBoxes: omitBoundingBoxes)
                 try AtomicFile.write(Data(LegacyCSV.text(rows).utf8), to: output)

@@ -63,3 +63,84 @@ public enum LegacyCSV {
         }.joined(separator: "\n") + "\n"
     }
 }
+
+extension LegacyCSV {
+    public enum Failure: Error, CustomStringConvertible {
+        case missingColumn(String)
+        case badRow(line: Int, reason: String)
+        public var description: String {
+            switch self {
+            case let .missingColumn(name): return "the CSV has no '\(name)' column"
+            case let .badRow(line, reason): return "CSV line \(line): \(reason)"
+            }
+        }
+    }
+
+    /// Reads a CSV (RFC 4180 quoting) into rows of fields.
+    public static func parse(_ text: String) -> [[String]] {
+        var rows: [[String]] = [], row: [String] = [], field = ""
+        var quoted = false, afterQuote = false
+        var characters = text.makeIterator()
+        while let character = characters.next() {
+            if quoted {
+                if character == "\"" { quoted = false; afterQuote = true } else { field.append(character) }
+                continue
+            }
+            switch character {
+            case "\"":
+                if afterQuote { field.append("\"") }
+                quoted = true
+                afterQuote = false
+            case ",":
+                row.append(field); field = ""; afterQuote = false
+            case "\n", "\r\n":
+                row.append(field); field = ""; afterQuote = false
+                rows.append(row); row = []
+            case "\r":
+                continue
+            default:
+                field.append(character); afterQuote = false
+            }
+        }
+        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        return rows
+    }
+
+    /// The legacy CSV back to a results file (format 1.6, MegaDetector categories, failures kept as
+    /// failures). The reference's converter writes format 1.2 and cannot read failure rows.
+    public static func results(fromCSV text: String) throws -> ResultsFile {
+        let rows = parse(text)
+        guard let header = rows.first else { throw Failure.missingColumn("image_path") }
+        func column(_ name: String) throws -> Int {
+            guard let index = header.firstIndex(of: name) else { throw Failure.missingColumn(name) }
+            return index
+        }
+        let (fileColumn, maxColumn, detectionsColumn) = (try column("image_path"), try column("max_confidence"), try column("detections"))
+        let optional = Dictionary(uniqueKeysWithValues: ["width", "height", "datetime"].compactMap { name in header.firstIndex(of: name).map { (name, $0) } })
+        var images: [ImageResult] = []
+        for (offset, row) in rows.dropFirst().enumerated() where row.count == header.count {
+            var image = ImageResult(file: row[fileColumn])
+            if row[maxColumn] == "failure" {
+                image.failure = row[detectionsColumn]
+            } else {
+                guard let list = try? JSONParser.parse(Array(row[detectionsColumn].utf8)).array else {
+                    throw Failure.badRow(line: offset + 2, reason: "the detections column is not a JSON list")
+                }
+                image.detections = try list.map { value in
+                    guard let numbers = value.array?.compactMap(\.number), numbers.count == 6 else {
+                        throw Failure.badRow(line: offset + 2, reason: "a detection is not [ymin, xmin, ymax, xmax, conf, category]")
+                    }
+                    return DetectionResult(category: String(Int(numbers[5])), conf: numbers[4],
+                                           bbox: [numbers[1], numbers[0], numbers[3] - numbers[1], numbers[2] - numbers[0]])
+                }
+            }
+            if let index = optional["width"], let value = Int(row[index]) { image.width = value }
+            if let index = optional["height"], let value = Int(row[index]) { image.height = value }
+            if let index = optional["datetime"] { image.datetime = .some(row[index].isEmpty ? nil : row[index]) }
+            images.append(image)
+        }
+        return ResultsFile(images: images, info: JSONObject([("format_version", .string(ResultsFile.formatVersion)),
+                                                              ("detector", .string("unknown")),
+                                                              ("detection_completion_time", .string("unknown"))]))
+    }
+}

@@ -97,3 +97,21 @@ extension FormatConversionTests {
         }
     }
 }
+
+extension FormatConversionTests {
+    /// JSON -> legacy CSV -> JSON keeps every image, failure and detection (boxes to float rounding).
+    @Test func legacyCSVRoundTrips() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-csv-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let csv = folder.appendingPathComponent("r.csv").path, json = folder.appendingPathComponent("r.json").path
+        #expect(try Fixtures.runCLI(["convert", Self.input, csv, "--to", "csv"]).status == 0)
+        let back = try Fixtures.runCLI(["convert", csv, json, "--to", "json"])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try Fixtures.runCLI(["validate", json]).status == 0)
+        let compare = try Fixtures.runCLI(["compare", json, Self.input, "--confidence-tolerance", "0", "--coordinate-tolerance", "1e-9"])
+        #expect(compare.status == 0, "\(compare.stdout)")
+        let rows = LegacyCSV.parse("a,\"b, \"\"c\"\"\",d\n1,2,3\n")
+        #expect(rows == [["a", "b, \"c\"", "d"], ["1", "2", "3"]])
+    }
+}
