@@ -285,6 +285,29 @@ def crops_case():
                 "with_ids_md5": hashlib.md5(with_ids.read_bytes()).hexdigest()}
 
 
+def compare_case():
+    """compare_batch_results (no ground truth) of the detection fixture's run against the second
+    model's run (merge_source.json), thresholds 0.3 and 0.5: the photos in each class."""
+    from megadetector.postprocessing import compare_batch_results as cbr
+    with tempfile.TemporaryDirectory() as scratch:
+        options = cbr.BatchComparisonOptions()
+        options.output_folder = scratch
+        options.image_folder = str(SOURCES["shared"][1])
+        options.return_images_by_category = True
+        options.parallelize_rendering_with_threads = True
+        options.n_rendering_workers = 2
+        pairwise = cbr.PairwiseBatchComparisonOptions()
+        pairwise.results_filename_a = str(SOURCES["shared"][0])
+        pairwise.results_filename_b = str(HERE / "merge_source.json")
+        pairwise.detection_thresholds_a = {"default": 0.3}
+        pairwise.detection_thresholds_b = {"default": 0.5}
+        options.pairwise_options = [pairwise]
+        results = cbr.compare_batch_results(options)
+        classes = results.pairwise_results[0].categories_to_image_pairs
+        return {"our_arguments": ["--thresholds", "0.3,0.5"],
+                "classes": {name: sorted(pairs.keys()) for name, pairs in classes.items()}}
+
+
 def main():
     expected = {
         "generator": "Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py",
@@ -296,6 +319,8 @@ def main():
     (HERE / "expected_separate.json").write_text(json.dumps(expected, indent=1) + "\n")
     subset = {"generator": expected["generator"], "megadetector": expected["megadetector"],
               "input": "Tests/Fixtures/detect/expected_shared.json", "cases": subset_cases(), "combine": combine_case()}
+    (HERE / "expected_compare.json").write_text(json.dumps({"generator": expected["generator"], "case": compare_case()},
+                                                            indent=1) + "\n")
     (HERE / "expected_rde.json").write_text(json.dumps({"generator": expected["generator"], "input": "rde_input.json",
                                                         "cases": rde_cases()}, indent=1) + "\n")
     (HERE / "expected_merge.json").write_text(json.dumps({"generator": expected["generator"], "cases": merge_cases()},
