@@ -11,11 +11,12 @@ struct ConvertCommand: ParsableCommand {
         discussion: "For labelme, OUTPUT is the photo folder: one .json is written next to each photo."
     )
 
-    enum Target: String, ExpressibleByArgument { case coco, csv, labelme, json }
+    enum Target: String, ExpressibleByArgument { case coco, csv, labelme, json, wi }
 
     @Argument(help: "Results file.") var input: String
     @Argument(help: "Output file.") var output: String
-    @Option(help: "coco, csv, labelme, or json (from a legacy CSV).") var to: Target
+    @Option(help: "coco, csv, labelme, wi (Wildlife Insights predictions.json), or json (from a legacy CSV).") var to: Target
+    @Option(help: "wi: folder to prepend to the (relative) file names.") var baseFolder: String?
     @Option(help: "COCO: keep detections at or above this confidence (0.15); CSV: minimum confidence (none).") var confidenceThreshold: Double?
     @Option(help: "COCO: folder of the photos, when the results lack width/height.") var imageFolder: String?
     @Flag(help: "COCO: keep failed images (with a 'failure' field).") var includeFailedImages = false
@@ -59,6 +60,10 @@ struct ConvertCommand: ParsableCommand {
                 print("Wrote \(report.written.count) LabelMe files; \(report.skippedExisting.count) existing kept, \(report.failures.count) failed photos skipped")
             case .json:
                 break
+            case .wi:
+                let predictions = FormatConversion.wildlifeInsights(try ResultsInput.loadDocument(input), baseFolder: baseFolder)
+                try AtomicFile.write(Data(JSONWriter.serialize(.object(predictions)).utf8), to: output)
+                print("Wrote \(predictions["predictions"]?.array?.count ?? 0) predictions to \(output)")
             case .csv:
                 let rows = LegacyCSV.rows(results, minimumConfidence: confidenceThreshold, omitBoxes: omitBoundingBoxes)
                 try AtomicFile.write(Data(LegacyCSV.text(rows).utf8), to: output)

@@ -69,3 +69,38 @@ public enum FormatConversion {
         }
     }
 }
+
+extension FormatConversion {
+    /// The reference's `generate_predictions_json_from_md_results` (md_to_wi): a Wildlife Insights /
+    /// SpeciesNet `predictions.json` with one prediction per photo (`filepath`, detections with
+    /// `label`, sorted by confidence; failed photos get `"failures": ["DETECTOR"]`).
+    public static func wildlifeInsights(_ document: JSONObject, baseFolder: String?) -> JSONObject {
+        let names = Dictionary((document["detection_categories"]?.object?.entries ?? []).compactMap { entry in
+            entry.value.string.map { (entry.key, $0) }
+        }, uniquingKeysWith: { first, _ in first })
+        var base = baseFolder?.replacingOccurrences(of: "\\", with: "/")
+        if let folder = base, !folder.isEmpty, !folder.hasSuffix("/") { base = folder + "/" }
+        var predictions: [JSONValue] = []
+        for value in document["images"]?.array ?? [] {
+            guard let image = value.object, var file = image["file"]?.string else { continue }
+            if let base, !base.isEmpty { file = base + file }
+            var prediction = JSONObject([("filepath", .string(file.replacingOccurrences(of: "\\", with: "/")))])
+            if let failure = image["failure"], !failure.isNull {
+                prediction["failures"] = .array([.string("DETECTOR")])
+            } else {
+                let detections = (image["detections"]?.array ?? []).compactMap(\.object).map { detection -> JSONObject in
+                    var copy = detection
+                    copy["label"] = .string(names[detection["category"]?.string ?? ""] ?? "")
+                    return copy
+                }
+                let sorted = detections.enumerated().sorted { a, b in
+                    let (x, y) = (a.element["conf"]?.number ?? 0, b.element["conf"]?.number ?? 0)
+                    return x != y ? x > y : a.offset < b.offset
+                }
+                prediction["detections"] = .array(sorted.map { .object($0.element) })
+            }
+            predictions.append(.object(prediction))
+        }
+        return JSONObject([("predictions", .array(predictions))])
+    }
+}

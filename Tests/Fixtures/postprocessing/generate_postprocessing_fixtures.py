@@ -120,6 +120,8 @@ def combine_case():
 
 
 CONVERT_CASES = [
+    ("wi", ["megadetector.postprocessing.md_to_wi", "{input}", "{output}", "--base_folder", "/data/photos"],
+     ["--to", "wi", "--base-folder", "/data/photos"]),
     # (name, reference command (module and arguments after input/output), our arguments)
     ("csv", ["megadetector.postprocessing.convert_output_format", "{input}", "--output_path", "{output}"], ["--to", "csv"]),
     ("coco", ["megadetector.postprocessing.md_to_coco", "{input}", "{output}", "0.15"], ["--to", "coco"]),
@@ -136,10 +138,11 @@ def convert_cases():
     for name, command, our_arguments in CONVERT_CASES:
         with tempfile.TemporaryDirectory() as scratch:
             output = Path(scratch) / ("out.csv" if name == "csv" else "out.json")
+            # (the WI converter is byte-compared like the CSV)
             arguments = [part.format(input=SOURCES["shared"][0], output=output) for part in command]
             subprocess.run([sys.executable, "-m", *arguments], check=True, capture_output=True, text=True)
             text = output.read_text()
-        if name == "csv":
+        if name in ("csv", "wi"):
             cases[name] = {"our_arguments": our_arguments, "md5": hashlib.md5(text.encode()).hexdigest()}
         else:
             coco = json.loads(text)
