@@ -117,3 +117,17 @@ enum ExifLocator {
         return nil
     }
 }
+
+extension ImageDecoder {
+    /// The EXIF block of a JPEG, without decoding its pixels (nil for other formats or no EXIF).
+    public static func exif(path: String) throws -> ExifMetadata? {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ImagingError.unreadable(path: path, reason: "no such file")
+        }
+        defer { try? handle.close() }
+        // EXIF sits in the first segments; 256 KB covers it (APP1 is at most 64 KB).
+        let head = [UInt8](try handle.read(upToCount: 256 * 1024) ?? Data())
+        guard head.count >= 3, head[0] == 0xFF, head[1] == 0xD8 else { return nil }
+        return ExifLocator.exif(inJPEG: head)
+    }
+}

@@ -11,12 +11,15 @@ struct ConvertCommand: ParsableCommand {
         discussion: "For labelme, OUTPUT is the photo folder: one .json is written next to each photo."
     )
 
-    enum Target: String, ExpressibleByArgument { case coco, csv, labelme, json, wi }
+    enum Target: String, ExpressibleByArgument { case coco, csv, labelme, json, wi, report }
 
     @Argument(help: "Results file.") var input: String
     @Argument(help: "Output file.") var output: String
     @Option(help: "coco, csv, labelme, wi (Wildlife Insights predictions.json), or json (from a legacy CSV).") var to: Target
     @Option(help: "wi: folder to prepend to the (relative) file names.") var baseFolder: String?
+    @Option(help: "report: a results file with datetime fields, or the photo folder (EXIF), for the datetime column.") var datetimeSource: String?
+    @Option(help: "report: comma-separated folder levels (0 = top) to give their own columns.") var folderLevelColumns: String?
+    @Option(help: "report: count detections at or above this (default: the file's typical threshold).") var detectionConfidenceThreshold: Double?
     @Option(help: "COCO: keep detections at or above this confidence (0.15); CSV: minimum confidence (none).") var confidenceThreshold: Double?
     @Option(help: "COCO: folder of the photos, when the results lack width/height.") var imageFolder: String?
     @Flag(help: "COCO: keep failed images (with a 'failure' field).") var includeFailedImages = false
@@ -60,6 +63,27 @@ struct ConvertCommand: ParsableCommand {
                 print("Wrote \(report.written.count) LabelMe files; \(report.skippedExisting.count) existing kept, \(report.failures.count) failed photos skipped")
             case .json:
                 break
+            case .report:
+                var options = PhotoReport.Options()
+                options.detectionThreshold = detectionConfidenceThreshold
+                options.folderLevels = (folderLevelColumns ?? "").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                if let datetimeSource {
+                    var isDirectory: ObjCBool = false
+                    _ = FileManager.default.fileExists(atPath: datetimeSource, isDirectory: &isDirectory)
+                    if isDirectory.boolValue {
+                        var map: [String: String] = [:]
+                        for image in results.images {
+                            let photo = (datetimeSource as NSString).appendingPathComponent(image.file)
+                            map[image.file] = (try? ImageDecoder.exif(path: photo))?.dateTimeOriginal ?? ""
+                        }
+                        options.datetimes = map
+                    } else {
+                        options.datetimes = PhotoReport.datetimes(fromResults: try ResultsFile.readJSONObject(path: datetimeSource))
+                    }
+                }
+                let rows = PhotoReport.rows(try ResultsInput.loadDocument(input), options: options)
+                try AtomicFile.write(Data(LegacyCSV.text(rows).utf8), to: output)
+                print("Wrote \(rows.count - 1) rows to \(output)")
             case .wi:
                 let predictions = FormatConversion.wildlifeInsights(try ResultsInput.loadDocument(input), baseFolder: baseFolder)
                 try AtomicFile.write(Data(JSONWriter.serialize(.object(predictions)).utf8), to: output)

@@ -21,7 +21,8 @@ struct FormatConversionTests {
         let entry = try #require((Self.expected["cases"] as? [String: Any])?[name] as? [String: Any])
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-convert-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let result = try Fixtures.runCLI(["convert", Self.input, output] + (entry["our_arguments"] as? [String] ?? []))
+        let arguments = (entry["our_arguments"] as? [String] ?? []).map { $0 == "{input}" ? Self.input : $0 }
+        let result = try Fixtures.runCLI(["convert", Self.input, output] + arguments)
         #expect(result.status == 0, "\(result.stderr)")
         let data = try Data(contentsOf: URL(fileURLWithPath: output))
         if let md5 = entry["md5"] as? String {

@@ -120,6 +120,12 @@ def combine_case():
 
 
 CONVERT_CASES = [
+    ("report", ["megadetector.postprocessing.generate_csv_report", "{input}", "--output_file", "{output}",
+                "--datetime_source", "{input}", "--folder_level_columns", "0,1"],
+     ["--to", "report", "--datetime-source", "{input}", "--folder-level-columns", "0,1"]),
+    ("report_threshold", ["megadetector.postprocessing.generate_csv_report", "{input}", "--output_file", "{output}",
+                          "--detection_confidence_threshold", "0.5"],
+     ["--to", "report", "--detection-confidence-threshold", "0.5"]),
     ("wi", ["megadetector.postprocessing.md_to_wi", "{input}", "{output}", "--base_folder", "/data/photos"],
      ["--to", "wi", "--base-folder", "/data/photos"]),
     # (name, reference command (module and arguments after input/output), our arguments)
@@ -137,12 +143,12 @@ def convert_cases():
     cases = {}
     for name, command, our_arguments in CONVERT_CASES:
         with tempfile.TemporaryDirectory() as scratch:
-            output = Path(scratch) / ("out.csv" if name == "csv" else "out.json")
+            output = Path(scratch) / ("out.csv" if name in ("csv", "report", "report_threshold") else "out.json")
             # (the WI converter is byte-compared like the CSV)
             arguments = [part.format(input=SOURCES["shared"][0], output=output) for part in command]
             subprocess.run([sys.executable, "-m", *arguments], check=True, capture_output=True, text=True)
             text = output.read_text()
-        if name in ("csv", "wi"):
+        if name in ("csv", "wi", "report", "report_threshold"):
             cases[name] = {"our_arguments": our_arguments, "md5": hashlib.md5(text.encode()).hexdigest()}
         else:
             coco = json.loads(text)
