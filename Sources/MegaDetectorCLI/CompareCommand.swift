@@ -29,14 +29,14 @@ struct CompareCommand: ParsableCommand {
                 options.thresholds = thresholds.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
                 options.maxImagesPerClass = maxImagesPerClass
                 guard !options.thresholds.isEmpty else { throw ValidationError("bad --thresholds") }
-                let loaded = try files.map { ($0, try ResultsFile.read(path: $0)) }
+                let loaded = try files.map { ($0, try ResultsInput.load($0)) }
                 let pages = try ResultsComparisonReport.write(loaded, options: options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
                 print("Wrote \(pages.count) pages; open \(html)/index.html")
                 return
             }
             guard files.count == 2 else { throw ValidationError("give two results files (or --html for more)") }
             let (first, second) = (files[0], files[1])
-            let report = ResultsComparer.compare(try ResultsFile.read(path: first), try ResultsFile.read(path: second))
+            let report = ResultsComparer.compare(try ResultsInput.load(first), try ResultsInput.load(second))
             print("images compared: \(report.imagesCompared), identical entries: \(report.identicalImages)")
             if !report.onlyInFirst.isEmpty { print("only in \(first): \(report.onlyInFirst.joined(separator: ", "))") }
             if !report.onlyInSecond.isEmpty { print("only in \(second): \(report.onlyInSecond.joined(separator: ", "))") }
