@@ -1,0 +1,95 @@
+import Foundation
+import Postprocessing
+import ResultsFormat
+import Testing
+import TestSupport
+
+/// The report's numbers on a small results file whose precision, recall and counts are worked out by
+/// hand (and agree with scikit-learn, which the reference uses).
+struct BatchReportTests {
+    /// Six photos: scores 0.9 (animal, labelled animal), 0.8 (person, labelled empty), 0.7 (labelled
+    /// deer), 0.3 (labelled deer), 0.1 (labelled empty), none (labelled empty), plus a failure and an
+    /// unlabelled photo.
+    func fixture() throws -> (results: String, truth: String, folder: URL) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-report-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        func detection(_ category: String, _ conf: Double) -> String {
+            "{\"category\": \"\(category)\", \"conf\": \(conf), \"bbox\": [0.1, 0.1, 0.2, 0.2]}"
+        }
+        let images = [
+            ("a.jpg", [detection("1", 0.9)]), ("b.jpg", [detection("2", 0.8)]), ("c.jpg", [detection("1", 0.7)]),
+            ("d.jpg", [detection("1", 0.3)]), ("e.jpg", [detection("3", 0.1)]), ("f.jpg", []), ("u.jpg", [detection("1", 0.95)]),
+        ].map { "{\"file\": \"\($0.0)\", \"detections\": [\($0.1.joined(separator: ", "))]}" }
+            + ["{\"file\": \"g.jpg\", \"failure\": \"image access failure\", \"detections\": null}"]
+        let results = """
+            {"images": [\(images.joined(separator: ", "))], "detection_categories": {"1": "animal", "2": "person", "3": "vehicle"},
+             "info": {"format_version": "1.6", "detector": "test", "detector_metadata": {"typical_detection_threshold": 0.5}}}
+            """
+        let truth = """
+            {"images": [{"id": "a", "file_name": "a.jpg"}, {"id": "b", "file_name": "b.jpg"}, {"id": "c", "file_name": "c.jpg"},
+                        {"id": "d", "file_name": "d.jpg"}, {"id": "e", "file_name": "e.jpg"}, {"id": "f", "file_name": "f.jpg"},
+                        {"id": "u", "file_name": "u.jpg"}],
+             "annotations": [{"id": 1, "image_id": "a", "category_id": 1}, {"id": 2, "image_id": "b", "category_id": 0},
+                             {"id": 3, "image_id": "c", "category_id": 2}, {"id": 4, "image_id": "d", "category_id": 2},
+                             {"id": 5, "image_id": "e", "category_id": 0}, {"id": 6, "image_id": "f", "category_id": 0},
+                             {"id": 7, "image_id": "u", "category_id": 3}],
+             "categories": [{"id": 0, "name": "empty"}, {"id": 1, "name": "animal"}, {"id": 2, "name": "deer"}, {"id": 3, "name": "unknown"}]}
+            """
+        let resultsPath = folder.appendingPathComponent("results.json"), truthPath = folder.appendingPathComponent("truth.json")
+        try Data(results.utf8).write(to: resultsPath)
+        try Data(truth.utf8).write(to: truthPath)
+        return (resultsPath.path, truthPath.path, folder)
+    }
+
+    @Test func countsPrecisionRecallAndThreshold() throws {
+        let (results, truth, folder) = try fixture()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var options = BatchReport.Options(outputFolder: folder.appendingPathComponent("report").path)
+        options.groundTruthPath = truth
+        options.almostDetectionThreshold = 0.25
+        let summary = try BatchReport.run(try ResultsFile.read(path: results), options: options)
+        #expect(summary.threshold == 0.5)  // from the file's metadata
+        #expect(summary.counts == ["detections_animal": 3, "detections_person": 1, "almost_detections": 1, "non_detections": 2, "failures": 1])
+        // At 0.5: TP a, c; FP b; FN d; TN e, f (u is unlabelled, g failed).
+        #expect(summary.confusion == [[2, 1], [1, 2]])
+        #expect(summary.evaluationCounts == ["tp": 2, "fp": 1, "fn": 1, "tn": 2])
+        let curve = try #require(summary.precisionRecall)
+        #expect(curve.positives == 3 && curve.negatives == 3)
+        // scikit-learn: thresholds [0, 0.1, 0.3, 0.7, 0.8, 0.9], precision [0.5, 0.6, 0.75, 0.667, 0.5, 1].
+        #expect(curve.points.map(\.threshold) == [0.0, 0.1, 0.3, 0.7, 0.8, 0.9])
+        #expect(curve.points.map(\.precision) == [0.5, 0.6, 0.75, 2.0 / 3.0, 0.5, 1.0])
+        #expect(curve.points.map(\.recall) == [1.0, 1.0, 1.0, 2.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0])
+        #expect(abs(curve.averagePrecision - (1.0 / 3.0 + 2.0 / 9.0 + 0.25)) < 1e-12)  // 0.80556, as scikit-learn
+        #expect(summary.atTargetRecall == PrecisionRecall.Point(threshold: 0.3, precision: 0.75, recall: 1.0))
+        let index = try String(contentsOfFile: folder.appendingPathComponent("report/index.html").path, encoding: .utf8)
+        #expect(index.contains("<a href=\"fp.html\">1</a>"))
+        #expect(index.contains("precision_recall.svg"))
+        let svg = try String(contentsOfFile: folder.appendingPathComponent("report/precision_recall.svg").path, encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("<polyline"))
+    }
+
+    @Test func sharedPhotosReportWithRenderedPages() throws {
+        guard let shared = Fixtures.shared else {
+            print("skipped: ../shared is absent")
+            return
+        }
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-report-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let results = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/expected_shared.json").path
+        let run = try Fixtures.runCLI(["report", results, output.path, "--images-dir", shared.appendingPathComponent("images").path,
+                                       "--num-images-to-sample", "20", "--sort-order", "confidence"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("non_detections 16"))
+        for page in ["index.html", "detections_person.html", "non_detections.html", "failures.html"] {
+            #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent(page).path), "\(page)")
+        }
+        // Every image a page shows exists.
+        let pages = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(".html") }
+        for page in pages {
+            let html = try String(contentsOf: output.appendingPathComponent(page), encoding: .utf8)
+            for source in html.components(separatedBy: "src=\"").dropFirst().map({ String($0.prefix { $0 != "\"" }) }) {
+                #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent(source).path), "\(page): \(source)")
+            }
+        }
+    }
+}
