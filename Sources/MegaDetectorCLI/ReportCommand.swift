@@ -28,7 +28,7 @@ struct ReportCommand: ParsableCommand {
             options.confidenceThreshold = confidenceThreshold
             if includeAlmostDetections {
                 let threshold = confidenceThreshold ?? ResultsInput.typicalThreshold(loaded)
-                options.almostDetectionThreshold = almostDetectionConfidenceThreshold ?? max(threshold - 0.05, 0)
+                options.almostDetectionThreshold = almostDetectionConfidenceThreshold ?? max(((threshold - 0.05) * 1e6).rounded() / 1e6, 0)
             }
             options.numberOfImagesToSample = numImagesToSample
             guard let order = BatchReport.Options.SortOrder(rawValue: sortOrder) else {

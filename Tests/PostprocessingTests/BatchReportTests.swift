@@ -93,3 +93,39 @@ struct BatchReportTests {
         }
     }
 }
+
+extension BatchReportTests {
+    /// The generated pages in headless Chromium (scripts/check_report_pages.py): screenshots taken,
+    /// every image loaded, no broken link. Runs where Chromium is installed (.ci/run installs it).
+    @Test func pagesLoadInChromium() throws {
+        let hasChromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+        guard hasChromium else {
+            print("skipped: chromium is not installed")
+            return
+        }
+        let (results, truth, folder) = try fixture()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Photos for the fixture's names, so the pages have images to load.
+        let photo = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/synthetic/tiny_64x48.jpg")
+        for name in ["a", "b", "c", "d", "e", "f", "u"] {
+            try FileManager.default.copyItem(at: photo, to: folder.appendingPathComponent("\(name).jpg"))
+        }
+        let report = folder.appendingPathComponent("report")
+        let run = try Fixtures.runCLI(["report", results, report.path, "--images-dir", folder.path, "--ground-truth", truth])
+        #expect(run.status == 0, "\(run.stderr)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Fixtures.repositoryRoot.appendingPathComponent("scripts/check_report_pages.py").path, report.path,
+                             "index.html", "detections_animal.html", "fp.html", "--screenshots", folder.appendingPathComponent("shots").path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("detections_animal.html: 3 images, 0 not loaded"), "\(text)")
+        #expect(text.contains("index.html: 1 images, 0 not loaded"), "\(text)")  // the precision/recall SVG
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("shots/index.png").path))
+    }
+}
