@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Detection", "TestSupport"]),
         .testTarget(name: "ResultsFormatTests", dependencies: ["ResultsFormat", "TestSupport"]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Imaging", "ResultsFormat", "TestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Imaging", "ResultsFormat", "Postprocessing", "TestSupport"]),
         .testTarget(name: "PostprocessingTests", dependencies: ["Postprocessing", "ResultsFormat", "Detection", "TestSupport"]),
         .testTarget(name: "MegaDetectorCLITests", dependencies: ["TestSupport", "ResultsFormat"]),
     ]

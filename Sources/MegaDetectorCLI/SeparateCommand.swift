@@ -17,7 +17,7 @@ struct SeparateCommand: ParsableCommand {
     @Option(help: "Threshold for people.") var personThreshold: Double?
     @Option(help: "Threshold for vehicles.") var vehicleThreshold: Double?
     @Flag(help: "Move instead of copy (a re-run finishes an interrupted move).") var move = false
-    @Flag(help: "Do not replace photos already in the output.") var noOverwrite = false
+    @Flag(help: "Replace photos already in the output (by default they are left alone).") var overwrite = false
     @Flag(help: "Leave empty photos (and failures) where they are.") var skipEmpty = false
     @Flag(help: "Allow a non-empty output folder.") var allowExistingDirectory = false
     @Flag(help: "Skip photos listed in the results but missing on disk.") var allowMissingFiles = false
@@ -35,7 +35,7 @@ struct SeparateCommand: ParsableCommand {
             if let personThreshold { options.categoryThresholds["person"] = personThreshold }
             if let vehicleThreshold { options.categoryThresholds["vehicle"] = vehicleThreshold }
             options.move = move
-            options.overwrite = !noOverwrite
+            options.overwrite = overwrite
             options.skipEmpty = skipEmpty
             options.allowExistingDirectory = allowExistingDirectory
             options.allowMissingFiles = allowMissingFiles

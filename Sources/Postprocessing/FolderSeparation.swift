@@ -16,7 +16,9 @@ public struct FolderSeparation {
         /// Per category name ("animal", "person", "vehicle", or the file's names).
         public var categoryThresholds: [String: Double] = [:]
         public var move = false
-        public var overwrite = true
+        /// Replace photos already at the target (the reference replaces by default; we do not, so a
+        /// re-run never clobbers files someone has since edited).
+        public var overwrite = false
         public var skipEmpty = false
         public var allowExistingDirectory = false
         public var allowMissingFiles = false
