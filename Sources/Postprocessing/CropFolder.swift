@@ -26,9 +26,7 @@ public enum CropFolder {
                            log: (String) -> Void = { _ in }) throws -> (JSONObject, Report) {
         var report = Report()
         var output = document
-        let names = Dictionary((document["detection_categories"]?.object?.entries ?? []).compactMap { entry in
-            entry.value.string.map { (entry.key, $0) }
-        }, uniquingKeysWith: { first, _ in first })
+        let names = ResultsInput.categoryNames(document)
         var images = document["images"]?.array?.compactMap(\.object) ?? []
         for position in images.indices {
             guard let file = images[position]["file"]?.string, var detections = images[position]["detections"]?.array, !detections.isEmpty else { continue }

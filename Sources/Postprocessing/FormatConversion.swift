@@ -75,9 +75,7 @@ extension FormatConversion {
     /// SpeciesNet `predictions.json` with one prediction per photo (`filepath`, detections with
     /// `label`, sorted by confidence; failed photos get `"failures": ["DETECTOR"]`).
     public static func wildlifeInsights(_ document: JSONObject, baseFolder: String?) -> JSONObject {
-        let names = Dictionary((document["detection_categories"]?.object?.entries ?? []).compactMap { entry in
-            entry.value.string.map { (entry.key, $0) }
-        }, uniquingKeysWith: { first, _ in first })
+        let names = ResultsInput.categoryNames(document)
         var base = baseFolder?.replacingOccurrences(of: "\\", with: "/")
         if let folder = base, !folder.isEmpty, !folder.hasSuffix("/") { base = folder + "/" }
         var predictions: [JSONValue] = []

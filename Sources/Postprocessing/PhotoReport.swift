@@ -18,10 +18,8 @@ public enum PhotoReport {
     }
 
     public static func rows(_ document: JSONObject, options: Options) -> [[String]] {
-        let detectionNames = Dictionary((document["detection_categories"]?.object?.entries ?? []).compactMap { e in e.value.string.map { (e.key, $0) } },
-                                        uniquingKeysWith: { a, _ in a })
-        let classificationNames = Dictionary((document["classification_categories"]?.object?.entries ?? []).compactMap { e in e.value.string.map { (e.key, $0) } },
-                                             uniquingKeysWith: { a, _ in a })
+        let detectionNames = ResultsInput.categoryNames(document)
+        let classificationNames = ResultsInput.categoryNames(document, key: "classification_categories")
         let threshold = options.detectionThreshold
             ?? document["info"]?.object?["detector_metadata"]?.object?["typical_detection_threshold"]?.number ?? 0.2
         var header = ["filename", "datetime", "detection_category", "max_detection_confidence", "classification_category",

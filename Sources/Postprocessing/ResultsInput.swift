@@ -28,4 +28,10 @@ public enum ResultsInput {
     public static func typicalThreshold(_ results: ResultsFile) -> Double {
         results.info["detector_metadata"]?.object?["typical_detection_threshold"]?.number ?? 0.2
     }
+
+    /// Category id -> name from a document's `detection_categories` (or another category map).
+    public static func categoryNames(_ document: JSONObject, key: String = "detection_categories") -> [String: String] {
+        Dictionary((document[key]?.object?.entries ?? []).compactMap { entry in entry.value.string.map { (entry.key, $0) } },
+                   uniquingKeysWith: { first, _ in first })
+    }
 }
