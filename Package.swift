@@ -19,6 +19,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // The only place that sees oneDNN's C API. It compiles against oneDNN 2.x (Debian) and 3.x
@@ -40,13 +42,16 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimisedAlways),
         .target(name: "ResultsFormat"),
         .target(name: "Postprocessing", dependencies: ["ResultsFormat", "Imaging"]),
+        // Job store, shards and workers of the batch service (no HTTP here).
+        .target(name: "BatchService", dependencies: ["Detection", "ResultsFormat", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat"], swiftSettings: optimisedAlways),
         .target(name: "ModelFormats", dependencies: ["Engine"], swiftSettings: optimisedAlways),
         .executableTarget(
             name: "MegaDetectorCLI",
             dependencies: [
-                "Engine", "ModelFormats", "Imaging", "ResultsFormat", "Detection", "Postprocessing",
+                "Engine", "ModelFormats", "Imaging", "ResultsFormat", "Detection", "Postprocessing", "BatchService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
@@ -56,6 +61,7 @@ let package = Package(
         .testTarget(name: "ResultsFormatTests", dependencies: ["ResultsFormat", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Imaging", "ResultsFormat", "Postprocessing", "TestSupport"]),
         .testTarget(name: "PostprocessingTests", dependencies: ["Postprocessing", "ResultsFormat", "Detection", "TestSupport"]),
+        .testTarget(name: "BatchServiceTests", dependencies: ["BatchService", "TestSupport"]),
         .testTarget(name: "MegaDetectorCLITests", dependencies: ["TestSupport", "ResultsFormat"]),
     ]
 )

@@ -157,8 +157,14 @@ public final class BatchRunner: @unchecked Sendable {
         }
     }
 
+    /// One photo's record as `run` writes it, for callers that schedule photos themselves (the batch
+    /// service's workers); no optional size/timestamp/EXIF fields.
+    public func record(for path: String) -> ImageResult {
+        infer(Self.prepare(path, configuration: detector.configuration), request: nil)
+    }
+
     /// Inference stage: one photo's result record (failures are data, never thrown).
-    func infer(_ item: PreparedImage, request: BatchRequest) -> ImageResult {
+    func infer(_ item: PreparedImage, request: BatchRequest?) -> ImageResult {
         switch item.input {
         case let .failure(error):
             progress.note("Image \(item.path) cannot be loaded: \(error)")
@@ -172,6 +178,7 @@ public final class BatchRunner: @unchecked Sendable {
                 progress.note("Inference failed for \(item.path): \(error)")
                 return ImageResult(file: item.path, failure: FailureKind.inference)
             }
+            guard let request else { return result }
             if request.includeImageSize {
                 result.width = input.width
                 result.height = input.height

@@ -1,0 +1,178 @@
+import Foundation
+import GRDB
+import ResultsFormat
+
+/// The service's durable state in SQLite (through GRDB): jobs, their shards, and one row per photo.
+/// Workers claim shards with a lease and a fencing token: every claim increments the token, so a
+/// worker whose lease expired (and whose shard was handed to another) can neither heartbeat nor
+/// commit — its statements match no row. Results are upserted per photo, so a shard written twice
+/// still leaves each photo exactly once.
+public final class JobStore: Sendable {
+    let database: DatabaseQueue
+
+    public enum Status: String, Sendable, Codable {
+        case created, running, completed, failed, canceled, problem
+    }
+
+    public struct Claim: Sendable {
+        public let jobId: String
+        public let shard: Int
+        public let token: Int
+        public let model: String
+        public let threshold: Double
+        public let photos: [(index: Int, path: String)]
+    }
+
+    public struct JobSummary: Sendable {
+        public var id: String
+        public var name: String
+        public var status: Status
+        public var model: String
+        public var total: Int
+        public var done: Int
+        public var failed: Int
+        public var shards: Int
+        public var shardsDone: Int
+        public var created: Date
+        public var updated: Date
+        public var message: String
+    }
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        try database.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS jobs (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, model TEXT NOT NULL,
+                    threshold REAL NOT NULL, total INTEGER NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
+                    message TEXT NOT NULL DEFAULT '');
+                CREATE TABLE IF NOT EXISTS shards (
+                    job_id TEXT NOT NULL, shard INTEGER NOT NULL, state TEXT NOT NULL, token INTEGER NOT NULL DEFAULT 0,
+                    lease_expires REAL NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '', PRIMARY KEY (job_id, shard));
+                CREATE TABLE IF NOT EXISTS photos (
+                    job_id TEXT NOT NULL, idx INTEGER NOT NULL, shard INTEGER NOT NULL, path TEXT NOT NULL, result TEXT,
+                    PRIMARY KEY (job_id, idx));
+                CREATE INDEX IF NOT EXISTS photos_by_shard ON photos (job_id, shard);
+                """)
+        }
+    }
+
+    /// Records a job with its photos split into shards. Returns the job id.
+    public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int) throws -> String {
+        let id = UUID().uuidString.lowercased()
+        let now = Date().timeIntervalSince1970
+        let size = max(shardSize, 1)
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO jobs (id, name, status, model, threshold, total, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [id, name, Status.created.rawValue, model, threshold, photos.count, now, now])
+            for shard in 0..<((photos.count + size - 1) / size) {
+                try db.execute(sql: "INSERT INTO shards (job_id, shard, state) VALUES (?, ?, 'pending')", arguments: [id, shard])
+            }
+            for (index, path) in photos.enumerated() {
+                try db.execute(sql: "INSERT INTO photos (job_id, idx, shard, path) VALUES (?, ?, ?, ?)", arguments: [id, index, index / size, path])
+            }
+            if photos.isEmpty {
+                try db.execute(sql: "UPDATE jobs SET status = ? WHERE id = ?", arguments: [Status.completed.rawValue, id])
+            }
+        }
+        return id
+    }
+
+    /// Claims the oldest pending shard, or one whose lease expired, for `worker`.
+    public func claim(worker: String, leaseSeconds: Double) throws -> Claim? {
+        let now = Date().timeIntervalSince1970
+        return try database.write { db -> Claim? in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT s.job_id, s.shard, s.token, j.model, j.threshold FROM shards s JOIN jobs j ON j.id = s.job_id
+                WHERE j.status IN ('created', 'running') AND (s.state = 'pending' OR (s.state = 'leased' AND s.lease_expires < ?))
+                ORDER BY j.created, s.shard LIMIT 1
+                """, arguments: [now]) else { return nil }
+            let jobId: String = row["job_id"], shard: Int = row["shard"], token: Int = row["token"] + 1
+            try db.execute(sql: "UPDATE shards SET state = 'leased', token = ?, lease_expires = ?, worker = ? WHERE job_id = ? AND shard = ?",
+                           arguments: [token, now + leaseSeconds, worker, jobId, shard])
+            try db.execute(sql: "UPDATE jobs SET status = 'running', updated = ? WHERE id = ? AND status = 'created'", arguments: [now, jobId])
+            let photos = try Row.fetchAll(db, sql: "SELECT idx, path FROM photos WHERE job_id = ? AND shard = ? ORDER BY idx",
+                                          arguments: [jobId, shard]).map { (index: $0["idx"] as Int, path: $0["path"] as String) }
+            return Claim(jobId: jobId, shard: shard, token: token, model: row["model"], threshold: row["threshold"], photos: photos)
+        }
+    }
+
+    /// Extends a lease; false when the token is stale (the shard was handed to someone else) or the
+    /// job was canceled.
+    public func heartbeat(_ claim: Claim, leaseSeconds: Double) throws -> Bool {
+        try database.write { db in
+            try db.execute(sql: """
+                UPDATE shards SET lease_expires = ? WHERE job_id = ? AND shard = ? AND token = ? AND state = 'leased'
+                AND (SELECT status FROM jobs WHERE id = ?) = 'running'
+                """, arguments: [Date().timeIntervalSince1970 + leaseSeconds, claim.jobId, claim.shard, claim.token, claim.jobId])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Commits a shard's results if the claim is still current: the fenced state change comes first, in
+    /// the same transaction as the result upserts. Returns false (and writes nothing) for a stale claim.
+    public func complete(_ claim: Claim, results: [(index: Int, json: String)]) throws -> Bool {
+        try database.write { db in
+            try db.execute(sql: """
+                UPDATE shards SET state = 'done' WHERE job_id = ? AND shard = ? AND token = ? AND state = 'leased'
+                AND (SELECT status FROM jobs WHERE id = ?) = 'running'
+                """, arguments: [claim.jobId, claim.shard, claim.token, claim.jobId])
+            guard db.changesCount == 1 else { return false }
+            for (index, json) in results {
+                try db.execute(sql: "UPDATE photos SET result = ? WHERE job_id = ? AND idx = ?", arguments: [json, claim.jobId, index])
+            }
+            let remaining = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE job_id = ? AND state != 'done'", arguments: [claim.jobId]) ?? 0
+            let now = Date().timeIntervalSince1970
+            if remaining == 0 {
+                try db.execute(sql: "UPDATE jobs SET status = 'completed', updated = ? WHERE id = ? AND status = 'running'", arguments: [now, claim.jobId])
+            } else {
+                try db.execute(sql: "UPDATE jobs SET updated = ? WHERE id = ?", arguments: [now, claim.jobId])
+            }
+            return true
+        }
+    }
+
+    public func cancel(_ id: String) throws -> Bool {
+        try database.write { db in
+            try db.execute(sql: "UPDATE jobs SET status = 'canceled', updated = ? WHERE id = ? AND status IN ('created', 'running')",
+                           arguments: [Date().timeIntervalSince1970, id])
+            return db.changesCount == 1
+        }
+    }
+
+    public func summary(_ id: String) throws -> JobSummary? {
+        try database.read { db in try Self.summary(db, id) }
+    }
+
+    public func jobs() throws -> [JobSummary] {
+        try database.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM jobs ORDER BY created").compactMap { try Self.summary(db, $0) }
+        }
+    }
+
+    public func activeJobCount() throws -> Int {
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status IN ('created', 'running')") ?? 0 }
+    }
+
+    static func summary(_ db: Database, _ id: String) throws -> JobSummary? {
+        guard let job = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) else { return nil }
+        let done = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photos WHERE job_id = ? AND result IS NOT NULL", arguments: [id]) ?? 0
+        let failed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photos WHERE job_id = ? AND result LIKE '%\"failure\"%'", arguments: [id]) ?? 0
+        let shards = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE job_id = ?", arguments: [id]) ?? 0
+        let shardsDone = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE job_id = ? AND state = 'done'", arguments: [id]) ?? 0
+        return JobSummary(id: id, name: job["name"], status: Status(rawValue: job["status"]) ?? .problem, model: job["model"],
+                          total: job["total"], done: done, failed: failed, shards: shards, shardsDone: shardsDone,
+                          created: Date(timeIntervalSince1970: job["created"]), updated: Date(timeIntervalSince1970: job["updated"]),
+                          message: job["message"])
+    }
+
+    /// Every photo of the job once, in submission order, with its result (nil while not processed).
+    public func results(_ id: String) throws -> [(path: String, json: String?)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT path, result FROM photos WHERE job_id = ? ORDER BY idx", arguments: [id])
+                .map { (path: $0["path"] as String, json: $0["result"] as String?) }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Detection
+import Foundation
+
+/// Turns a job request's photo references into local paths, refusing anything outside the
+/// configured roots: `..` segments, symbolic links that leave a root, and paths that do not exist.
+public struct PhotoSource: Sendable {
+    public let roots: [String]
+
+    public enum Refusal: Error, CustomStringConvertible, Equatable {
+        case outsideRoots(String)
+        case notFound(String)
+        case unsupportedScheme(String)
+        case tooMany(count: Int, limit: Int)
+
+        public var description: String {
+            switch self {
+            case let .outsideRoots(path): return "\(path) is not inside an allowed root folder"
+            case let .notFound(path): return "\(path) does not exist"
+            case let .unsupportedScheme(reference): return "\(reference): only local paths under the configured roots are supported"
+            case let .tooMany(count, limit): return "the job names \(count) photos; the limit is \(limit)"
+            }
+        }
+    }
+
+    public init(roots: [String]) {
+        self.roots = roots.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().standardizedFileURL.path }
+    }
+
+    /// The real path of `reference` if it lies under a root.
+    public func confine(_ reference: String) throws -> String {
+        if reference.contains("://") { throw Refusal.unsupportedScheme(reference) }
+        if reference.split(separator: "/").contains("..") { throw Refusal.outsideRoots(reference) }
+        let absolute = reference.hasPrefix("/") ? reference : ((roots.first ?? "/") as NSString).appendingPathComponent(reference)
+        guard FileManager.default.fileExists(atPath: absolute) else { throw Refusal.notFound(reference) }
+        let real = URL(fileURLWithPath: absolute).resolvingSymlinksInPath().standardizedFileURL.path
+        guard roots.contains(where: { real == $0 || real.hasPrefix($0 + "/") }) else { throw Refusal.outsideRoots(reference) }
+        return real
+    }
+
+    /// Photos of a request: a folder (searched recursively) or a list of images.
+    public func photos(folder: String?, images: [String]?, limit: Int, firstN: Int?, sampleN: Int?, extensions: Set<String>?) throws -> [String] {
+        var paths: [String] = []
+        if let folder { paths += try ImageEnumerator.images(in: try confine(folder), recursive: true).paths.map { try confine($0) } }
+        for image in images ?? [] { paths.append(try confine(image)) }
+        if let extensions { paths = paths.filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) } }
+        if let firstN { paths = Array(paths.prefix(firstN)) }
+        if let sampleN, sampleN < paths.count {
+            var generator = SystemRandomNumberGenerator()
+            paths = Array(paths.shuffled(using: &generator).prefix(sampleN)).sorted()
+        }
+        guard paths.count <= limit else { throw Refusal.tooMany(count: paths.count, limit: limit) }
+        return paths
+    }
+}

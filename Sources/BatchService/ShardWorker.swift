@@ -1,0 +1,99 @@
+import Detection
+import Foundation
+import ModelFormats
+import ResultsFormat
+
+/// Pulls shards from the store and runs the detector on them: one photo at a time, a heartbeat every
+/// few photos, and a fenced commit at the end. A canceled job or a stale lease stops the shard
+/// without writing anything. Models are loaded once per path and kept.
+public final class ShardWorker: @unchecked Sendable {
+    // Safety: `detectors` and `stopRequested` are only touched from the single task running `run`,
+    // except `stop()`, which only sets a flag under `lock`.
+    public let store: JobStore
+    public let name: String
+    public let leaseSeconds: Double
+    private var detectors: [String: Detector] = [:]
+    private let lock = NSLock()
+    private var stopRequested = false
+
+    public init(store: JobStore, name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)", leaseSeconds: Double = 60) {
+        self.store = store
+        self.name = name
+        self.leaseSeconds = leaseSeconds
+    }
+
+    public func stop() {
+        lock.lock()
+        stopRequested = true
+        lock.unlock()
+    }
+
+    var stopping: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopRequested
+    }
+
+    /// Works until `stop()`; sleeps `idleSeconds` when there is nothing to do.
+    public func run(idleSeconds: Double = 0.5, log: @escaping @Sendable (String) -> Void) async {
+        while !stopping && !Task.isCancelled {
+            do {
+                guard let claim = try store.claim(worker: name, leaseSeconds: leaseSeconds) else {
+                    try? await Task.sleep(nanoseconds: UInt64(idleSeconds * 1e9))
+                    continue
+                }
+                log("job \(claim.jobId) shard \(claim.shard): claimed \(claim.photos.count) photos (token \(claim.token))")
+                let committed = try process(claim)
+                log("job \(claim.jobId) shard \(claim.shard): \(committed ? "committed" : "abandoned (canceled or lease lost)")")
+            } catch {
+                log("worker error: \(error)")
+                try? await Task.sleep(nanoseconds: UInt64(idleSeconds * 1e9))
+            }
+        }
+    }
+
+    /// Runs one claimed shard; returns whether its results were committed.
+    public func process(_ claim: JobStore.Claim) throws -> Bool {
+        let runner = BatchRunner(detector: try detector(for: claim.model, threshold: claim.threshold),
+                                 progress: ProgressReporter(interactive: false))
+        var results: [(index: Int, json: String)] = []
+        var lastHeartbeat = Date()
+        for photo in claim.photos {
+            if stopping { return false }
+            if Date().timeIntervalSince(lastHeartbeat) > leaseSeconds / 4 {
+                guard try store.heartbeat(claim, leaseSeconds: leaseSeconds) else { return false }
+                lastHeartbeat = Date()
+            }
+            let entry = runner.record(for: photo.path)
+            results.append((photo.index, JSONWriter.serialize(entry.json, indent: nil)))
+        }
+        return try store.complete(claim, results: results)
+    }
+
+    func detector(for model: String, threshold: Double) throws -> Detector {
+        let key = "\(model)|\(threshold)"
+        if let detector = detectors[key] { return detector }
+        let loaded = try ModelLoader.load(path: try ModelRegistry.resolve(model))
+        let detector = Detector(model: loaded, configuration: DetectorConfiguration.defaults(for: loaded, threshold: threshold))
+        detectors[key] = detector
+        return detector
+    }
+}
+
+extension JobStore {
+    /// The job's MegaDetector results file: every processed photo exactly once, in submission order
+    /// (photos not processed yet are left out rather than reported as failures), names relative to
+    /// `relativeTo` when given.
+    public func resultsFile(_ id: String, relativeTo root: String?, detectorName: String) throws -> ResultsFile {
+        var images: [ImageResult] = []
+        for (path, json) in try results(id) {
+            guard let json else { continue }
+            var image = try ImageResult(json: try JSONParser.parse(Array(json.utf8)))
+            if let root { image.file = ImageEnumerator.relative(path, to: root) }
+            images.append(image)
+        }
+        let version = ModelRegistry.version(fromFileName: detectorName)
+        return ResultsFile(images: images, info: ResultsFile.info(detector: URL(fileURLWithPath: detectorName).lastPathComponent,
+                                                                  metadata: ModelRegistry.detectorMetadata(version: version)))
+    }
+}

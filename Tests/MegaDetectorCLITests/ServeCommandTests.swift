@@ -1,0 +1,131 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import ResultsFormat
+import Testing
+import TestSupport
+
+/// `megadetector serve` end to end: a real server process, jobs over HTTP, results that must equal
+/// what `megadetector detect` writes for the same photos, and the refusals a public service needs.
+@Suite(.serialized) struct ServeCommandTests {
+    static let fixtures = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect")
+    static let photos = fixtures.appendingPathComponent("synthetic").path
+    static let model = fixtures.appendingPathComponent("md_v5_tiny.pt").path
+    static let key = "test-key-\(UUID().uuidString)"
+
+    final class Server {
+        let process = Process()
+        let port: Int
+        let folder: URL
+
+        init(extra: [String] = []) throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let hash = try Fixtures.runCLI(["hash-key", ServeCommandTests.key]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try Data("not a photo".utf8).write(to: folder.appendingPathComponent("broken.jpg"))
+            try "tester \(hash)\n".write(to: folder.appendingPathComponent("keys"), atomically: true, encoding: .utf8)
+            port = Int.random(in: 20_000..<60_000)
+            process.executableURL = Fixtures.cli
+            process.arguments = ["serve", "--database", folder.appendingPathComponent("jobs.sqlite").path, "--root", ServeCommandTests.photos, "--root", folder.path,
+                                 "--api-keys", folder.appendingPathComponent("keys").path, "--model", ServeCommandTests.model,
+                                 "--port", "\(port)", "--shard-size", "4", "--max-request-bytes", "4096"] + extra
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+        }
+
+        func request(_ method: String, _ path: String, body: String? = nil, key: String? = ServeCommandTests.key) async throws -> (Int, JSONValue?, Data) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            request.httpMethod = method
+            if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+            if let body { request.httpBody = Data(body.utf8) }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as! HTTPURLResponse).statusCode, try? JSONParser.parse(Array(data)), data)
+        }
+
+        func waitUntilUp() async throws {
+            for _ in 0..<300 {
+                if let (status, _, _) = try? await request("GET", "/healthz", key: nil), status == 200 { return }
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+            Issue.record("the server did not come up")
+        }
+
+        func waitFor(job id: String, status wanted: String) async throws -> JSONValue? {
+            for _ in 0..<600 {
+                let (_, body, _) = try await request("GET", "/v1/jobs/\(id)")
+                if body?.object?["status"]?.string == wanted { return body }
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+            Issue.record("job \(id) never became \(wanted)")
+            return nil
+        }
+
+        deinit {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+    }
+
+    @Test func folderJobGivesTheSameResultsAsDetect() async throws {
+        let server = try Server()
+        try await server.waitUntilUp()
+        let (status, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"folder": ".", "request_name": "synthetic"}"#)
+        #expect(status == 201)
+        let id = try #require(created?.object?["id"]?.string)
+        let finished = try await server.waitFor(job: id, status: "completed")
+        #expect(finished?.object?["photos_done"]?.number == created?.object?["photos"]?.number)
+        let (resultsStatus, _, data) = try await server.request("GET", "/v1/jobs/\(id)/results")
+        #expect(resultsStatus == 200)
+        let servedPath = server.folder.appendingPathComponent("served.json")
+        try data.write(to: servedPath)
+        let served = try ResultsFile.read(path: servedPath.path)
+
+        let output = server.folder.appendingPathComponent("detect.json").path
+        let detect = try Fixtures.runCLI(["detect", Self.model, Self.photos, output, "--quiet"])
+        #expect(detect.status == 0, "\(detect.stderr)")
+        let expected = try ResultsFile.read(path: output)
+        #expect(served.images.map(\.file) == expected.images.map(\.file))
+        let report = ResultsComparer.compare(served, expected)
+        #expect(report.identicalImages == expected.images.count, "\(report)")
+
+        // A photo that cannot be read is a failure record, as in `detect`, and does not stop the job.
+        let broken = server.folder.appendingPathComponent("broken.jpg").resolvingSymlinksInPath().path
+        let (_, second, _) = try await server.request("POST", "/v1/jobs", body: "{\"images\": [\"\(broken)\", \"\(Self.photos)/gray.png\"]}")
+        let secondId = try #require(second?.object?["id"]?.string)
+        let done = try await server.waitFor(job: secondId, status: "completed")
+        #expect(done?.object?["photos_failed"]?.number == 1)
+        let (_, secondResults, _) = try await server.request("GET", "/v1/jobs/\(secondId)/results")
+        let images = secondResults?.object?["images"]?.array ?? []
+        #expect(images.first?.object?["failure"]?.string == "image access failure")
+        #expect(images.last?.object?["detections"]?.array != nil)
+    }
+
+    @Test func refusals() async throws {
+        let server = try Server(extra: ["--workers", "0", "--max-photos-per-job", "5"])
+        try await server.waitUntilUp()
+        let job = #"{"folder": "."}"#
+        #expect(try await server.request("POST", "/v1/jobs", body: job, key: nil).0 == 401)
+        #expect(try await server.request("POST", "/v1/jobs", body: job, key: "wrong").0 == 401)
+        #expect(try await server.request("GET", "/v1/jobs", key: nil).0 == 401)
+        #expect(try await server.request("POST", "/v1/jobs", body: "{not json").0 == 400)
+        #expect(try await server.request("POST", "/v1/jobs", body: #"{"folder": ".", "model": "/etc/passwd"}"#).0 == 400)
+        #expect(try await server.request("POST", "/v1/jobs", body: #"{"folder": "../"}"#).0 == 403)
+        #expect(try await server.request("POST", "/v1/jobs", body: #"{"images": ["/etc/hostname"]}"#).0 == 403)
+        #expect(try await server.request("POST", "/v1/jobs", body: job).0 == 422, "more photos than --max-photos-per-job")
+        let huge = #"{"images": [""# + String(repeating: "\"a.png\", ", count: 1000) + "\"a.png\"]}"
+        #expect(try await server.request("POST", "/v1/jobs", body: huge).0 == 413)
+        #expect(try await server.request("GET", "/v1/jobs/no-such-job").0 == 404)
+
+        // With no workers the job waits; its results are refused until done, and cancel is final.
+        let (status, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"folder": ".", "first_n": 3}"#)
+        #expect(status == 201)
+        let id = try #require(created?.object?["id"]?.string)
+        #expect(try await server.request("GET", "/v1/jobs/\(id)/results").0 == 409)
+        let partial = try await server.request("GET", "/v1/jobs/\(id)/results?partial=true")
+        #expect(partial.0 == 200 && partial.1?.object?["images"]?.array?.count == 0)
+        let canceled = try await server.request("POST", "/v1/jobs/\(id)/cancel")
+        #expect(canceled.0 == 200 && canceled.1?.object?["status"]?.string == "canceled")
+    }
+}
