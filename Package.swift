@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "ResultsFormat"),
         .target(name: "Postprocessing", dependencies: ["ResultsFormat", "Imaging"]),
         // Job store, shards and workers of the batch service (no HTTP here).
-        .target(name: "BatchService", dependencies: ["Detection", "ResultsFormat", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "BatchService", dependencies: ["Detection", "Engine", "ModelFormats", "ResultsFormat", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat"], swiftSettings: optimisedAlways),
         .target(name: "ModelFormats", dependencies: ["Engine"], swiftSettings: optimisedAlways),
         .executableTarget(

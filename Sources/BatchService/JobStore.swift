@@ -8,7 +8,9 @@ import ResultsFormat
 /// commit — its statements match no row. Results are upserted per photo, so a shard written twice
 /// still leaves each photo exactly once.
 public final class JobStore: Sendable {
-    let database: DatabaseQueue
+    // A pool puts SQLite in WAL mode: status reads never wait for a committing worker, and several
+    // processes (serve, workers) can share one file on one machine.
+    let database: DatabasePool
 
     public enum Status: String, Sendable, Codable {
         case created, running, completed, failed, canceled, problem
@@ -41,7 +43,7 @@ public final class JobStore: Sendable {
     public init(path: String) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
-        database = try DatabaseQueue(path: path, configuration: configuration)
+        database = try DatabasePool(path: path, configuration: configuration)
         try database.write { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS jobs (
@@ -131,6 +133,16 @@ public final class JobStore: Sendable {
                 try db.execute(sql: "UPDATE jobs SET updated = ? WHERE id = ?", arguments: [now, claim.jobId])
             }
             return true
+        }
+    }
+
+    /// Gives a shard back without results (a worker shutting down), so another worker can take it at
+    /// once instead of waiting for the lease to expire. False for a stale claim.
+    public func release(_ claim: Claim) throws -> Bool {
+        try database.write { db in
+            try db.execute(sql: "UPDATE shards SET state = 'pending', worker = '' WHERE job_id = ? AND shard = ? AND token = ? AND state = 'leased'",
+                           arguments: [claim.jobId, claim.shard, claim.token])
+            return db.changesCount == 1
         }
     }
 

@@ -1,4 +1,5 @@
 import Detection
+import Engine
 import Foundation
 import ModelFormats
 import ResultsFormat
@@ -12,12 +13,15 @@ public final class ShardWorker: @unchecked Sendable {
     public let store: JobStore
     public let name: String
     public let leaseSeconds: Double
+    public let backend: ExecutionBackend
     private var detectors: [String: Detector] = [:]
     private let lock = NSLock()
     private var stopRequested = false
 
-    public init(store: JobStore, name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)", leaseSeconds: Double = 60) {
+    public init(store: JobStore, name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)", leaseSeconds: Double = 60,
+                backend: ExecutionBackend = .oneDNN) {
         self.store = store
+        self.backend = backend
         self.name = name
         self.leaseSeconds = leaseSeconds
     }
@@ -34,17 +38,19 @@ public final class ShardWorker: @unchecked Sendable {
         return stopRequested
     }
 
-    /// Works until `stop()`; sleeps `idleSeconds` when there is nothing to do.
-    public func run(idleSeconds: Double = 0.5, log: @escaping @Sendable (String) -> Void) async {
+    /// Works until `stop()` (or, with `exitWhenIdle`, until no shard is waiting); sleeps
+    /// `idleSeconds` when there is nothing to do.
+    public func run(idleSeconds: Double = 0.5, exitWhenIdle: Bool = false, log: @escaping @Sendable (String) -> Void) async {
         while !stopping && !Task.isCancelled {
             do {
                 guard let claim = try store.claim(worker: name, leaseSeconds: leaseSeconds) else {
+                    if exitWhenIdle { return }
                     try? await Task.sleep(nanoseconds: UInt64(idleSeconds * 1e9))
                     continue
                 }
                 log("job \(claim.jobId) shard \(claim.shard): claimed \(claim.photos.count) photos (token \(claim.token))")
                 let committed = try process(claim)
-                log("job \(claim.jobId) shard \(claim.shard): \(committed ? "committed" : "abandoned (canceled or lease lost)")")
+                log("job \(claim.jobId) shard \(claim.shard): \(committed ? "committed" : "not committed (stopping, canceled or lease lost)")")
             } catch {
                 log("worker error: \(error)")
                 try? await Task.sleep(nanoseconds: UInt64(idleSeconds * 1e9))
@@ -59,7 +65,10 @@ public final class ShardWorker: @unchecked Sendable {
         var results: [(index: Int, json: String)] = []
         var lastHeartbeat = Date()
         for photo in claim.photos {
-            if stopping { return false }
+            if stopping {
+                _ = try store.release(claim)
+                return false
+            }
             if Date().timeIntervalSince(lastHeartbeat) > leaseSeconds / 4 {
                 guard try store.heartbeat(claim, leaseSeconds: leaseSeconds) else { return false }
                 lastHeartbeat = Date()
@@ -73,7 +82,7 @@ public final class ShardWorker: @unchecked Sendable {
     func detector(for model: String, threshold: Double) throws -> Detector {
         let key = "\(model)|\(threshold)"
         if let detector = detectors[key] { return detector }
-        let loaded = try ModelLoader.load(path: try ModelRegistry.resolve(model))
+        let loaded = try ModelLoader.load(path: try ModelRegistry.resolve(model), backend: backend)
         let detector = Detector(model: loaded, configuration: DetectorConfiguration.defaults(for: loaded, threshold: threshold))
         detectors[key] = detector
         return detector

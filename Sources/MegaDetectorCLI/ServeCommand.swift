@@ -50,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         let api = ServiceAPI(store: store, keys: keys, source: PhotoSource(roots: root), models: model, shardSize: shardSize,
                              maxPhotosPerJob: maxPhotosPerJob, maxActiveJobs: maxActiveJobs, maxRequestBytes: maxRequestBytes)
         let app = Application(router: api.router(), configuration: .init(address: .hostname(host, port: port)))
-        let pool = (0..<max(workers, 0)).map { ShardWorker(store: store, name: "local-\($0)") }
+        let pool = (0..<max(workers, 0)).map { ShardWorker(store: store, name: "local-\($0)", backend: engine.backend) }
         let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         log("megadetector serve: listening on http://\(host):\(port), database \(database), \(pool.count) worker(s)")
         try await withThrowingTaskGroup(of: Void.self) { group in

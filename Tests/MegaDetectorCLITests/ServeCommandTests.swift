@@ -18,6 +18,7 @@ import TestSupport
         let process = Process()
         let port: Int
         let folder: URL
+        var database: String { folder.appendingPathComponent("jobs.sqlite").path }
 
         init(extra: [String] = []) throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")

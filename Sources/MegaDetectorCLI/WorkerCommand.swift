@@ -1,0 +1,39 @@
+import ArgumentParser
+import BatchService
+import Foundation
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run shards of batch-service jobs from a job database until stopped (SIGINT/SIGTERM).",
+        discussion: """
+        Claims a shard, detects its photos, renews its lease while working and commits the shard's \
+        results in one fenced transaction. On SIGINT/SIGTERM it stops at the next photo and hands its \
+        shard back. A worker that dies simply lets its lease expire; another worker then redoes the shard.
+        """
+    )
+
+    @Option(help: "The job database of the service (SQLite file).") var database: String
+    @Option(help: "Worker name in the logs and the shard table.") var name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)"
+    @Option(help: "Seconds a claimed shard stays ours without a heartbeat.") var leaseSeconds: Double = 60
+    @Flag(help: "Exit when no shard is waiting instead of polling for more.") var exitWhenIdle = false
+    @OptionGroup var engine: EngineOptions
+
+    func run() async throws {
+        engine.apply()
+        let store: JobStore
+        do {
+            store = try JobStore(path: database)
+        } catch {
+            FileHandle.standardError.write(Data("error: cannot open the job database \(database): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let worker = ShardWorker(store: store, name: name, leaseSeconds: leaseSeconds, backend: engine.backend)
+        let signals = DetectCommand.installSignalHandlers { _ in worker.stop() }
+        defer { signals.forEach { $0.cancel() } }
+        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(("\(name): " + $0 + "\n").utf8)) }
+        log("working on \(database)")
+        await worker.run(exitWhenIdle: exitWhenIdle, log: log)
+        log("stopped")
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import ResultsFormat
+import Testing
+import TestSupport
+
+/// Separate `megadetector worker` processes on the service's database, with the faults a cluster
+/// sees: a worker killed with SIGKILL mid-shard (its lease must expire and another worker redo the
+/// shard) and a worker stopped with SIGTERM (it must hand its shard back and exit cleanly). The job
+/// must still end with every photo exactly once and results equal to `detect`'s.
+@Suite(.serialized) struct WorkerCommandTests {
+    final class Worker {
+        let process = Process()
+        let log: URL
+
+        /// `slow` uses the plain-Swift reference backend, seconds per photo, so a shard is still in
+        /// progress when the test interrupts it.
+        init(database: String, folder: URL, name: String, leaseSeconds: Double, slow: Bool) throws {
+            log = folder.appendingPathComponent("\(name).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.executableURL = Fixtures.cli
+            process.arguments = ["worker", "--database", database, "--name", name, "--lease-seconds", "\(leaseSeconds)"]
+                + (slow ? ["--backend", "reference", "--threads", "1"] : [])
+            process.standardError = try FileHandle(forWritingTo: log)
+            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+        }
+
+        var text: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+        func waitForLog(_ fragment: String, seconds: Double = 60) async throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if text.contains(fragment) { return }
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+            Issue.record("worker log never showed '\(fragment)': \(text)")
+        }
+
+        func signalAndWait(_ number: Int32, seconds: Double = 60) async throws -> Int32 {
+            kill(process.processIdentifier, number)
+            let deadline = Date().addingTimeInterval(seconds)
+            while process.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
+            #expect(!process.isRunning, "the worker did not exit after signal \(number)")
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    @Test func killedAndStoppedWorkersLoseNothingAndDuplicateNothing() async throws {
+        let server = try ServeCommandTests.Server(extra: ["--workers", "0"])
+        try await server.waitUntilUp()
+        let (status, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"folder": "."}"#)
+        #expect(status == 201)
+        let id = try #require(created?.object?["id"]?.string)
+        let total = try #require(created?.object?["photos"]?.number)
+
+        // SIGKILL mid-shard: nothing is committed, and the lease (3 s) must run out before anyone redoes it.
+        let killed = try Worker(database: server.database, folder: server.folder, name: "killed", leaseSeconds: 3, slow: true)
+        try await killed.waitForLog("shard 0: claimed")
+        try await Task.sleep(nanoseconds: 300_000_000)
+        #expect(try await killed.signalAndWait(SIGKILL) == SIGKILL)
+        #expect(try await server.request("GET", "/v1/jobs/\(id)").1?.object?["photos_done"]?.number == 0)
+
+        // SIGTERM mid-shard: the worker stops at a photo boundary, hands its shard back and exits 0.
+        let stopped = try Worker(database: server.database, folder: server.folder, name: "stopped", leaseSeconds: 60, slow: true)
+        try await stopped.waitForLog("shard 1: claimed")
+        #expect(try await stopped.signalAndWait(SIGTERM) == 0)
+        #expect(stopped.text.contains("shard 1: not committed"))
+
+        // A healthy worker finishes the job, taking over both interrupted shards with a new token.
+        let healthy = try Worker(database: server.database, folder: server.folder, name: "healthy", leaseSeconds: 60, slow: false)
+        let finished = try await server.waitFor(job: id, status: "completed")
+        #expect(finished?.object?["photos_done"]?.number == total)
+        #expect(try await healthy.signalAndWait(SIGTERM) == 0)
+        #expect(healthy.text.contains("shard 0: claimed 4 photos (token 2)"), "\(healthy.text)")
+        #expect(healthy.text.contains("shard 1: claimed 4 photos (token 2)"), "\(healthy.text)")
+
+        let (_, _, data) = try await server.request("GET", "/v1/jobs/\(id)/results")
+        let servedPath = server.folder.appendingPathComponent("served.json")
+        try data.write(to: servedPath)
+        let served = try ResultsFile.read(path: servedPath.path)
+        let output = server.folder.appendingPathComponent("detect.json").path
+        #expect(try Fixtures.runCLI(["detect", ServeCommandTests.model, ServeCommandTests.photos, output, "--quiet"]).status == 0)
+        let expected = try ResultsFile.read(path: output)
+        #expect(served.images.map(\.file) == expected.images.map(\.file), "every photo exactly once, in order")
+        #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
+    }
+}
