@@ -168,6 +168,26 @@ public final class JobStore: Sendable {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status IN ('created', 'running')") ?? 0 }
     }
 
+    /// Counts for monitoring: jobs by status, shards by state, photos with results and failures.
+    public struct Counts: Sendable {
+        public var jobs: [String: Int]
+        public var shards: [String: Int]
+        public var photosDone: Int
+        public var photosFailed: Int
+    }
+
+    public func counts() throws -> Counts {
+        try database.read { db in
+            func grouped(_ sql: String) throws -> [String: Int] {
+                Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: sql).map { ($0[0] as String, $0[1] as Int) })
+            }
+            return Counts(jobs: try grouped("SELECT status, COUNT(*) FROM jobs GROUP BY status"),
+                          shards: try grouped("SELECT state, COUNT(*) FROM shards GROUP BY state"),
+                          photosDone: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photos WHERE result IS NOT NULL") ?? 0,
+                          photosFailed: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photos WHERE result LIKE '%\"failure\"%'") ?? 0)
+        }
+    }
+
     static func summary(_ db: Database, _ id: String) throws -> JobSummary? {
         guard let job = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) else { return nil }
         let done = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photos WHERE job_id = ? AND result IS NOT NULL", arguments: [id]) ?? 0

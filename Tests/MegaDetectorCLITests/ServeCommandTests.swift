@@ -101,6 +101,12 @@ import TestSupport
         let images = secondResults?.object?["images"]?.array ?? []
         #expect(images.first?.object?["failure"]?.string == "image access failure")
         #expect(images.last?.object?["detections"]?.array != nil)
+
+        let (_, _, metrics) = try await server.request("GET", "/metrics", key: nil)
+        let text = String(decoding: metrics, as: UTF8.self)
+        #expect(text.contains("megadetector_jobs{status=\"completed\"} 2\n"), "\(text)")
+        #expect(text.contains("megadetector_photos_processed_total \(expected.images.count + 2)\n"), "\(text)")
+        #expect(text.contains("megadetector_photos_failed_total 1\n"), "\(text)")
     }
 
     @Test func refusals() async throws {
@@ -128,5 +134,27 @@ import TestSupport
         #expect(partial.0 == 200 && partial.1?.object?["images"]?.array?.count == 0)
         let canceled = try await server.request("POST", "/v1/jobs/\(id)/cancel")
         #expect(canceled.0 == 200 && canceled.1?.object?["status"]?.string == "canceled")
+    }
+
+    /// Every path the OpenAPI document lists is served (with a real job id where it takes one).
+    @Test func openAPIDocumentDescribesServedPaths() async throws {
+        let server = try Server(extra: ["--workers", "0"])
+        try await server.waitUntilUp()
+        let (status, _, data) = try await server.request("GET", "/openapi.yaml", key: nil)
+        #expect(status == 200)
+        let document = String(decoding: data, as: UTF8.self)
+        #expect(document.hasPrefix("openapi: 3.0.3\n"))
+        let paths = document.split(separator: "\n").filter { $0.hasPrefix("  /") && $0.hasSuffix(":") }.map { String($0.dropFirst(2).dropLast()) }
+        #expect(paths.count == 8, "\(paths)")
+        let (_, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"images": ["gray.png"]}"#)
+        let id = try #require(created?.object?["id"]?.string)
+        for path in paths {
+            let method = path.hasSuffix("/cancel") ? "POST" : "GET"
+            let answer = try await server.request(method, path.replacingOccurrences(of: "{id}", with: id) + (path.hasSuffix("/results") ? "?partial=true" : ""))
+            #expect(answer.0 == 200, "\(method) \(path) answered \(answer.0)")
+        }
+        let models = try await server.request("GET", "/v1/models").1?.object?["models"]?.array
+        #expect(models?.first?.object?["name"]?.string == "md_v5_tiny.pt")
+        #expect(created?.object?["model"]?.string == "md_v5_tiny.pt", "no server paths in job descriptions")
     }
 }

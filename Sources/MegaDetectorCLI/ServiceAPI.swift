@@ -1,0 +1,134 @@
+import BatchService
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ResultsFormat
+
+/// The HTTP routes of the batch service.
+struct ServiceAPI: Sendable {
+    let store: JobStore
+    let keys: APIKeys
+    let source: PhotoSource
+    /// Clients choose among these only: a job must never make the server open an arbitrary file.
+    let models: [String]
+    let shardSize: Int
+    let maxPhotosPerJob: Int
+    let maxActiveJobs: Int
+    let maxRequestBytes: Int
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/healthz") { _, _ in json(.ok, JSONObject([("status", .string("ok"))])) }
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: ServiceOpenAPI.document)))
+        }
+        // Unauthenticated like most Prometheus targets: counts only, no names or paths.
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: ServiceMetrics.render(try store.counts()))))
+        }
+        router.get("/v1/models") { request, _ in
+            try await guarded(request) {
+                json(.ok, JSONObject([("models", .array(models.enumerated().map { index, model in
+                    .object(JSONObject([("name", .string((model as NSString).lastPathComponent)), ("default", .bool(index == 0))]))
+                }))]))
+            }
+        }
+        router.post("/v1/jobs") { request, _ in try await guarded(request) { try await create(request) } }
+        router.get("/v1/jobs") { request, _ in
+            try await guarded(request) { json(.ok, JSONObject([("jobs", .array(try store.jobs().map { .object(describe($0)) }))])) }
+        }
+        router.get("/v1/jobs/:id") { request, context in
+            try await guarded(request) {
+                guard let summary = try store.summary(try context.parameters.require("id")) else { return problem(.notFound, "no such job") }
+                return json(.ok, describe(summary))
+            }
+        }
+        router.post("/v1/jobs/:id/cancel") { request, context in
+            try await guarded(request) {
+                let id = try context.parameters.require("id")
+                guard try store.summary(id) != nil else { return problem(.notFound, "no such job") }
+                _ = try store.cancel(id)
+                return json(.ok, describe(try store.summary(id)!))
+            }
+        }
+        router.get("/v1/jobs/:id/results") { request, context in
+            try await guarded(request) {
+                let id = try context.parameters.require("id")
+                guard let summary = try store.summary(id) else { return problem(.notFound, "no such job") }
+                let partial = request.uri.queryParameters.get("partial") == "true"
+                guard summary.status == .completed || partial else {
+                    return problem(.conflict, "job is \(summary.status.rawValue); add ?partial=true for the photos done so far")
+                }
+                let results = try store.resultsFile(id, relativeTo: nil, detectorName: summary.model)
+                return Response(status: .ok, headers: [.contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(string: results.serialized())))
+            }
+        }
+        return router
+    }
+
+    /// Authentication, then the handler; typed refusals become JSON errors.
+    func guarded(_ request: Request, _ handler: () async throws -> Response) async throws -> Response {
+        let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        let key = bearer ?? request.headers[HTTPField.Name("X-API-Key")!]
+        guard let key, keys.caller(forKey: key) != nil else { return problem(.unauthorized, "missing or unknown API key") }
+        do {
+            return try await handler()
+        } catch let refusal as PhotoSource.Refusal {
+            if case .tooMany = refusal { return problem(.unprocessableContent, "\(refusal)") }
+            return problem(.forbidden, "\(refusal)")
+        } catch let error as JSONParser.Failure {
+            return problem(.badRequest, "\(error)")
+        } catch let error as HTTPError {
+            throw error
+        }
+    }
+
+    func create(_ request: Request) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: maxRequestBytes)
+        let document = try JSONParser.parse(Array(body.readableBytesView))
+        guard let object = document.object else { return problem(.badRequest, "the body must be a JSON object") }
+        let requested = object["model"]?.string ?? object["model_version"]?.string
+        let offered = requested.map { name in models.first { $0 == name || ($0 as NSString).lastPathComponent == name } } ?? models.first
+        guard let model = offered else {
+            return problem(.badRequest, "unknown model '\(requested ?? "")'; this service offers \(models.map { ($0 as NSString).lastPathComponent })")
+        }
+        let folder = object["folder"]?.string ?? object["input_container_sas"]?.string
+        let images = object["images"]?.array?.compactMap(\.string)
+        guard folder != nil || images != nil else { return problem(.badRequest, "give 'folder' or 'images'") }
+        guard try store.activeJobCount() < maxActiveJobs else { return problem(.tooManyRequests, "\(maxActiveJobs) jobs are already active") }
+        let extensions = object["image_extensions"]?.array?.compactMap { $0.string?.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ".")) }
+        let photos = try source.photos(folder: folder, images: images, limit: maxPhotosPerJob,
+                                       firstN: object["first_n"]?.number.map { Int($0) }, sampleN: object["sample_n"]?.number.map { Int($0) },
+                                       extensions: extensions.map(Set.init))
+        let threshold = object["threshold"]?.number ?? 0.005
+        let id = try store.createJob(name: object["request_name"]?.string ?? object["name"]?.string ?? "", model: model,
+                                     threshold: threshold, photos: photos, shardSize: shardSize)
+        return json(.created, describe(try store.summary(id)!))
+    }
+
+    func describe(_ summary: JobStore.JobSummary) -> JSONObject {
+        let elapsed = max(summary.updated.timeIntervalSince(summary.created), 0.001)
+        let rate = Double(summary.done) / elapsed
+        var object = JSONObject([
+            ("id", .string(summary.id)), ("name", .string(summary.name)), ("status", .string(summary.status.rawValue)),
+            ("model", .string((summary.model as NSString).lastPathComponent)), ("photos", .int(summary.total)), ("photos_done", .int(summary.done)),
+            ("photos_failed", .int(summary.failed)), ("shards", .int(summary.shards)), ("shards_done", .int(summary.shardsDone)),
+            ("rate_per_second", .double((rate * 100).rounded() / 100)),
+        ])
+        object["eta_seconds"] = rate > 0 && summary.status == .running ? .double((Double(summary.total - summary.done) / rate).rounded()) : .null
+        object["message"] = .string(summary.message)
+        return object
+    }
+}
+
+func json(_ status: HTTPResponse.Status, _ object: JSONObject) -> Response {
+    Response(status: status, headers: [.contentType: "application/json"],
+             body: .init(byteBuffer: ByteBuffer(string: JSONWriter.serialize(.object(object)) + "\n")))
+}
+
+func problem(_ status: HTTPResponse.Status, _ message: String) -> Response {
+    json(status, JSONObject([("error", .string(message)), ("status", .int(status.code))]))
+}

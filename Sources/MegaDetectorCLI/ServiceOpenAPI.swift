@@ -1,0 +1,144 @@
+/// The batch service's OpenAPI 3.0 description, served at `/openapi.yaml`. Kept next to the routes
+/// (ServiceAPI.swift) so both change together; a test checks every documented path is served.
+enum ServiceOpenAPI {
+    static let document = """
+    openapi: 3.0.3
+    info:
+      title: MegaDetector batch service
+      version: "1"
+      description: >
+        Submit detection jobs over photos under the service's root folders, watch them, and download
+        one MegaDetector results file (format 1.6) per job. Every /v1 call needs an API key.
+    security:
+      - bearer: []
+      - apiKey: []
+    paths:
+      /healthz:
+        get:
+          summary: Liveness
+          security: []
+          responses:
+            "200": {description: The service is up, content: {application/json: {schema: {type: object}}}}
+      /metrics:
+        get:
+          summary: Prometheus counters (jobs by status, shards by state, photos processed and failed)
+          security: []
+          responses:
+            "200": {description: Prometheus text format 0.0.4, content: {text/plain: {schema: {type: string}}}}
+      /openapi.yaml:
+        get:
+          summary: This document
+          security: []
+          responses:
+            "200": {description: OpenAPI 3.0 YAML, content: {application/yaml: {schema: {type: string}}}}
+      /v1/models:
+        get:
+          summary: Models this service offers (the first is the default)
+          responses:
+            "200":
+              description: Models
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      models:
+                        type: array
+                        items: {type: object, properties: {name: {type: string}, default: {type: boolean}}}
+            "401": {$ref: "#/components/responses/Error"}
+      /v1/jobs:
+        get:
+          summary: All jobs, oldest first
+          responses:
+            "200":
+              description: Jobs
+              content:
+                application/json:
+                  schema: {type: object, properties: {jobs: {type: array, items: {$ref: "#/components/schemas/Job"}}}}
+            "401": {$ref: "#/components/responses/Error"}
+        post:
+          summary: Submit a job
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/JobRequest"}
+          responses:
+            "201": {description: Created, content: {application/json: {schema: {$ref: "#/components/schemas/Job"}}}}
+            "400": {$ref: "#/components/responses/Error"}
+            "401": {$ref: "#/components/responses/Error"}
+            "403": {$ref: "#/components/responses/Error"}
+            "413": {description: The request body is larger than --max-request-bytes}
+            "422": {$ref: "#/components/responses/Error"}
+            "429": {$ref: "#/components/responses/Error"}
+      /v1/jobs/{id}:
+        parameters: [{$ref: "#/components/parameters/JobId"}]
+        get:
+          summary: A job's status and progress
+          responses:
+            "200": {description: The job, content: {application/json: {schema: {$ref: "#/components/schemas/Job"}}}}
+            "401": {$ref: "#/components/responses/Error"}
+            "404": {$ref: "#/components/responses/Error"}
+      /v1/jobs/{id}/cancel:
+        parameters: [{$ref: "#/components/parameters/JobId"}]
+        post:
+          summary: Cancel a job (final; shards in progress commit nothing)
+          responses:
+            "200": {description: The job, content: {application/json: {schema: {$ref: "#/components/schemas/Job"}}}}
+            "401": {$ref: "#/components/responses/Error"}
+            "404": {$ref: "#/components/responses/Error"}
+      /v1/jobs/{id}/results:
+        parameters:
+          - {$ref: "#/components/parameters/JobId"}
+          - {name: partial, in: query, required: false, schema: {type: boolean},
+             description: "Return the photos done so far while the job runs"}
+        get:
+          summary: The job's MegaDetector results file, every photo exactly once in submission order
+          responses:
+            "200": {description: MegaDetector results (format 1.6), content: {application/json: {schema: {type: object}}}}
+            "401": {$ref: "#/components/responses/Error"}
+            "404": {$ref: "#/components/responses/Error"}
+            "409": {$ref: "#/components/responses/Error"}
+    components:
+      securitySchemes:
+        bearer: {type: http, scheme: bearer}
+        apiKey: {type: apiKey, in: header, name: X-API-Key}
+      parameters:
+        JobId: {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        Error:
+          description: A refusal with its reason
+          content:
+            application/json:
+              schema: {type: object, properties: {error: {type: string}, status: {type: integer}}}
+      schemas:
+        JobRequest:
+          type: object
+          description: Give folder or images (paths relative to the first root, or absolute under a root).
+          properties:
+            folder: {type: string, description: "Searched recursively (alias: input_container_sas)"}
+            images: {type: array, items: {type: string}}
+            model: {type: string, description: "One of /v1/models by name (alias: model_version)"}
+            threshold: {type: number, default: 0.005}
+            request_name: {type: string}
+            first_n: {type: integer}
+            sample_n: {type: integer}
+            image_extensions: {type: array, items: {type: string}}
+        Job:
+          type: object
+          properties:
+            id: {type: string}
+            name: {type: string}
+            status: {type: string, enum: [created, running, completed, failed, canceled, problem]}
+            model: {type: string}
+            photos: {type: integer}
+            photos_done: {type: integer}
+            photos_failed: {type: integer}
+            shards: {type: integer}
+            shards_done: {type: integer}
+            rate_per_second: {type: number}
+            eta_seconds: {type: number, nullable: true}
+            message: {type: string}
+
+    """
+}
