@@ -1,5 +1,6 @@
 import Detection
 import Foundation
+import ResultsFormat
 
 /// Turns a job request's photo references into local paths, refusing anything outside the
 /// configured roots: `..` segments, symbolic links that leave a root, and paths that do not exist.
@@ -11,6 +12,7 @@ public struct PhotoSource: Sendable {
         case notFound(String)
         case unsupportedScheme(String)
         case tooMany(count: Int, limit: Int)
+        case malformedList(String)
 
         public var description: String {
             switch self {
@@ -18,6 +20,7 @@ public struct PhotoSource: Sendable {
             case let .notFound(path): return "\(path) does not exist"
             case let .unsupportedScheme(reference): return "\(reference): only local paths under the configured roots are supported"
             case let .tooMany(count, limit): return "the job names \(count) photos; the limit is \(limit)"
+            case let .malformedList(path): return "\(path) must hold a JSON list of paths or [path, metadata] pairs"
             }
         }
     }
@@ -50,5 +53,32 @@ public struct PhotoSource: Sendable {
         }
         guard paths.count <= limit else { throw Refusal.tooMany(count: paths.count, limit: limit) }
         return paths
+    }
+
+    /// The reference processed only these.
+    static let referenceExtensions: Set<String> = ["jpg", "jpeg", "png"]
+
+    /// Photos of a reference-API request, filtered in the reference's order: the requested list (a
+    /// JSON file of paths from the container, or `[path, metadata]` pairs), the path prefix, first_n,
+    /// sample_n. `container` must already be confined.
+    public func referencePhotos(container: String, requestedList: String?, pathPrefix: String?, firstN: Int?, sampleN: Int?,
+                                limit: Int) throws -> [String] {
+        var photos: [String]
+        if let requestedList {
+            let listed = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: try confine(requestedList)))))
+            guard let entries = listed.array else { throw Refusal.malformedList(requestedList) }
+            photos = try entries.compactMap { $0.string ?? $0.array?.first?.string }.map { try confine((container as NSString).appendingPathComponent($0)) }
+        } else {
+            photos = try ImageEnumerator.images(in: container, recursive: true).paths.map { try confine($0) }
+        }
+        photos = photos.filter { Self.referenceExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
+        if let pathPrefix { photos = photos.filter { ImageEnumerator.relative($0, to: container).hasPrefix(pathPrefix) } }
+        if let firstN { photos = Array(photos.prefix(max(firstN, 0))) }
+        if let sampleN, sampleN < photos.count {
+            var generator = SystemRandomNumberGenerator()
+            photos = Array(photos.shuffled(using: &generator).prefix(max(sampleN, 0))).sorted()
+        }
+        guard photos.count <= limit else { throw Refusal.tooMany(count: photos.count, limit: limit) }
+        return photos
     }
 }

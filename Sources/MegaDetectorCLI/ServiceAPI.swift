@@ -60,23 +60,34 @@ struct ServiceAPI: Sendable {
                 guard summary.status == .completed || partial else {
                     return problem(.conflict, "job is \(summary.status.rawValue); add ?partial=true for the photos done so far")
                 }
-                let results = try store.resultsFile(id, relativeTo: nil, detectorName: summary.model)
+                let results = try store.resultsFile(id, relativeTo: summary.base.isEmpty ? nil : summary.base, detectorName: summary.model)
                 return Response(status: .ok, headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(string: results.serialized())))
             }
         }
+        registerReferenceRoutes(on: router)
         return router
+    }
+
+    /// The caller name of the request's API key, if the key is known.
+    func caller(of request: Request) -> String? {
+        let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        return (bearer ?? request.headers[HTTPField.Name("X-API-Key")!]).flatMap { keys.caller(forKey: $0) }
+    }
+
+    /// The model a request names (by registry name, path or file name), or the default.
+    func model(named requested: String?) -> String? {
+        requested.map { name in models.first { $0 == name || ($0 as NSString).lastPathComponent == name } } ?? models.first
     }
 
     /// Authentication, then the handler; typed refusals become JSON errors.
     func guarded(_ request: Request, _ handler: () async throws -> Response) async throws -> Response {
-        let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-        let key = bearer ?? request.headers[HTTPField.Name("X-API-Key")!]
-        guard let key, keys.caller(forKey: key) != nil else { return problem(.unauthorized, "missing or unknown API key") }
+        guard caller(of: request) != nil else { return problem(.unauthorized, "missing or unknown API key") }
         do {
             return try await handler()
         } catch let refusal as PhotoSource.Refusal {
             if case .tooMany = refusal { return problem(.unprocessableContent, "\(refusal)") }
+            if case .malformedList = refusal { return problem(.badRequest, "\(refusal)") }
             return problem(.forbidden, "\(refusal)")
         } catch let error as JSONParser.Failure {
             return problem(.badRequest, "\(error)")
@@ -91,8 +102,7 @@ struct ServiceAPI: Sendable {
         let document = try JSONParser.parse(Array(body.readableBytesView))
         guard let object = document.object else { return problem(.badRequest, "the body must be a JSON object") }
         let requested = object["model"]?.string ?? object["model_version"]?.string
-        let offered = requested.map { name in models.first { $0 == name || ($0 as NSString).lastPathComponent == name } } ?? models.first
-        guard let model = offered else {
+        guard let model = model(named: requested) else {
             return problem(.badRequest, "unknown model '\(requested ?? "")'; this service offers \(models.map { ($0 as NSString).lastPathComponent })")
         }
         let folder = object["folder"]?.string ?? object["input_container_sas"]?.string

@@ -99,6 +99,58 @@ enum ServiceOpenAPI {
             "401": {$ref: "#/components/responses/Error"}
             "404": {$ref: "#/components/responses/Error"}
             "409": {$ref: "#/components/responses/Error"}
+      /v4/camera-trap/detection-batch/request_detections:
+        post:
+          summary: "Reference API: submit (input_container_sas is a folder under a root; caller must match the key)"
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [input_container_sas, caller]
+                  properties:
+                    input_container_sas: {type: string}
+                    images_requested_json_sas: {type: string, description: JSON list file under a root; paths from the container}
+                    image_path_prefix: {type: string}
+                    first_n: {type: integer}
+                    sample_n: {type: integer}
+                    model_version: {type: string}
+                    request_name: {type: string}
+                    caller: {type: string}
+          responses:
+            "200": {description: Accepted, content: {application/json: {schema: {type: object, properties: {request_id: {type: string}}}}}}
+            "400": {$ref: "#/components/responses/Error"}
+            "403": {$ref: "#/components/responses/Error"}
+            "503": {$ref: "#/components/responses/Error"}
+      /v4/camera-trap/detection-batch/task/{id}:
+        parameters: [{$ref: "#/components/parameters/JobId"}]
+        get:
+          summary: "Reference API: status ({Status: {request_status, message, time}, Timestamp, Endpoint, TaskId})"
+          responses:
+            "200": {description: Status, content: {application/json: {schema: {type: object}}}}
+            "404": {$ref: "#/components/responses/Error"}
+      /v4/camera-trap/detection-batch/cancel_request:
+        post:
+          summary: "Reference API: cancel ({request_id, caller})"
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {type: object, required: [request_id], properties: {request_id: {type: string}, caller: {type: string}}}
+          responses:
+            "200": {description: Canceled, content: {application/json: {schema: {type: object}}}}
+            "404": {$ref: "#/components/responses/Error"}
+      /v4/camera-trap/detection-batch/supported_model_versions:
+        get:
+          summary: "Reference API: model names"
+          responses:
+            "200": {description: Models, content: {application/json: {schema: {type: object}}}}
+      /v4/camera-trap/detection-batch/default_model_version:
+        get:
+          summary: "Reference API: the default model name"
+          responses:
+            "200": {description: Model, content: {application/json: {schema: {type: object}}}}
     components:
       securitySchemes:
         bearer: {type: http, scheme: bearer}

@@ -145,10 +145,11 @@ import TestSupport
         let document = String(decoding: data, as: UTF8.self)
         #expect(document.hasPrefix("openapi: 3.0.3\n"))
         let paths = document.split(separator: "\n").filter { $0.hasPrefix("  /") && $0.hasSuffix(":") }.map { String($0.dropFirst(2).dropLast()) }
-        #expect(paths.count == 8, "\(paths)")
+        #expect(paths.count == 13, "\(paths)")
         let (_, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"images": ["gray.png"]}"#)
         let id = try #require(created?.object?["id"]?.string)
-        for path in paths {
+        // The reference API's POST endpoints need bodies; ReferenceAPITests exercises them.
+        for path in paths where !path.hasSuffix("/request_detections") && !path.hasSuffix("/cancel_request") {
             let method = path.hasSuffix("/cancel") ? "POST" : "GET"
             let answer = try await server.request(method, path.replacingOccurrences(of: "{id}", with: id) + (path.hasSuffix("/results") ? "?partial=true" : ""))
             #expect(answer.0 == 200, "\(method) \(path) answered \(answer.0)")
