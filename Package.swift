@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The only place that sees oneDNN's C API. It compiles against oneDNN 2.x (Debian) and 3.x
@@ -43,7 +44,7 @@ let package = Package(
         .target(name: "ResultsFormat"),
         .target(name: "Postprocessing", dependencies: ["ResultsFormat", "Imaging"]),
         // Job store, shards and workers of the batch service (no HTTP here).
-        .target(name: "BatchService", dependencies: ["Detection", "Engine", "ModelFormats", "ResultsFormat", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "BatchService", dependencies: ["Detection", "Engine", "ModelFormats", "ResultsFormat", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
         .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat"], swiftSettings: optimisedAlways),
         .target(name: "ModelFormats", dependencies: ["Engine"], swiftSettings: optimisedAlways),
         .executableTarget(
@@ -51,7 +52,7 @@ let package = Package(
             dependencies: [
                 "Engine", "ModelFormats", "Imaging", "ResultsFormat", "Detection", "Postprocessing", "BatchService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),

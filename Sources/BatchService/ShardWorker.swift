@@ -1,6 +1,7 @@
 import Detection
 import Engine
 import Foundation
+import Logging
 import ModelFormats
 import ResultsFormat
 
@@ -40,7 +41,8 @@ public final class ShardWorker: @unchecked Sendable {
 
     /// Works until `stop()` (or, with `exitWhenIdle`, until no shard is waiting); sleeps
     /// `idleSeconds` when there is nothing to do.
-    public func run(idleSeconds: Double = 0.5, exitWhenIdle: Bool = false, log: @escaping @Sendable (String) -> Void) async {
+    /// Log lines carry the job, shard and fencing token as metadata.
+    public func run(idleSeconds: Double = 0.5, exitWhenIdle: Bool = false, logger: Logger) async {
         while !stopping && !Task.isCancelled {
             do {
                 guard let claim = try store.claim(worker: name, leaseSeconds: leaseSeconds) else {
@@ -48,11 +50,18 @@ public final class ShardWorker: @unchecked Sendable {
                     try? await Task.sleep(nanoseconds: UInt64(idleSeconds * 1e9))
                     continue
                 }
-                log("job \(claim.jobId) shard \(claim.shard): claimed \(claim.photos.count) photos (token \(claim.token))")
-                let committed = try process(claim)
-                log("job \(claim.jobId) shard \(claim.shard): \(committed ? "committed" : "not committed (stopping, canceled or lease lost)")")
+                var shardLogger = logger
+                shardLogger[metadataKey: "job"] = "\(claim.jobId)"
+                shardLogger[metadataKey: "shard"] = "\(claim.shard)"
+                shardLogger[metadataKey: "token"] = "\(claim.token)"
+                shardLogger.info("claimed \(claim.photos.count) photos")
+                if try process(claim) {
+                    shardLogger.info("committed")
+                } else {
+                    shardLogger.notice("not committed (stopping, canceled or lease lost)")
+                }
             } catch {
-                log("worker error: \(error)")
+                logger.error("worker error: \(error)")
                 try? await Task.sleep(nanoseconds: UInt64(idleSeconds * 1e9))
             }
         }

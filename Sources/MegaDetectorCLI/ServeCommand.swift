@@ -2,6 +2,7 @@ import ArgumentParser
 import BatchService
 import Foundation
 import Hummingbird
+import Logging
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,10 +50,14 @@ struct ServeCommand: AsyncParsableCommand {
                              maxPhotosPerJob: maxPhotosPerJob, maxActiveJobs: maxActiveJobs, maxRequestBytes: maxRequestBytes)
         let app = Application(router: api.router(), configuration: .init(address: .hostname(host, port: port)))
         let pool = (0..<max(workers, 0)).map { ShardWorker(store: store, name: "local-\($0)", backend: engine.backend) }
-        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-        log("megadetector serve: listening on http://\(host):\(port), database \(database), \(pool.count) worker(s)")
+        let logger = Logger(label: "megadetector.serve")
+        logger.info("listening on http://\(host):\(port), database \(database), \(pool.count) worker(s)")
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in pool { group.addTask { await worker.run(log: log) } }
+            for worker in pool {
+                var workerLogger = logger
+                workerLogger[metadataKey: "worker"] = "\(worker.name)"
+                group.addTask { [workerLogger] in await worker.run(logger: workerLogger) }
+            }
             group.addTask { try await app.runService() }
             // The server returns on SIGINT/SIGTERM; then the workers stop at a photo boundary (an
             // unfinished shard's lease simply expires and another worker takes it).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatchService
 import Foundation
+import Logging
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,9 +32,10 @@ struct WorkerCommand: AsyncParsableCommand {
         let worker = ShardWorker(store: store, name: name, leaseSeconds: leaseSeconds, backend: engine.backend)
         let signals = DetectCommand.installSignalHandlers { _ in worker.stop() }
         defer { signals.forEach { $0.cancel() } }
-        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(("\(name): " + $0 + "\n").utf8)) }
-        log("working on \(database)")
-        await worker.run(exitWhenIdle: exitWhenIdle, log: log)
-        log("stopped")
+        var logger = Logger(label: "megadetector.worker")
+        logger[metadataKey: "worker"] = "\(name)"
+        logger.info("working on \(database)")
+        await worker.run(exitWhenIdle: exitWhenIdle, logger: logger)
+        logger.info("stopped")
     }
 }

@@ -57,24 +57,24 @@ import TestSupport
 
         // SIGKILL mid-shard: nothing is committed, and the lease (3 s) must run out before anyone redoes it.
         let killed = try Worker(database: server.database, folder: server.folder, name: "killed", leaseSeconds: 3, slow: true)
-        try await killed.waitForLog("shard 0: claimed")
+        try await killed.waitForLog("shard=0 token=1 worker=killed [BatchService] claimed")
         try await Task.sleep(nanoseconds: 300_000_000)
         #expect(try await killed.signalAndWait(SIGKILL) == SIGKILL)
         #expect(try await server.request("GET", "/v1/jobs/\(id)").1?.object?["photos_done"]?.number == 0)
 
         // SIGTERM mid-shard: the worker stops at a photo boundary, hands its shard back and exits 0.
         let stopped = try Worker(database: server.database, folder: server.folder, name: "stopped", leaseSeconds: 60, slow: true)
-        try await stopped.waitForLog("shard 1: claimed")
+        try await stopped.waitForLog("shard=1 token=1 worker=stopped [BatchService] claimed")
         #expect(try await stopped.signalAndWait(SIGTERM) == 0)
-        #expect(stopped.text.contains("shard 1: not committed"))
+        #expect(stopped.text.contains("shard=1 token=1 worker=stopped [BatchService] not committed"))
 
         // A healthy worker finishes the job, taking over both interrupted shards with a new token.
         let healthy = try Worker(database: server.database, folder: server.folder, name: "healthy", leaseSeconds: 60, slow: false)
         let finished = try await server.waitFor(job: id, status: "completed")
         #expect(finished?.object?["photos_done"]?.number == total)
         #expect(try await healthy.signalAndWait(SIGTERM) == 0)
-        #expect(healthy.text.contains("shard 0: claimed 4 photos (token 2)"), "\(healthy.text)")
-        #expect(healthy.text.contains("shard 1: claimed 4 photos (token 2)"), "\(healthy.text)")
+        #expect(healthy.text.contains("shard=0 token=2 worker=healthy [BatchService] claimed 4 photos"), "\(healthy.text)")
+        #expect(healthy.text.contains("shard=1 token=2 worker=healthy [BatchService] claimed 4 photos"), "\(healthy.text)")
 
         let (_, _, data) = try await server.request("GET", "/v1/jobs/\(id)/results")
         let servedPath = server.folder.appendingPathComponent("served.json")
