@@ -86,4 +86,34 @@ import TestSupport
         #expect(served.images.map(\.file) == expected.images.map(\.file), "every photo exactly once, in order")
         #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
     }
+
+    /// The Slurm array script, run as two array tasks would run it (same environment variables, no
+    /// scheduler): both drain the job and exit, and the job has every photo exactly once.
+    @Test func slurmArrayScriptDrainsTheJob() async throws {
+        let server = try ServeCommandTests.Server(extra: ["--workers", "0"])
+        try await server.waitUntilUp()
+        let (_, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"folder": "."}"#)
+        let id = try #require(created?.object?["id"]?.string)
+        let script = Fixtures.repositoryRoot.appendingPathComponent("deploy/slurm/megadetector-workers.sbatch").path
+        let tasks = try (0..<2).map { task -> Process in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = [script]
+            process.environment = ProcessInfo.processInfo.environment.merging([
+                "MEGADETECTOR_DATABASE": server.database, "MEGADETECTOR_BIN": Fixtures.cli.path,
+                "SLURM_ARRAY_JOB_ID": "77", "SLURM_ARRAY_TASK_ID": "\(task)", "SLURM_CPUS_PER_TASK": "1",
+            ]) { $1 }
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+            return process
+        }
+        for task in tasks { task.waitUntilExit() }
+        #expect(tasks.allSatisfy { $0.terminationStatus == 0 })
+        let summary = try await server.request("GET", "/v1/jobs/\(id)").1?.object
+        #expect(summary?["status"]?.string == "completed")
+        let (_, results, _) = try await server.request("GET", "/v1/jobs/\(id)/results")
+        let files = results?.object?["images"]?.array?.compactMap { $0.object?["file"]?.string } ?? []
+        #expect(files.count == Int(summary?["photos"]?.number ?? -1) && Set(files).count == files.count)
+    }
 }
