@@ -26,6 +26,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port: Int = 8080
     @Option(help: "In-process workers (0: accept jobs only; another serve on the same database runs them).") var workers: Int = 1
     @Option(help: "Photos per shard.") var shardSize: Int = 2000
+    @Option(help: "Seconds an in-process worker's shard stays leased without a heartbeat.") var leaseSeconds: Double = 60
     @Option(help: "Largest number of photos in one job.") var maxPhotosPerJob: Int = 1_000_000
     @Option(help: "Largest number of jobs created or running at once.") var maxActiveJobs: Int = 10
     @Option(help: "Largest request body in bytes.") var maxRequestBytes: Int = 1 << 20
@@ -49,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         let api = ServiceAPI(store: store, keys: keys, source: PhotoSource(roots: root), models: model, shardSize: shardSize,
                              maxPhotosPerJob: maxPhotosPerJob, maxActiveJobs: maxActiveJobs, maxRequestBytes: maxRequestBytes)
         let app = Application(router: api.router(), configuration: .init(address: .hostname(host, port: port)))
-        let pool = (0..<max(workers, 0)).map { ShardWorker(store: store, name: "local-\($0)", backend: engine.backend) }
+        let pool = (0..<max(workers, 0)).map { ShardWorker(store: store, name: "local-\($0)", leaseSeconds: leaseSeconds, backend: engine.backend) }
         let logger = Logger(label: "megadetector.serve")
         logger.info("listening on http://\(host):\(port), database \(database), \(pool.count) worker(s)")
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -20,13 +20,13 @@ import TestSupport
         let folder: URL
         var database: String { folder.appendingPathComponent("jobs.sqlite").path }
 
-        init(extra: [String] = []) throws {
-            folder = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
+        init(extra: [String] = [], reusing previous: Server? = nil) throws {
+            folder = previous?.folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let hash = try Fixtures.runCLI(["hash-key", ServeCommandTests.key]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             try Data("not a photo".utf8).write(to: folder.appendingPathComponent("broken.jpg"))
             try "tester \(hash)\n".write(to: folder.appendingPathComponent("keys"), atomically: true, encoding: .utf8)
-            port = Int.random(in: 20_000..<60_000)
+            port = previous?.port ?? Int.random(in: 20_000..<60_000)
             process.executableURL = Fixtures.cli
             process.arguments = ["serve", "--database", folder.appendingPathComponent("jobs.sqlite").path, "--root", ServeCommandTests.photos, "--root", folder.path,
                                  "--api-keys", folder.appendingPathComponent("keys").path, "--model", ServeCommandTests.model,
@@ -157,5 +157,37 @@ import TestSupport
         let models = try await server.request("GET", "/v1/models").1?.object?["models"]?.array
         #expect(models?.first?.object?["name"]?.string == "md_v5_tiny.pt")
         #expect(created?.object?["model"]?.string == "md_v5_tiny.pt", "no server paths in job descriptions")
+    }
+
+    /// The server killed outright mid-job (in-process worker included) and started again on the same
+    /// database: the job resumes, the dead worker's shard is redone after its lease, and the results
+    /// still have every photo exactly once, equal to `detect`'s.
+    @Test func jobSurvivesAServerKilledMidJob() async throws {
+        let first = try Server(extra: ["--shard-size", "1", "--lease-seconds", "2", "--backend", "reference", "--threads", "1"])
+        try await first.waitUntilUp()
+        let (_, created, _) = try await first.request("POST", "/v1/jobs", body: #"{"folder": ".", "first_n": 6}"#)
+        let id = try #require(created?.object?["id"]?.string)
+        var done = 0.0
+        for _ in 0..<1200 where done < 1 {
+            done = try await first.request("GET", "/v1/jobs/\(id)").1?.object?["photos_done"]?.number ?? 0
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        #expect(done >= 1 && done < 6, "killed after \(done) photos")
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+
+        let second = try Server(extra: ["--shard-size", "1", "--lease-seconds", "2"], reusing: first)
+        try await second.waitUntilUp()
+        let finished = try await second.waitFor(job: id, status: "completed")
+        #expect(finished?.object?["photos_done"]?.number == 6)
+        let (_, _, data) = try await second.request("GET", "/v1/jobs/\(id)/results")
+        let servedPath = second.folder.appendingPathComponent("served.json")
+        try data.write(to: servedPath)
+        let served = try ResultsFile.read(path: servedPath.path)
+        let output = second.folder.appendingPathComponent("detect.json").path
+        #expect(try Fixtures.runCLI(["detect", Self.model, Self.photos, output, "--quiet"]).status == 0)
+        let expected = ResultsFile(images: Array(try ResultsFile.read(path: output).images.prefix(6)), info: served.info)
+        #expect(served.images.map(\.file) == expected.images.map(\.file))
+        #expect(ResultsComparer.compare(served, expected).identicalImages == 6)
     }
 }
