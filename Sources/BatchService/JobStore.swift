@@ -39,6 +39,7 @@ public final class JobStore: Sendable {
         public var updated: Date
         public var message: String
         public var base: String
+        public var caller: String
     }
 
     public init(path: String) throws {
@@ -50,7 +51,8 @@ public final class JobStore: Sendable {
                 CREATE TABLE IF NOT EXISTS jobs (
                     id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, model TEXT NOT NULL,
                     threshold REAL NOT NULL, total INTEGER NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
-                    message TEXT NOT NULL DEFAULT '', base TEXT NOT NULL DEFAULT '');
+                    message TEXT NOT NULL DEFAULT '', base TEXT NOT NULL DEFAULT '',
+                    caller TEXT NOT NULL DEFAULT '');
                 CREATE TABLE IF NOT EXISTS shards (
                     job_id TEXT NOT NULL, shard INTEGER NOT NULL, state TEXT NOT NULL, token INTEGER NOT NULL DEFAULT 0,
                     lease_expires REAL NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '', PRIMARY KEY (job_id, shard));
@@ -63,14 +65,16 @@ public final class JobStore: Sendable {
     }
 
     /// Records a job with its photos split into shards. Returns the job id.
-    /// `base`: a folder the results file names photos relative to ("" for absolute paths).
-    public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int, base: String = "") throws -> String {
+    /// `base`: a folder the results file names photos relative to ("" for absolute paths); `caller`:
+    /// who submitted it (only they may see or cancel it).
+    public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int, base: String = "",
+                          caller: String = "") throws -> String {
         let id = UUID().uuidString.lowercased()
         let now = Date().timeIntervalSince1970
         let size = max(shardSize, 1)
         try database.write { db in
-            try db.execute(sql: "INSERT INTO jobs (id, name, status, model, threshold, total, created, updated, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [id, name, Status.created.rawValue, model, threshold, photos.count, now, now, base])
+            try db.execute(sql: "INSERT INTO jobs (id, name, status, model, threshold, total, created, updated, base, caller) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [id, name, Status.created.rawValue, model, threshold, photos.count, now, now, base, caller])
             for shard in 0..<((photos.count + size - 1) / size) {
                 try db.execute(sql: "INSERT INTO shards (job_id, shard, state) VALUES (?, ?, 'pending')", arguments: [id, shard])
             }
@@ -199,7 +203,7 @@ public final class JobStore: Sendable {
         return JobSummary(id: id, name: job["name"], status: Status(rawValue: job["status"]) ?? .problem, model: job["model"],
                           total: job["total"], done: done, failed: failed, shards: shards, shardsDone: shardsDone,
                           created: Date(timeIntervalSince1970: job["created"]), updated: Date(timeIntervalSince1970: job["updated"]),
-                          message: job["message"], base: job["base"])
+                          message: job["message"], base: job["base"], caller: job["caller"])
     }
 
     /// Every photo of the job once, in submission order, with its result (nil while not processed).

@@ -15,7 +15,7 @@ extension ServiceAPI {
         router.get("\(prefix)/task/:id") { request, context in
             try await guarded(request) {
                 let id = try context.parameters.require("id")
-                guard let summary = try store.summary(id) else { return problem(.notFound, "no such request") }
+                guard let summary = try ownedJob(id, request) else { return problem(.notFound, "no such request") }
                 return json(.ok, referenceStatus(summary, host: request.head.authority ?? "localhost"))
             }
         }
@@ -24,7 +24,7 @@ extension ServiceAPI {
                 var request = request
                 let body = try JSONParser.parse(Array(try await request.collectBody(upTo: maxRequestBytes).readableBytesView))
                 guard let id = body.object?["request_id"]?.string else { return problem(.badRequest, "'request_id' is required") }
-                guard try store.summary(id) != nil else { return problem(.notFound, "no such request") }
+                guard try ownedJob(id, request) != nil else { return problem(.notFound, "no such request") }
                 _ = try store.cancel(id)
                 return json(.ok, JSONObject([("request_id", .string(id)), ("message", .string("cancel signal sent"))]))
             }
@@ -59,7 +59,7 @@ extension ServiceAPI {
                                                 firstN: object["first_n"]?.number.map { Int($0) },
                                                 sampleN: object["sample_n"]?.number.map { Int($0) }, limit: maxPhotosPerJob)
         let id = try store.createJob(name: object["request_name"]?.string ?? "", model: model, threshold: 0.005, photos: photos,
-                                     shardSize: shardSize, base: base)
+                                     shardSize: shardSize, base: base, caller: caller)
         return json(.ok, JSONObject([("request_id", .string(id))]))
     }
 

@@ -36,18 +36,18 @@ struct ServiceAPI: Sendable {
         }
         router.post("/v1/jobs") { request, _ in try await guarded(request) { try await create(request) } }
         router.get("/v1/jobs") { request, _ in
-            try await guarded(request) { json(.ok, JSONObject([("jobs", .array(try store.jobs().map { .object(describe($0)) }))])) }
+            try await guarded(request) { json(.ok, JSONObject([("jobs", .array(try store.jobs().filter { $0.caller == caller(of: request) }.map { .object(describe($0)) }))])) }
         }
         router.get("/v1/jobs/:id") { request, context in
             try await guarded(request) {
-                guard let summary = try store.summary(try context.parameters.require("id")) else { return problem(.notFound, "no such job") }
+                guard let summary = try ownedJob(try context.parameters.require("id"), request) else { return problem(.notFound, "no such job") }
                 return json(.ok, describe(summary))
             }
         }
         router.post("/v1/jobs/:id/cancel") { request, context in
             try await guarded(request) {
                 let id = try context.parameters.require("id")
-                guard try store.summary(id) != nil else { return problem(.notFound, "no such job") }
+                guard try ownedJob(id, request) != nil else { return problem(.notFound, "no such job") }
                 _ = try store.cancel(id)
                 return json(.ok, describe(try store.summary(id)!))
             }
@@ -55,7 +55,7 @@ struct ServiceAPI: Sendable {
         router.get("/v1/jobs/:id/results") { request, context in
             try await guarded(request) {
                 let id = try context.parameters.require("id")
-                guard let summary = try store.summary(id) else { return problem(.notFound, "no such job") }
+                guard let summary = try ownedJob(id, request) else { return problem(.notFound, "no such job") }
                 let partial = request.uri.queryParameters.get("partial") == "true"
                 guard summary.status == .completed || partial else {
                     return problem(.conflict, "job is \(summary.status.rawValue); add ?partial=true for the photos done so far")
@@ -73,6 +73,13 @@ struct ServiceAPI: Sendable {
     func caller(of request: Request) -> String? {
         let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         return (bearer ?? request.headers[HTTPField.Name("X-API-Key")!]).flatMap { keys.caller(forKey: $0) }
+    }
+
+    /// A job the request's caller submitted; other callers' jobs are "not found" (their existence is
+    /// not revealed).
+    func ownedJob(_ id: String, _ request: Request) throws -> JobStore.JobSummary? {
+        guard let summary = try store.summary(id), summary.caller == caller(of: request) else { return nil }
+        return summary
     }
 
     /// The model a request names (by registry name, path or file name), or the default.
@@ -115,7 +122,7 @@ struct ServiceAPI: Sendable {
                                        extensions: extensions.map(Set.init))
         let threshold = object["threshold"]?.number ?? 0.005
         let id = try store.createJob(name: object["request_name"]?.string ?? object["name"]?.string ?? "", model: model,
-                                     threshold: threshold, photos: photos, shardSize: shardSize)
+                                     threshold: threshold, photos: photos, shardSize: shardSize, caller: caller(of: request) ?? "")
         return json(.created, describe(try store.summary(id)!))
     }
 

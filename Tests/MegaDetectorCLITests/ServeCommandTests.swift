@@ -13,6 +13,7 @@ import TestSupport
     static let photos = fixtures.appendingPathComponent("synthetic").path
     static let model = fixtures.appendingPathComponent("md_v5_tiny.pt").path
     static let key = "test-key-\(UUID().uuidString)"
+    static let otherKey = "other-key-\(UUID().uuidString)"
 
     final class Server {
         let process = Process()
@@ -25,7 +26,8 @@ import TestSupport
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let hash = try Fixtures.runCLI(["hash-key", ServeCommandTests.key]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             try Data("not a photo".utf8).write(to: folder.appendingPathComponent("broken.jpg"))
-            try "tester \(hash)\n".write(to: folder.appendingPathComponent("keys"), atomically: true, encoding: .utf8)
+            let otherHash = try Fixtures.runCLI(["hash-key", ServeCommandTests.otherKey]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try "tester \(hash)\nother-lab \(otherHash)\n".write(to: folder.appendingPathComponent("keys"), atomically: true, encoding: .utf8)
             port = previous?.port ?? Int.random(in: 20_000..<60_000)
             process.executableURL = Fixtures.cli
             process.arguments = ["serve", "--database", folder.appendingPathComponent("jobs.sqlite").path, "--root", ServeCommandTests.photos, "--root", folder.path,
@@ -132,6 +134,12 @@ import TestSupport
         #expect(try await server.request("GET", "/v1/jobs/\(id)/results").0 == 409)
         let partial = try await server.request("GET", "/v1/jobs/\(id)/results?partial=true")
         #expect(partial.0 == 200 && partial.1?.object?["images"]?.array?.count == 0)
+        // Another caller can neither see nor cancel it.
+        #expect(try await server.request("GET", "/v1/jobs/\(id)", key: Self.otherKey).0 == 404)
+        #expect(try await server.request("GET", "/v1/jobs/\(id)/results?partial=true", key: Self.otherKey).0 == 404)
+        #expect(try await server.request("POST", "/v1/jobs/\(id)/cancel", key: Self.otherKey).0 == 404)
+        #expect(try await server.request("GET", "/v1/jobs", key: Self.otherKey).1?.object?["jobs"]?.array == [])
+        #expect(try await server.request("GET", "/v1/jobs").1?.object?["jobs"]?.array?.count == 1)
         let canceled = try await server.request("POST", "/v1/jobs/\(id)/cancel")
         #expect(canceled.0 == 200 && canceled.1?.object?["status"]?.string == "canceled")
     }
