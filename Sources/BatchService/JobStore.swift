@@ -52,7 +52,7 @@ public final class JobStore: Sendable {
                     id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, model TEXT NOT NULL,
                     threshold REAL NOT NULL, total INTEGER NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
                     message TEXT NOT NULL DEFAULT '', base TEXT NOT NULL DEFAULT '',
-                    caller TEXT NOT NULL DEFAULT '');
+                    caller TEXT NOT NULL DEFAULT '', done INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0);
                 CREATE TABLE IF NOT EXISTS shards (
                     job_id TEXT NOT NULL, shard INTEGER NOT NULL, state TEXT NOT NULL, token INTEGER NOT NULL DEFAULT 0,
                     lease_expires REAL NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '', PRIMARY KEY (job_id, shard));
@@ -131,13 +131,14 @@ public final class JobStore: Sendable {
             for (index, json) in results {
                 try db.execute(sql: "UPDATE photos SET result = ? WHERE job_id = ? AND idx = ?", arguments: [json, claim.jobId, index])
             }
+            // Running counters, exact because a shard commits once: status polls on million-photo jobs
+            // must not count rows. A failure record is the only result with a "failure" key.
+            let failed = results.filter { $0.json.contains("\"failure\":") }.count
             let remaining = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE job_id = ? AND state != 'done'", arguments: [claim.jobId]) ?? 0
-            let now = Date().timeIntervalSince1970
-            if remaining == 0 {
-                try db.execute(sql: "UPDATE jobs SET status = 'completed', updated = ? WHERE id = ? AND status = 'running'", arguments: [now, claim.jobId])
-            } else {
-                try db.execute(sql: "UPDATE jobs SET updated = ? WHERE id = ?", arguments: [now, claim.jobId])
-            }
+            try db.execute(sql: """
+                UPDATE jobs SET done = done + ?, failed = failed + ?, updated = ?,
+                status = CASE WHEN ? = 0 AND status = 'running' THEN 'completed' ELSE status END WHERE id = ?
+                """, arguments: [results.count, failed, Date().timeIntervalSince1970, remaining, claim.jobId])
             return true
         }
     }
@@ -189,19 +190,17 @@ public final class JobStore: Sendable {
             }
             return Counts(jobs: try grouped("SELECT status, COUNT(*) FROM jobs GROUP BY status"),
                           shards: try grouped("SELECT state, COUNT(*) FROM shards GROUP BY state"),
-                          photosDone: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photos WHERE result IS NOT NULL") ?? 0,
-                          photosFailed: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photos WHERE result LIKE '%\"failure\"%'") ?? 0)
+                          photosDone: try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(done), 0) FROM jobs") ?? 0,
+                          photosFailed: try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(failed), 0) FROM jobs") ?? 0)
         }
     }
 
     static func summary(_ db: Database, _ id: String) throws -> JobSummary? {
         guard let job = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) else { return nil }
-        let done = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photos WHERE job_id = ? AND result IS NOT NULL", arguments: [id]) ?? 0
-        let failed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photos WHERE job_id = ? AND result LIKE '%\"failure\"%'", arguments: [id]) ?? 0
         let shards = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE job_id = ?", arguments: [id]) ?? 0
         let shardsDone = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE job_id = ? AND state = 'done'", arguments: [id]) ?? 0
         return JobSummary(id: id, name: job["name"], status: Status(rawValue: job["status"]) ?? .problem, model: job["model"],
-                          total: job["total"], done: done, failed: failed, shards: shards, shardsDone: shardsDone,
+                          total: job["total"], done: job["done"], failed: job["failed"], shards: shards, shardsDone: shardsDone,
                           created: Date(timeIntervalSince1970: job["created"]), updated: Date(timeIntervalSince1970: job["updated"]),
                           message: job["message"], base: job["base"], caller: job["caller"])
     }

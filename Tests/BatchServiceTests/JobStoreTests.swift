@@ -63,3 +63,20 @@ struct JobStoreTests {
         #expect(try reopened.claim(worker: "w", leaseSeconds: 60)?.photos.map(\.path) == ["/a.jpg"])
     }
 }
+
+extension JobStoreTests {
+    /// Progress counters come from committed shards only: a refused stale commit adds nothing.
+    @Test func countersFollowCommittedShards() throws {
+        let store = try Self.store()
+        let id = try store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg", "/c.jpg"], shardSize: 2)
+        let first = try #require(try store.claim(worker: "w", leaseSeconds: 60))
+        let results = [(index: 0, json: "{\"file\": \"/a.jpg\", \"failure\": \"image access failure\"}"),
+                       (index: 1, json: "{\"file\": \"/b.jpg\", \"detections\": []}")]
+        #expect(try store.complete(first, results: results))
+        #expect(try store.complete(first, results: results) == false, "a shard commits once")
+        let summary = try #require(try store.summary(id))
+        #expect(summary.done == 2 && summary.failed == 1 && summary.status == .running && summary.shardsDone == 1)
+        let counts = try store.counts()
+        #expect(counts.photosDone == 2 && counts.photosFailed == 1 && counts.jobs["running"] == 1 && counts.shards["pending"] == 1)
+    }
+}
