@@ -198,4 +198,30 @@ import TestSupport
         #expect(served.images.map(\.file) == expected.images.map(\.file))
         #expect(ResultsComparer.compare(served, expected).identicalImages == 6)
     }
+
+    /// The real camera-trap photos of ../shared/images (edge cases included) through the service equal
+    /// a plain recursive `detect` over the same folder.
+    @Test func sharedPhotosJobEqualsDetect() async throws {
+        guard let shared = Fixtures.shared else {
+            print("skipped: ../shared is absent")
+            return
+        }
+        let images = shared.appendingPathComponent("images").resolvingSymlinksInPath().path
+        let server = try Server(extra: ["--root", images, "--shard-size", "10"])
+        try await server.waitUntilUp()
+        let (status, created, _) = try await server.request("POST", "/v1/jobs", body: "{\"folder\": \"\(images)\"}")
+        #expect(status == 201)
+        let id = try #require(created?.object?["id"]?.string)
+        _ = try await server.waitFor(job: id, status: "completed")
+        let (_, _, data) = try await server.request("GET", "/v1/jobs/\(id)/results")
+        let servedPath = server.folder.appendingPathComponent("served.json")
+        try data.write(to: servedPath)
+        let served = try ResultsFile.read(path: servedPath.path)
+        let output = server.folder.appendingPathComponent("detect.json").path
+        #expect(try Fixtures.runCLI(["detect", Self.model, images, output, "--recursive", "--quiet"]).status == 0)
+        let expected = try ResultsFile.read(path: output)
+        #expect(served.images.count == expected.images.count && expected.images.count > 10)
+        #expect(served.images.map(\.file) == expected.images.map(\.file))
+        #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
+    }
 }
