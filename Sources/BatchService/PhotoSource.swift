@@ -6,6 +6,7 @@ import ResultsFormat
 /// configured roots: `..` segments, symbolic links that leave a root, and paths that do not exist.
 public struct PhotoSource: Sendable {
     public let roots: [String]
+    public let urlPolicy: URLPolicy
 
     public enum Refusal: Error, CustomStringConvertible, Equatable {
         case outsideRoots(String)
@@ -13,6 +14,7 @@ public struct PhotoSource: Sendable {
         case unsupportedScheme(String)
         case tooMany(count: Int, limit: Int)
         case malformedList(String)
+        case urlRefused(String, reason: String)
 
         public var description: String {
             switch self {
@@ -20,13 +22,15 @@ public struct PhotoSource: Sendable {
             case let .notFound(path): return "\(path) does not exist"
             case let .unsupportedScheme(reference): return "\(reference): only local paths under the configured roots are supported"
             case let .tooMany(count, limit): return "the job names \(count) photos; the limit is \(limit)"
+            case let .urlRefused(url, reason): return "\(url): \(reason)"
             case let .malformedList(path): return "\(path) must hold a JSON list of paths or [path, metadata] pairs"
             }
         }
     }
 
-    public init(roots: [String]) {
+    public init(roots: [String], urlPolicy: URLPolicy = .refuseAll) {
         self.roots = roots.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().standardizedFileURL.path }
+        self.urlPolicy = urlPolicy
     }
 
     /// The real path of `reference` if it lies under a root.
@@ -44,7 +48,14 @@ public struct PhotoSource: Sendable {
     public func photos(folder: String?, images: [String]?, limit: Int, firstN: Int?, sampleN: Int?, extensions: Set<String>?) throws -> [String] {
         var paths: [String] = []
         if let folder { paths += try ImageEnumerator.images(in: try confine(folder), recursive: true).paths.map { try confine($0) } }
-        for image in images ?? [] { paths.append(try confine(image)) }
+        for image in images ?? [] {
+            if image.contains("://") && urlPolicy.allowURLs {
+                if let reason = urlPolicy.refusal(image) { throw Refusal.urlRefused(image, reason: reason) }
+                paths.append(image)
+            } else {
+                paths.append(try confine(image))
+            }
+        }
         if let extensions { paths = paths.filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) } }
         if let firstN { paths = Array(paths.prefix(firstN)) }
         if let sampleN, sampleN < paths.count {

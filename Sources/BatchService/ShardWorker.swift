@@ -15,13 +15,15 @@ public final class ShardWorker: @unchecked Sendable {
     public let name: String
     public let leaseSeconds: Double
     public let backend: ExecutionBackend
+    public let downloader: PhotoDownloader
     private var detectors: [String: Detector] = [:]
     private let lock = NSLock()
     private var stopRequested = false
 
     public init(store: JobStore, name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)", leaseSeconds: Double = 60,
-                backend: ExecutionBackend = .oneDNN) {
+                backend: ExecutionBackend = .oneDNN, downloader: PhotoDownloader = PhotoDownloader(policy: .refuseAll)) {
         self.store = store
+        self.downloader = downloader
         self.backend = backend
         self.name = name
         self.leaseSeconds = leaseSeconds
@@ -82,10 +84,25 @@ public final class ShardWorker: @unchecked Sendable {
                 guard try store.heartbeat(claim, leaseSeconds: leaseSeconds) else { return false }
                 lastHeartbeat = Date()
             }
-            let entry = runner.record(for: photo.path)
+            let entry = photo.path.contains("://") ? record(url: photo.path, runner: runner) : runner.record(for: photo.path)
             results.append((photo.index, JSONWriter.serialize(entry.json, indent: nil)))
         }
         return try store.complete(claim, results: results)
+    }
+
+    /// A photo named by URL: downloaded, detected, and recorded under its URL; a download that
+    /// fails for good is an image access failure, like an unreadable file.
+    func record(url: String, runner: BatchRunner) -> ImageResult {
+        do {
+            let local = try downloader.download(url)
+            defer { try? FileManager.default.removeItem(at: local) }
+            var entry = runner.record(for: local.path)
+            entry.file = url
+            return entry
+        } catch {
+            FileHandle.standardError.write(Data("Image \(url) cannot be downloaded: \(error)\n".utf8))
+            return ImageResult(file: url, failure: FailureKind.imageAccess)
+        }
     }
 
     func detector(for model: String, threshold: Double) throws -> Detector {

@@ -95,6 +95,7 @@ struct ServiceAPI: Sendable {
         } catch let refusal as PhotoSource.Refusal {
             if case .tooMany = refusal { return problem(.unprocessableContent, "\(refusal)") }
             if case .malformedList = refusal { return problem(.badRequest, "\(refusal)") }
+            if case .urlRefused = refusal { return problem(.forbidden, "\(refusal)") }
             return problem(.forbidden, "\(refusal)")
         } catch let error as JSONParser.Failure {
             return problem(.badRequest, "\(error)")

@@ -166,7 +166,9 @@ enum ServiceOpenAPI {
       schemas:
         JobRequest:
           type: object
-          description: Give folder or images (paths relative to the first root, or absolute under a root).
+          description: >
+            Give folder or images (paths relative to the first root, or absolute under a root; http(s) URLs
+            when the service runs with --allow-urls).
           properties:
             folder: {type: string, description: "Searched recursively (alias: input_container_sas)"}
             images: {type: array, items: {type: string}}

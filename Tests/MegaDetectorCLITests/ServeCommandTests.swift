@@ -224,4 +224,55 @@ import TestSupport
         #expect(served.images.map(\.file) == expected.images.map(\.file))
         #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
     }
+
+    /// Photos named by http URLs (a local web server standing in for a remote one): fetched by the
+    /// worker, detected exactly as the local files are, recorded under their URLs; a missing one is a
+    /// failure record. Without --allow-private-url-hosts the same loopback URLs are refused.
+    @Test func urlPhotosAreFetchedAndInternalHostsRefused() async throws {
+        let webPort = Int.random(in: 20_000..<60_000)
+        let web = Process()
+        web.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        web.arguments = ["python3", "-m", "http.server", "\(webPort)", "--bind", "127.0.0.1", "--directory", Self.photos]
+        web.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        web.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        do { try web.run() } catch {
+            print("skipped: python3 is not available to serve photos over HTTP")
+            return
+        }
+        // SIGKILL: the test runner's blocked-signal mask can leave the child deaf to SIGTERM.
+        defer { kill(web.processIdentifier, SIGKILL); web.waitUntilExit() }
+        let base = "http://127.0.0.1:\(webPort)"
+        let body = "{\"images\": [\"\(base)/gray.png\", \"\(base)/tiny_64x48.jpg\", \"\(base)/missing.jpg\"]}"
+
+        let strict = try Server(extra: ["--workers", "0", "--allow-urls"])
+        try await strict.waitUntilUp()
+        #expect(try await strict.request("POST", "/v1/jobs", body: body).0 == 403)
+        #expect(try await strict.request("POST", "/v1/jobs", body: "{\"images\": [\"file:///etc/passwd\"]}").0 == 403)
+
+        let server = try Server(extra: ["--allow-urls", "--allow-private-url-hosts"])
+        try await server.waitUntilUp()
+        for _ in 0..<100 {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(base)/gray.png")!),
+               (response as? HTTPURLResponse)?.statusCode == 200 { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        let (status, created, _) = try await server.request("POST", "/v1/jobs", body: body)
+        #expect(status == 201)
+        let id = try #require(created?.object?["id"]?.string)
+        let finished = try await server.waitFor(job: id, status: "completed")
+        #expect(finished?.object?["photos_failed"]?.number == 1)
+        let (_, results, _) = try await server.request("GET", "/v1/jobs/\(id)/results")
+        let images = results?.object?["images"]?.array?.compactMap(\.object) ?? []
+        func entry(_ name: String) -> JSONObject? { images.first { $0["file"]?.string == "\(base)/\(name)" } }
+        #expect(images.count == 3)
+        #expect(entry("missing.jpg")?["failure"]?.string == "image access failure")
+
+        let output = server.folder.appendingPathComponent("detect.json").path
+        #expect(try Fixtures.runCLI(["detect", Self.model, Self.photos, output, "--quiet"]).status == 0)
+        let local = try ResultsFile.read(path: output).images
+        for name in ["gray.png", "tiny_64x48.jpg"] {
+            let expected = try #require(local.first { $0.file.hasSuffix("/" + name) })
+            #expect(entry(name)?["detections"] == expected.json.object?["detections"], "\(name)")
+        }
+    }
 }
