@@ -229,16 +229,18 @@ import TestSupport
     /// worker, detected exactly as the local files are, recorded under their URLs; a missing one is a
     /// failure record. Without --allow-private-url-hosts the same loopback URLs are refused.
     @Test func urlPhotosAreFetchedAndInternalHostsRefused() async throws {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        guard path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/python3") }) else {
+            print("skipped: python3 is not available to serve photos over HTTP")
+            return
+        }
         let webPort = Int.random(in: 20_000..<60_000)
         let web = Process()
         web.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         web.arguments = ["python3", "-m", "http.server", "\(webPort)", "--bind", "127.0.0.1", "--directory", Self.photos]
         web.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         web.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        do { try web.run() } catch {
-            print("skipped: python3 is not available to serve photos over HTTP")
-            return
-        }
+        try web.run()
         // SIGKILL: the test runner's blocked-signal mask can leave the child deaf to SIGTERM.
         defer { kill(web.processIdentifier, SIGKILL); web.waitUntilExit() }
         let base = "http://127.0.0.1:\(webPort)"
