@@ -153,6 +153,15 @@ public final class JobStore: Sendable {
         }
     }
 
+    /// Ends a job that cannot run at all (its model does not load), with the reason for the caller.
+    public func fail(_ id: String, message: String) throws -> Bool {
+        try database.write { db in
+            try db.execute(sql: "UPDATE jobs SET status = 'failed', message = ?, updated = ? WHERE id = ? AND status IN ('created', 'running')",
+                           arguments: [message, Date().timeIntervalSince1970, id])
+            return db.changesCount == 1
+        }
+    }
+
     public func cancel(_ id: String) throws -> Bool {
         try database.write { db in
             try db.execute(sql: "UPDATE jobs SET status = 'canceled', updated = ? WHERE id = ? AND status IN ('created', 'running')",

@@ -71,8 +71,15 @@ public final class ShardWorker: @unchecked Sendable {
 
     /// Runs one claimed shard; returns whether its results were committed.
     public func process(_ claim: JobStore.Claim) throws -> Bool {
-        let runner = BatchRunner(detector: try detector(for: claim.model, threshold: claim.threshold),
-                                 progress: ProgressReporter(interactive: false))
+        let loaded: Detector
+        do {
+            loaded = try detector(for: claim.model, threshold: claim.threshold)
+        } catch {
+            // Retrying cannot help and other workers would fail the same way: end the job with the reason.
+            _ = try store.fail(claim.jobId, message: "cannot load model \(claim.model): \(error)")
+            return false
+        }
+        let runner = BatchRunner(detector: loaded, progress: ProgressReporter(interactive: false))
         var results: [(index: Int, json: String)] = []
         var lastHeartbeat = Date()
         for photo in claim.photos {

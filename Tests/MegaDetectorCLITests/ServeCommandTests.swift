@@ -277,4 +277,18 @@ import TestSupport
             #expect(entry(name)?["detections"] == expected.json.object?["detections"], "\(name)")
         }
     }
+
+    /// A model that cannot be loaded fails the job with the reason instead of retrying forever.
+    @Test func unloadableModelFailsTheJob() async throws {
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID().uuidString).pt")
+        try Data("not a checkpoint".utf8).write(to: broken)
+        let server = try Server(extra: ["--model", broken.path])
+        try await server.waitUntilUp()
+        let body = "{\"images\": [\"gray.png\"], \"model\": \"\(broken.lastPathComponent)\"}"
+        let (_, created, _) = try await server.request("POST", "/v1/jobs", body: body)
+        let id = try #require(created?.object?["id"]?.string)
+        let failed = try await server.waitFor(job: id, status: "failed")
+        #expect(failed?.object?["message"]?.string?.contains("cannot load model") == true)
+        #expect(try await server.request("GET", "/v1/jobs/\(id)/results").0 == 409)
+    }
 }

@@ -64,17 +64,22 @@ import TestSupport
 
         // SIGTERM mid-shard: the worker stops at a photo boundary, hands its shard back and exits 0.
         let stopped = try Worker(database: server.database, folder: server.folder, name: "stopped", leaseSeconds: 60, slow: true)
-        try await stopped.waitForLog("shard=1 token=1 worker=stopped [BatchService] claimed")
+        try await stopped.waitForLog("worker=stopped [BatchService] claimed")
         #expect(try await stopped.signalAndWait(SIGTERM) == 0)
-        #expect(stopped.text.contains("shard=1 token=1 worker=stopped [BatchService] not committed"))
+        // Usually shard 1 (shard 0 is still leased to the dead worker); on a loaded machine the dead
+        // worker's lease may already have expired and shard 0 is retaken here instead.
+        let released = try #require(stopped.text.split(separator: "\n").last { $0.contains("[BatchService] not committed") })
+        let releasedShard = try #require(released.split(separator: " ").first { $0.hasPrefix("shard=") })
+        let releasedToken = try #require(released.split(separator: " ").first { $0.hasPrefix("token=") }.flatMap { Int($0.dropFirst(6)) })
 
         // A healthy worker finishes the job, taking over both interrupted shards with a new token.
         let healthy = try Worker(database: server.database, folder: server.folder, name: "healthy", leaseSeconds: 60, slow: false)
         let finished = try await server.waitFor(job: id, status: "completed")
         #expect(finished?.object?["photos_done"]?.number == total)
         #expect(try await healthy.signalAndWait(SIGTERM) == 0)
-        #expect(healthy.text.contains("shard=0 token=2 worker=healthy [BatchService] claimed 4 photos"), "\(healthy.text)")
-        #expect(healthy.text.contains("shard=1 token=2 worker=healthy [BatchService] claimed 4 photos"), "\(healthy.text)")
+        #expect((healthy.text + stopped.text).contains("shard=0 token=2 "), "the killed worker's shard was retaken with a new token")
+        #expect(healthy.text.contains("\(releasedShard) token=\(releasedToken + 1) worker=healthy [BatchService] claimed 4 photos"),
+                "the handed-back shard was retaken: \(healthy.text)")
 
         let (_, _, data) = try await server.request("GET", "/v1/jobs/\(id)/results")
         let servedPath = server.folder.appendingPathComponent("served.json")
