@@ -31,9 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest number of jobs created or running at once.") var maxActiveJobs: Int = 10
     @Option(help: "Largest request body in bytes.") var maxRequestBytes: Int = 1 << 20
     @Flag(name: .customLong("allow-urls"), help: "Accept http/https photo URLs in 'images' (fetched by the workers).") var allowURLs = false
-    @Option(help: "Largest photo download in bytes.") var maxPhotoBytes: Int = 100 << 20
-    @Flag(name: .customLong("allow-private-url-hosts"), help: "Allow photo URLs whose host is loopback, link-local or private (off: such URLs are refused).")
-    var allowPrivateURLHosts = false
+    @OptionGroup var download: DownloadOptions
     @OptionGroup var engine: EngineOptions
 
     func run() async throws {
@@ -51,8 +49,8 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: give at least one --model and one --root\n".utf8))
             throw ExitCode(1)
         }
-        let policy = URLPolicy(allowURLs: allowURLs, allowPrivateHosts: allowPrivateURLHosts)
-        let downloader = PhotoDownloader(policy: policy, maxBytes: maxPhotoBytes)
+        let policy = download.policy(allowURLs: allowURLs)
+        let downloader = download.downloader(allowURLs: allowURLs)
         let api = ServiceAPI(store: store, keys: keys, source: PhotoSource(roots: root, urlPolicy: policy), models: model, shardSize: shardSize,
                              maxPhotosPerJob: maxPhotosPerJob, maxActiveJobs: maxActiveJobs, maxRequestBytes: maxRequestBytes)
         let app = Application(router: api.router(), configuration: .init(address: .hostname(host, port: port)))

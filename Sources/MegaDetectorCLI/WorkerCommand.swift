@@ -18,9 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Worker name in the logs and the shard table.") var name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)"
     @Option(help: "Seconds a claimed shard stays ours without a heartbeat.") var leaseSeconds: Double = 60
     @Flag(help: "Exit when no shard is waiting instead of polling for more.") var exitWhenIdle = false
-    @Option(help: "Largest photo download in bytes.") var maxPhotoBytes: Int = 100 << 20
-    @Flag(name: .customLong("allow-private-url-hosts"), help: "Allow photo URLs whose host is loopback, link-local or private (match the service's setting).")
-    var allowPrivateURLHosts = false
+    @OptionGroup var download: DownloadOptions
     @OptionGroup var engine: EngineOptions
 
     func run() async throws {
@@ -33,8 +31,7 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let worker = ShardWorker(store: store, name: name, leaseSeconds: leaseSeconds, backend: engine.backend,
-                                 downloader: PhotoDownloader(policy: URLPolicy(allowURLs: true, allowPrivateHosts: allowPrivateURLHosts),
-                                                             maxBytes: maxPhotoBytes))
+                                 downloader: download.downloader(allowURLs: true))
         let signals = DetectCommand.installSignalHandlers { _ in worker.stop() }
         defer { signals.forEach { $0.cancel() } }
         var logger = Logger(label: "megadetector.worker")
