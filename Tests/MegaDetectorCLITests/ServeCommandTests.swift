@@ -100,9 +100,13 @@ import TestSupport
         let done = try await server.waitFor(job: secondId, status: "completed")
         #expect(done?.object?["photos_failed"]?.number == 1)
         let (_, secondResults, _) = try await server.request("GET", "/v1/jobs/\(secondId)/results")
+        // Entries are sorted by path, and where the checkout lies decides which of the two comes first.
         let images = secondResults?.object?["images"]?.array ?? []
-        #expect(images.first?.object?["failure"]?.string == "image access failure")
-        #expect(images.last?.object?["detections"]?.array != nil)
+        #expect(images.count == 2)
+        let brokenEntry = images.first { $0.object?["file"]?.string?.hasSuffix("broken.jpg") == true }
+        let grayEntry = images.first { $0.object?["file"]?.string?.hasSuffix("gray.png") == true }
+        #expect(brokenEntry?.object?["failure"]?.string == "image access failure")
+        #expect(grayEntry?.object?["detections"]?.array != nil)
 
         let (_, _, metrics) = try await server.request("GET", "/metrics", key: nil)
         let text = String(decoding: metrics, as: UTF8.self)
