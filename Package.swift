@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The only place that sees oneDNN's C API. It compiles against oneDNN 2.x (Debian) and 3.x
@@ -43,8 +45,9 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimisedAlways),
         .target(name: "ResultsFormat"),
         .target(name: "Postprocessing", dependencies: ["ResultsFormat", "Imaging"]),
-        // Job store, shards and workers of the batch service (no HTTP here).
-        .target(name: "BatchService", dependencies: ["Detection", "Engine", "ModelFormats", "ResultsFormat", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
+        // Job stores (SQLite, PostgreSQL), shards and workers of the batch service (no HTTP here).
+        .target(name: "BatchService", dependencies: ["Detection", "Engine", "ModelFormats", "ResultsFormat", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                                                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat"], swiftSettings: optimisedAlways),
         .target(name: "ModelFormats", dependencies: ["Engine"], swiftSettings: optimisedAlways),
         .executableTarget(
@@ -62,7 +65,7 @@ let package = Package(
         .testTarget(name: "ResultsFormatTests", dependencies: ["ResultsFormat", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Imaging", "ResultsFormat", "Postprocessing", "TestSupport"]),
         .testTarget(name: "PostprocessingTests", dependencies: ["Postprocessing", "ResultsFormat", "Detection", "TestSupport"]),
-        .testTarget(name: "BatchServiceTests", dependencies: ["BatchService", "TestSupport"]),
+        .testTarget(name: "BatchServiceTests", dependencies: ["BatchService", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "MegaDetectorCLITests", dependencies: ["TestSupport", "ResultsFormat"]),
     ]
 )

@@ -11,7 +11,7 @@ import ResultsFormat
 public final class ShardWorker: @unchecked Sendable {
     // Safety: `detectors` and `stopRequested` are only touched from the single task running `run`,
     // except `stop()`, which only sets a flag under `lock`.
-    public let store: JobStore
+    public let store: any JobStore
     public let name: String
     public let leaseSeconds: Double
     public let backend: ExecutionBackend
@@ -20,7 +20,7 @@ public final class ShardWorker: @unchecked Sendable {
     private let lock = NSLock()
     private var stopRequested = false
 
-    public init(store: JobStore, name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)", leaseSeconds: Double = 60,
+    public init(store: any JobStore, name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)", leaseSeconds: Double = 60,
                 backend: ExecutionBackend = .oneDNN, downloader: PhotoDownloader = PhotoDownloader(policy: .refuseAll)) {
         self.store = store
         self.downloader = downloader
@@ -47,7 +47,7 @@ public final class ShardWorker: @unchecked Sendable {
     public func run(idleSeconds: Double = 0.5, exitWhenIdle: Bool = false, logger: Logger) async {
         while !stopping && !Task.isCancelled {
             do {
-                guard let claim = try store.claim(worker: name, leaseSeconds: leaseSeconds) else {
+                guard let claim = try await store.claim(worker: name, leaseSeconds: leaseSeconds) else {
                     if exitWhenIdle { return }
                     try? await Task.sleep(nanoseconds: UInt64(idleSeconds * 1e9))
                     continue
@@ -57,7 +57,7 @@ public final class ShardWorker: @unchecked Sendable {
                 shardLogger[metadataKey: "shard"] = "\(claim.shard)"
                 shardLogger[metadataKey: "token"] = "\(claim.token)"
                 shardLogger.info("claimed \(claim.photos.count) photos")
-                if try process(claim) {
+                if try await process(claim, logger: shardLogger) {
                     shardLogger.info("committed")
                 } else {
                     shardLogger.notice("not committed (stopping, canceled or lease lost)")
@@ -69,14 +69,16 @@ public final class ShardWorker: @unchecked Sendable {
         }
     }
 
-    /// Runs one claimed shard; returns whether its results were committed.
-    public func process(_ claim: JobStore.Claim) throws -> Bool {
+    /// Runs one claimed shard; returns whether its results were committed. A database that cannot be
+    /// reached for a heartbeat does not stop the work (the commit is fenced anyway); the commit itself
+    /// is retried while the database comes back, for up to about a lease.
+    public func process(_ claim: ShardClaim, logger: Logger = Logger(label: "megadetector.worker")) async throws -> Bool {
         let loaded: Detector
         do {
             loaded = try detector(for: claim.model, threshold: claim.threshold)
         } catch {
             // Retrying cannot help and other workers would fail the same way: end the job with the reason.
-            _ = try store.fail(claim.jobId, message: "cannot load model \(claim.model): \(error)")
+            _ = try await store.fail(claim.jobId, message: "cannot load model \(claim.model): \(error)")
             return false
         }
         let runner = BatchRunner(detector: loaded, progress: ProgressReporter(interactive: false))
@@ -84,17 +86,37 @@ public final class ShardWorker: @unchecked Sendable {
         var lastHeartbeat = Date()
         for photo in claim.photos {
             if stopping {
-                _ = try store.release(claim)
+                _ = try? await store.release(claim)
                 return false
             }
             if Date().timeIntervalSince(lastHeartbeat) > leaseSeconds / 4 {
-                guard try store.heartbeat(claim, leaseSeconds: leaseSeconds) else { return false }
+                do {
+                    guard try await store.heartbeat(claim, leaseSeconds: leaseSeconds) else { return false }
+                } catch {
+                    logger.warning("heartbeat failed, working on: \(error)")
+                }
                 lastHeartbeat = Date()
             }
             let entry = photo.path.contains("://") ? record(url: photo.path, runner: runner) : runner.record(for: photo.path)
             results.append((photo.index, JSONWriter.serialize(entry.json, indent: nil)))
         }
-        return try store.complete(claim, results: results)
+        return try await commit(claim, results: results, logger: logger)
+    }
+
+    /// The fenced commit, retried with backoff while the database is unreachable (a restart, a
+    /// network cut). A retry after a commit whose answer was lost returns false: nothing is written twice.
+    func commit(_ claim: ShardClaim, results: [(index: Int, json: String)], logger: Logger) async throws -> Bool {
+        var delay = 0.5
+        let deadline = Date().addingTimeInterval(max(leaseSeconds, 30))
+        while true {
+            do {
+                return try await store.complete(claim, results: results)
+            } catch where Date() < deadline && !stopping {
+                logger.warning("commit failed, retrying in \(delay) s: \(error)")
+                try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                delay = min(delay * 2, 8)
+            }
+        }
     }
 
     /// A photo named by URL: downloaded, detected, and recorded under its URL; a download that
@@ -126,9 +148,9 @@ extension JobStore {
     /// The job's MegaDetector results file: every processed photo exactly once, in submission order
     /// (photos not processed yet are left out rather than reported as failures), names relative to
     /// `relativeTo` when given.
-    public func resultsFile(_ id: String, relativeTo root: String?, detectorName: String) throws -> ResultsFile {
+    public func resultsFile(_ id: String, relativeTo root: String?, detectorName: String) async throws -> ResultsFile {
         var images: [ImageResult] = []
-        for (path, json) in try results(id) {
+        for (path, json) in try await results(id) {
             guard let json else { continue }
             var image = try ImageResult(json: try JSONParser.parse(Array(json.utf8)))
             if let root { image.file = ImageEnumerator.relative(path, to: root) }

@@ -15,7 +15,7 @@ extension ServiceAPI {
         router.get("\(prefix)/task/:id") { request, context in
             try await guarded(request) {
                 let id = try context.parameters.require("id")
-                guard let summary = try ownedJob(id, request) else { return problem(.notFound, "no such request") }
+                guard let summary = try await ownedJob(id, request) else { return problem(.notFound, "no such request") }
                 return json(.ok, referenceStatus(summary, host: request.head.authority ?? "localhost"))
             }
         }
@@ -24,8 +24,8 @@ extension ServiceAPI {
                 var request = request
                 let body = try JSONParser.parse(Array(try await request.collectBody(upTo: maxRequestBytes).readableBytesView))
                 guard let id = body.object?["request_id"]?.string else { return problem(.badRequest, "'request_id' is required") }
-                guard try ownedJob(id, request) != nil else { return problem(.notFound, "no such request") }
-                _ = try store.cancel(id)
+                guard try await ownedJob(id, request) != nil else { return problem(.notFound, "no such request") }
+                _ = try await store.cancel(id)
                 return json(.ok, JSONObject([("request_id", .string(id)), ("message", .string("cancel signal sent"))]))
             }
         }
@@ -52,19 +52,19 @@ extension ServiceAPI {
         guard let model = model(named: object["model_version"]?.string) else {
             return problem(.badRequest, "unknown model_version; see \(Self.referencePrefix)/supported_model_versions")
         }
-        guard try store.activeJobCount() < maxActiveJobs else { return problem(.serviceUnavailable, "the queue of requests is full; retry later") }
+        guard try await store.activeJobCount() < maxActiveJobs else { return problem(.serviceUnavailable, "the queue of requests is full; retry later") }
         let base = try source.confine(container)
         let photos = try source.referencePhotos(container: base, requestedList: object["images_requested_json_sas"]?.string,
                                                 pathPrefix: object["image_path_prefix"]?.string,
                                                 firstN: object["first_n"]?.number.map { Int($0) },
                                                 sampleN: object["sample_n"]?.number.map { Int($0) }, limit: maxPhotosPerJob)
-        let id = try store.createJob(name: object["request_name"]?.string ?? "", model: model, threshold: 0.005, photos: photos,
+        let id = try await store.createJob(name: object["request_name"]?.string ?? "", model: model, threshold: 0.005, photos: photos,
                                      shardSize: shardSize, base: base, caller: caller)
         return json(.ok, JSONObject([("request_id", .string(id))]))
     }
 
     /// The reference's `/task` body (capitalised keys since July 2020).
-    func referenceStatus(_ summary: JobStore.JobSummary, host: String) -> JSONObject {
+    func referenceStatus(_ summary: JobSummary, host: String) -> JSONObject {
         let requestStatus = summary.status == .created ? "running" : summary.status.rawValue
         let message: JSONValue
         if summary.status == .completed {

@@ -7,7 +7,7 @@ import Logging
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Batch service: accept detection jobs over HTTP and run them with in-process workers (SQLite job store).",
+        abstract: "Batch service: accept detection jobs over HTTP and run them with in-process workers (SQLite or PostgreSQL job store).",
         discussion: """
         POST /v1/jobs {"folder": "cam1", "model": "MDV5A", "threshold": 0.005} (or "images": [...]); \
         GET /v1/jobs/{id}; GET /v1/jobs; POST /v1/jobs/{id}/cancel; GET /v1/jobs/{id}/results[?partial=true]; \
@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "SQLite database file (created if missing; jobs survive restarts).") var database: String
+    @Option(help: "Job store: an SQLite file (created if missing) or postgres://user[:password]@host[:port]/database for workers on several machines.") var database: String
     @Option(help: "Folder photos may come from (repeatable).") var root: [String]
     @Option(help: "File of 'caller sha256hex' lines.") var apiKeys: String
     @Option(help: "Model a job may use (repeatable; a registry name such as MDV5A or a file). Jobs name one by this text or its file name; the first is the default.")
@@ -36,10 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         engine.apply()
-        let store: JobStore
         let keys: APIKeys
         do {
-            store = try JobStore(path: database)
             keys = try APIKeys(file: apiKeys)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
@@ -49,6 +47,16 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: give at least one --model and one --root\n".utf8))
             throw ExitCode(1)
         }
+        let logger = Logger(label: "megadetector.serve")
+        do {
+            try await JobStoreConnection.withStore(database, logger: logger) { store in try await serve(store, keys: keys, logger: logger) }
+        } catch let error as JobStoreConnection.LocationError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    func serve(_ store: any JobStore, keys: APIKeys, logger: Logger) async throws {
         let policy = download.policy(allowURLs: allowURLs)
         let downloader = download.downloader(allowURLs: allowURLs)
         let api = ServiceAPI(store: store, keys: keys, source: PhotoSource(roots: root, urlPolicy: policy), models: model, shardSize: shardSize,
@@ -56,8 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
         let app = Application(router: api.router(), configuration: .init(address: .hostname(host, port: port)))
         let pool = (0..<max(workers, 0)).map { ShardWorker(store: store, name: "local-\($0)", leaseSeconds: leaseSeconds, backend: engine.backend,
                                                           downloader: downloader) }
-        let logger = Logger(label: "megadetector.serve")
-        logger.info("listening on http://\(host):\(port), database \(database), \(pool.count) worker(s)")
+        logger.info("listening on http://\(host):\(port), database \(JobStoreConnection.redacted(database)), \(pool.count) worker(s)")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in pool {
                 var workerLogger = logger

@@ -6,7 +6,7 @@ import ResultsFormat
 
 /// The HTTP routes of the batch service.
 struct ServiceAPI: Sendable {
-    let store: JobStore
+    let store: any JobStore
     let keys: APIKeys
     let source: PhotoSource
     /// Clients choose among these only: a job must never make the server open an arbitrary file.
@@ -25,7 +25,7 @@ struct ServiceAPI: Sendable {
         // Unauthenticated like most Prometheus targets: counts only, no names or paths.
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: ServiceMetrics.render(try store.counts()))))
+                     body: .init(byteBuffer: ByteBuffer(string: ServiceMetrics.render(try await store.counts()))))
         }
         router.get("/v1/models") { request, _ in
             try await guarded(request) {
@@ -36,31 +36,31 @@ struct ServiceAPI: Sendable {
         }
         router.post("/v1/jobs") { request, _ in try await guarded(request) { try await create(request) } }
         router.get("/v1/jobs") { request, _ in
-            try await guarded(request) { json(.ok, JSONObject([("jobs", .array(try store.jobs().filter { $0.caller == caller(of: request) }.map { .object(describe($0)) }))])) }
+            try await guarded(request) { json(.ok, JSONObject([("jobs", .array(try await store.jobs().filter { $0.caller == caller(of: request) }.map { .object(describe($0)) }))])) }
         }
         router.get("/v1/jobs/:id") { request, context in
             try await guarded(request) {
-                guard let summary = try ownedJob(try context.parameters.require("id"), request) else { return problem(.notFound, "no such job") }
+                guard let summary = try await ownedJob(try context.parameters.require("id"), request) else { return problem(.notFound, "no such job") }
                 return json(.ok, describe(summary))
             }
         }
         router.post("/v1/jobs/:id/cancel") { request, context in
             try await guarded(request) {
                 let id = try context.parameters.require("id")
-                guard try ownedJob(id, request) != nil else { return problem(.notFound, "no such job") }
-                _ = try store.cancel(id)
-                return json(.ok, describe(try store.summary(id)!))
+                guard try await ownedJob(id, request) != nil else { return problem(.notFound, "no such job") }
+                _ = try await store.cancel(id)
+                return json(.ok, describe(try await store.summary(id)!))
             }
         }
         router.get("/v1/jobs/:id/results") { request, context in
             try await guarded(request) {
                 let id = try context.parameters.require("id")
-                guard let summary = try ownedJob(id, request) else { return problem(.notFound, "no such job") }
+                guard let summary = try await ownedJob(id, request) else { return problem(.notFound, "no such job") }
                 let partial = request.uri.queryParameters.get("partial") == "true"
                 guard summary.status == .completed || partial else {
                     return problem(.conflict, "job is \(summary.status.rawValue); add ?partial=true for the photos done so far")
                 }
-                let results = try store.resultsFile(id, relativeTo: summary.base.isEmpty ? nil : summary.base, detectorName: summary.model)
+                let results = try await store.resultsFile(id, relativeTo: summary.base.isEmpty ? nil : summary.base, detectorName: summary.model)
                 return Response(status: .ok, headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(string: results.serialized())))
             }
@@ -77,8 +77,8 @@ struct ServiceAPI: Sendable {
 
     /// A job the request's caller submitted; other callers' jobs are "not found" (their existence is
     /// not revealed).
-    func ownedJob(_ id: String, _ request: Request) throws -> JobStore.JobSummary? {
-        guard let summary = try store.summary(id), summary.caller == caller(of: request) else { return nil }
+    func ownedJob(_ id: String, _ request: Request) async throws -> JobSummary? {
+        guard let summary = try await store.summary(id), summary.caller == caller(of: request) else { return nil }
         return summary
     }
 
@@ -116,18 +116,19 @@ struct ServiceAPI: Sendable {
         let folder = object["folder"]?.string ?? object["input_container_sas"]?.string
         let images = object["images"]?.array?.compactMap(\.string)
         guard folder != nil || images != nil else { return problem(.badRequest, "give 'folder' or 'images'") }
-        guard try store.activeJobCount() < maxActiveJobs else { return problem(.tooManyRequests, "\(maxActiveJobs) jobs are already active") }
+        guard try await store.activeJobCount() < maxActiveJobs else { return problem(.tooManyRequests, "\(maxActiveJobs) jobs are already active") }
         let extensions = object["image_extensions"]?.array?.compactMap { $0.string?.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ".")) }
         let photos = try source.photos(folder: folder, images: images, limit: maxPhotosPerJob,
                                        firstN: object["first_n"]?.number.map { Int($0) }, sampleN: object["sample_n"]?.number.map { Int($0) },
                                        extensions: extensions.map(Set.init))
         let threshold = object["threshold"]?.number ?? 0.005
-        let id = try store.createJob(name: object["request_name"]?.string ?? object["name"]?.string ?? "", model: model,
-                                     threshold: threshold, photos: photos, shardSize: shardSize, caller: caller(of: request) ?? "")
-        return json(.created, describe(try store.summary(id)!))
+        let id = try await store.createJob(name: object["request_name"]?.string ?? object["name"]?.string ?? "", model: model,
+                                           threshold: threshold, photos: photos, shardSize: shardSize, base: "",
+                                           caller: caller(of: request) ?? "")
+        return json(.created, describe(try await store.summary(id)!))
     }
 
-    func describe(_ summary: JobStore.JobSummary) -> JSONObject {
+    func describe(_ summary: JobSummary) -> JSONObject {
         let elapsed = max(summary.updated.timeIntervalSince(summary.created), 0.001)
         let rate = Double(summary.done) / elapsed
         var object = JSONObject([

@@ -2,7 +2,7 @@ import BatchService
 
 /// The service's counters in the Prometheus text exposition format (version 0.0.4).
 enum ServiceMetrics {
-    static func render(_ counts: JobStore.Counts) -> String {
+    static func render(_ counts: JobCounts) -> String {
         var lines: [String] = []
         lines.append("# HELP megadetector_jobs Jobs in the store by status.")
         lines.append("# TYPE megadetector_jobs gauge")

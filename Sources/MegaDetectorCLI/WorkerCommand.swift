@@ -14,7 +14,7 @@ struct WorkerCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "The job database of the service (SQLite file).") var database: String
+    @Option(help: "The job store of the service: its SQLite file, or its postgres:// URL.") var database: String
     @Option(help: "Worker name in the logs and the shard table.") var name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)"
     @Option(help: "Seconds a claimed shard stays ours without a heartbeat.") var leaseSeconds: Double = 60
     @Flag(help: "Exit when no shard is waiting instead of polling for more.") var exitWhenIdle = false
@@ -23,21 +23,21 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         engine.apply()
-        let store: JobStore
-        do {
-            store = try JobStore(path: database)
-        } catch {
-            FileHandle.standardError.write(Data("error: cannot open the job database \(database): \(error)\n".utf8))
-            throw ExitCode(1)
-        }
-        let worker = ShardWorker(store: store, name: name, leaseSeconds: leaseSeconds, backend: engine.backend,
-                                 downloader: download.downloader(allowURLs: true))
-        let signals = DetectCommand.installSignalHandlers { _ in worker.stop() }
-        defer { signals.forEach { $0.cancel() } }
         var logger = Logger(label: "megadetector.worker")
         logger[metadataKey: "worker"] = "\(name)"
-        logger.info("working on \(database)")
-        await worker.run(exitWhenIdle: exitWhenIdle, logger: logger)
-        logger.info("stopped")
+        do {
+            try await JobStoreConnection.withStore(database, logger: logger) { store in
+                let worker = ShardWorker(store: store, name: name, leaseSeconds: leaseSeconds, backend: engine.backend,
+                                         downloader: download.downloader(allowURLs: true))
+                let signals = DetectCommand.installSignalHandlers { _ in worker.stop() }
+                defer { signals.forEach { $0.cancel() } }
+                logger.info("working on \(JobStoreConnection.redacted(database))")
+                await worker.run(exitWhenIdle: exitWhenIdle, logger: logger)
+                logger.info("stopped")
+            }
+        } catch {
+            FileHandle.standardError.write(Data("error: cannot open the job database \(JobStoreConnection.redacted(database)): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

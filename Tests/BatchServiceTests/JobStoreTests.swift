@@ -1,82 +1,161 @@
 import BatchService
 import Foundation
+import Logging
 import Testing
+import TestSupport
+
+/// Which job store a test runs on: every guarantee is checked on both.
+enum StoreBackend: String, CaseIterable, Sendable {
+    case sqlite, postgres
+
+    /// PostgreSQL only where a server can be started here (the tests say why otherwise).
+    static let available: [StoreBackend] = {
+        if let reason = PostgresCluster.unavailableReason {
+            print("note: \(reason)")
+            return [.sqlite]
+        }
+        return allCases
+    }()
+
+    /// Runs `body` on a new, empty store of this kind (a throwaway cluster for PostgreSQL).
+    func withStore(_ body: (any JobStore, PostgresCluster?) async throws -> Void) async throws {
+        switch self {
+        case .sqlite:
+            try await body(try SQLiteJobStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("jobs-\(UUID().uuidString).sqlite").path), nil)
+        case .postgres:
+            let cluster = try #require(try PostgresCluster.start())
+            defer { cluster.stop() }
+            try await JobStoreConnection.withStore(cluster.url, logger: Logger(label: "test")) { try await body($0, cluster) }
+        }
+    }
+}
 
 /// The job store's guarantees that keep a distributed run exact: every photo is committed once, by
 /// the current holder of its shard only, and nothing is written for a canceled job.
 struct JobStoreTests {
-    static func store() throws -> JobStore {
-        try JobStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("jobs-\(UUID().uuidString).sqlite").path)
-    }
-
-    static func results(_ claim: JobStore.Claim) -> [(index: Int, json: String)] {
+    static func results(_ claim: ShardClaim) -> [(index: Int, json: String)] {
         claim.photos.map { (index: $0.index, json: "{\"file\": \"\($0.path)\", \"detections\": []}") }
     }
 
-    @Test func shardsCoverEveryPhotoOnceInOrder() throws {
-        let store = try Self.store()
-        let photos = (0..<7).map { "/photos/\($0).jpg" }
-        let id = try store.createJob(name: "t", model: "m", threshold: 0.1, photos: photos, shardSize: 3)
-        var seen: [String] = []
-        while let claim = try store.claim(worker: "w", leaseSeconds: 60) {
-            seen += claim.photos.map(\.path)
-            #expect(try store.complete(claim, results: Self.results(claim)))
+    @Test(arguments: StoreBackend.available) func shardsCoverEveryPhotoOnceInOrder(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store, _ in
+            let photos = (0..<7).map { "/photos/\($0).jpg" }
+            let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: photos, shardSize: 3)
+            var seen: [String] = []
+            while let claim = try await store.claim(worker: "w", leaseSeconds: 60) {
+                seen += claim.photos.map(\.path)
+                #expect(try await store.complete(claim, results: Self.results(claim)))
+            }
+            #expect(seen == photos)
+            let summary = try #require(try await store.summary(id))
+            #expect(summary.status == .completed && summary.shards == 3 && summary.done == 7 && summary.failed == 0)
+            #expect(try await store.results(id).map(\.path) == photos)
         }
-        #expect(seen == photos)
-        let summary = try #require(try store.summary(id))
-        #expect(summary.status == .completed && summary.shards == 3 && summary.done == 7 && summary.failed == 0)
-        #expect(try store.results(id).map(\.path) == photos)
     }
 
-    @Test func staleHolderCannotCommitAfterItsLeaseIsTakenOver() throws {
-        let store = try Self.store()
-        let id = try store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg"], shardSize: 2)
-        let slow = try #require(try store.claim(worker: "slow", leaseSeconds: 0.05))
-        #expect(try store.claim(worker: "other", leaseSeconds: 60) == nil, "a live lease is not handed out twice")
-        Thread.sleep(forTimeInterval: 0.1)
-        let fresh = try #require(try store.claim(worker: "fresh", leaseSeconds: 60))
-        #expect(fresh.shard == slow.shard && fresh.token == slow.token + 1)
-        #expect(try store.heartbeat(slow, leaseSeconds: 60) == false)
-        #expect(try store.complete(slow, results: [(0, "{\"file\": \"stale\"}")]) == false)
-        #expect(try store.complete(fresh, results: Self.results(fresh)))
-        #expect(try store.results(id).map { $0.json?.contains("stale") } == [false, false])
-        #expect(try store.summary(id)?.status == .completed)
+    @Test(arguments: StoreBackend.available) func staleHolderCannotCommitAfterItsLeaseIsTakenOver(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store, _ in
+            let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg"], shardSize: 2)
+            let slow = try #require(try await store.claim(worker: "slow", leaseSeconds: 0.05))
+            #expect(try await store.claim(worker: "other", leaseSeconds: 60) == nil, "a live lease is not handed out twice")
+            try await Task.sleep(nanoseconds: 100_000_000)
+            let fresh = try #require(try await store.claim(worker: "fresh", leaseSeconds: 60))
+            #expect(fresh.shard == slow.shard && fresh.token == slow.token + 1)
+            #expect(try await store.heartbeat(slow, leaseSeconds: 60) == false)
+            #expect(try await store.complete(slow, results: [(0, "{\"file\": \"stale\"}")]) == false)
+            #expect(try await store.complete(fresh, results: Self.results(fresh)))
+            #expect(try await store.results(id).map { $0.json?.contains("stale") } == [false, false])
+            #expect(try await store.summary(id)?.status == .completed)
+        }
     }
 
-    @Test func canceledJobAcceptsNoResultsAndHandsOutNoShards() throws {
-        let store = try Self.store()
-        let id = try store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg"], shardSize: 1)
-        let claim = try #require(try store.claim(worker: "w", leaseSeconds: 60))
-        #expect(try store.cancel(id))
-        #expect(try store.heartbeat(claim, leaseSeconds: 60) == false)
-        #expect(try store.complete(claim, results: Self.results(claim)) == false)
-        #expect(try store.claim(worker: "w", leaseSeconds: 60) == nil)
-        #expect(try store.summary(id)?.status == .canceled && store.summary(id)?.done == 0)
-        #expect(try store.cancel(id) == false, "canceling twice changes nothing")
+    @Test(arguments: StoreBackend.available) func canceledJobAcceptsNoResultsAndHandsOutNoShards(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store, _ in
+            let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg"], shardSize: 1)
+            let claim = try #require(try await store.claim(worker: "w", leaseSeconds: 60))
+            #expect(try await store.cancel(id))
+            #expect(try await store.heartbeat(claim, leaseSeconds: 60) == false)
+            #expect(try await store.complete(claim, results: Self.results(claim)) == false)
+            #expect(try await store.claim(worker: "w", leaseSeconds: 60) == nil)
+            let summary = try await store.summary(id)
+            #expect(summary?.status == .canceled && summary?.done == 0)
+            #expect(try await store.cancel(id) == false, "canceling twice changes nothing")
+        }
     }
 
-    @Test func jobsSurviveReopeningTheDatabase() throws {
+    @Test func sqliteJobsSurviveReopeningTheDatabase() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("jobs-\(UUID().uuidString).sqlite").path
-        let id = try JobStore(path: path).createJob(name: "kept", model: "m", threshold: 0.2, photos: ["/a.jpg"], shardSize: 10)
-        let reopened = try JobStore(path: path)
+        let id = try await SQLiteJobStore(path: path).createJob(name: "kept", model: "m", threshold: 0.2, photos: ["/a.jpg"], shardSize: 10)
+        let reopened = try SQLiteJobStore(path: path)
         #expect(try reopened.summary(id)?.name == "kept")
         #expect(try reopened.claim(worker: "w", leaseSeconds: 60)?.photos.map(\.path) == ["/a.jpg"])
     }
+
+    /// Progress counters come from committed shards only: a refused stale commit adds nothing.
+    @Test(arguments: StoreBackend.available) func countersFollowCommittedShards(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store, _ in
+            let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg", "/c.jpg"], shardSize: 2)
+            let first = try #require(try await store.claim(worker: "w", leaseSeconds: 60))
+            let results = [(index: 0, json: "{\"file\": \"/a.jpg\", \"failure\": \"image access failure\"}"),
+                           (index: 1, json: "{\"file\": \"/b.jpg\", \"detections\": []}")]
+            #expect(try await store.complete(first, results: results))
+            #expect(try await store.complete(first, results: results) == false, "a shard commits once")
+            let summary = try #require(try await store.summary(id))
+            #expect(summary.done == 2 && summary.failed == 1 && summary.status == .running && summary.shardsDone == 1)
+            let counts = try await store.counts()
+            #expect(counts.photosDone == 2 && counts.photosFailed == 1 && counts.jobs["running"] == 1 && counts.shards["pending"] == 1)
+        }
+    }
+
+    /// Many workers claiming and committing at once (PostgreSQL's SKIP LOCKED path): every shard is
+    /// handed out once, every photo committed once, and the last commit completes the job.
+    @Test(arguments: StoreBackend.available) func concurrentWorkersShareShardsExactly(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store, _ in
+            let photos = (0..<60).map { "/photos/\($0).jpg" }
+            let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: photos, shardSize: 3)
+            let claimed = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for worker in 0..<6 {
+                    group.addTask {
+                        var shards: [Int] = []
+                        while let claim = try await store.claim(worker: "w\(worker)", leaseSeconds: 60) {
+                            shards.append(claim.shard)
+                            #expect(try await store.complete(claim, results: Self.results(claim)))
+                        }
+                        return shards
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(claimed.sorted() == Array(0..<20))
+            let summary = try #require(try await store.summary(id))
+            #expect(summary.status == .completed && summary.done == 60 && summary.shardsDone == 20)
+            #expect(try await store.results(id).map(\.path) == photos)
+        }
+    }
 }
 
-extension JobStoreTests {
-    /// Progress counters come from committed shards only: a refused stale commit adds nothing.
-    @Test func countersFollowCommittedShards() throws {
-        let store = try Self.store()
-        let id = try store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg", "/c.jpg"], shardSize: 2)
-        let first = try #require(try store.claim(worker: "w", leaseSeconds: 60))
-        let results = [(index: 0, json: "{\"file\": \"/a.jpg\", \"failure\": \"image access failure\"}"),
-                       (index: 1, json: "{\"file\": \"/b.jpg\", \"detections\": []}")]
-        #expect(try store.complete(first, results: results))
-        #expect(try store.complete(first, results: results) == false, "a shard commits once")
-        let summary = try #require(try store.summary(id))
-        #expect(summary.done == 2 && summary.failed == 1 && summary.status == .running && summary.shardsDone == 1)
-        let counts = try store.counts()
-        #expect(counts.photosDone == 2 && counts.photosFailed == 1 && counts.jobs["running"] == 1 && counts.shards["pending"] == 1)
+/// PostgreSQL-only guarantees: the store outlives a database crash.
+struct PostgresJobStoreTests {
+    @Test(.enabled(if: PostgresCluster.unavailableReason == nil, "PostgreSQL is not installed here"))
+    func claimsAndCommitsContinueAfterTheDatabaseCrashes() async throws {
+        try await StoreBackend.postgres.withStore { store, cluster in
+            let cluster = try #require(cluster)
+            let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg"], shardSize: 1)
+            let claim = try #require(try await store.claim(worker: "w", leaseSeconds: 60))
+            try cluster.crashAndRestart(downSeconds: 0.5)
+            // The pool reconnects: the claim made before the crash still holds (it was committed).
+            #expect(try await store.complete(claim, results: JobStoreTests.results(claim)))
+            let second = try #require(try await store.claim(worker: "w", leaseSeconds: 60))
+            #expect(second.shard != claim.shard)
+            #expect(try await store.complete(second, results: JobStoreTests.results(second)))
+            #expect(try await store.summary(id)?.status == .completed)
+        }
+    }
+
+    @Test func postgresURLsAreCheckedAndPasswordsRedacted() {
+        #expect(JobStoreConnection.isPostgres("postgres://u@h/db") && JobStoreConnection.isPostgres("postgresql://u@h/db"))
+        #expect(!JobStoreConnection.isPostgres("/var/lib/jobs.sqlite"))
+        #expect(JobStoreConnection.redacted("postgres://md:secret@db.example:5433/jobs") == "postgres://md:***@db.example:5433/jobs")
+        #expect(JobStoreConnection.redacted("jobs.sqlite") == "jobs.sqlite")
     }
 }

@@ -2,45 +2,12 @@ import Foundation
 import GRDB
 import ResultsFormat
 
-/// The service's durable state in SQLite (through GRDB): jobs, their shards, and one row per photo.
-/// Workers claim shards with a lease and a fencing token: every claim increments the token, so a
-/// worker whose lease expired (and whose shard was handed to another) can neither heartbeat nor
-/// commit — its statements match no row. Results are upserted per photo, so a shard written twice
-/// still leaves each photo exactly once.
-public final class JobStore: Sendable {
+/// The job store on one machine: SQLite through GRDB. Serve and workers on the same machine share
+/// the file; for workers on other machines use `PostgresJobStore`.
+public final class SQLiteJobStore: JobStore {
     // A pool puts SQLite in WAL mode: status reads never wait for a committing worker, and several
     // processes (serve, workers) can share one file on one machine.
     let database: DatabasePool
-
-    public enum Status: String, Sendable, Codable {
-        case created, running, completed, failed, canceled, problem
-    }
-
-    public struct Claim: Sendable {
-        public let jobId: String
-        public let shard: Int
-        public let token: Int
-        public let model: String
-        public let threshold: Double
-        public let photos: [(index: Int, path: String)]
-    }
-
-    public struct JobSummary: Sendable {
-        public var id: String
-        public var name: String
-        public var status: Status
-        public var model: String
-        public var total: Int
-        public var done: Int
-        public var failed: Int
-        public var shards: Int
-        public var shardsDone: Int
-        public var created: Date
-        public var updated: Date
-        public var message: String
-        public var base: String
-        public var caller: String
-    }
 
     public init(path: String) throws {
         var configuration = Configuration()
@@ -64,17 +31,14 @@ public final class JobStore: Sendable {
         }
     }
 
-    /// Records a job with its photos split into shards. Returns the job id.
-    /// `base`: a folder the results file names photos relative to ("" for absolute paths); `caller`:
-    /// who submitted it (only they may see or cancel it).
-    public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int, base: String = "",
-                          caller: String = "") throws -> String {
+    public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int, base: String,
+                          caller: String) throws -> String {
         let id = UUID().uuidString.lowercased()
         let now = Date().timeIntervalSince1970
         let size = max(shardSize, 1)
         try database.write { db in
             try db.execute(sql: "INSERT INTO jobs (id, name, status, model, threshold, total, created, updated, base, caller) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [id, name, Status.created.rawValue, model, threshold, photos.count, now, now, base, caller])
+                           arguments: [id, name, JobStatus.created.rawValue, model, threshold, photos.count, now, now, base, caller])
             for shard in 0..<((photos.count + size - 1) / size) {
                 try db.execute(sql: "INSERT INTO shards (job_id, shard, state) VALUES (?, ?, 'pending')", arguments: [id, shard])
             }
@@ -82,16 +46,15 @@ public final class JobStore: Sendable {
                 try db.execute(sql: "INSERT INTO photos (job_id, idx, shard, path) VALUES (?, ?, ?, ?)", arguments: [id, index, index / size, path])
             }
             if photos.isEmpty {
-                try db.execute(sql: "UPDATE jobs SET status = ? WHERE id = ?", arguments: [Status.completed.rawValue, id])
+                try db.execute(sql: "UPDATE jobs SET status = ? WHERE id = ?", arguments: [JobStatus.completed.rawValue, id])
             }
         }
         return id
     }
 
-    /// Claims the oldest pending shard, or one whose lease expired, for `worker`.
-    public func claim(worker: String, leaseSeconds: Double) throws -> Claim? {
+    public func claim(worker: String, leaseSeconds: Double) throws -> ShardClaim? {
         let now = Date().timeIntervalSince1970
-        return try database.write { db -> Claim? in
+        return try database.write { db -> ShardClaim? in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT s.job_id, s.shard, s.token, j.model, j.threshold FROM shards s JOIN jobs j ON j.id = s.job_id
                 WHERE j.status IN ('created', 'running') AND (s.state = 'pending' OR (s.state = 'leased' AND s.lease_expires < ?))
@@ -103,13 +66,11 @@ public final class JobStore: Sendable {
             try db.execute(sql: "UPDATE jobs SET status = 'running', updated = ? WHERE id = ? AND status = 'created'", arguments: [now, jobId])
             let photos = try Row.fetchAll(db, sql: "SELECT idx, path FROM photos WHERE job_id = ? AND shard = ? ORDER BY idx",
                                           arguments: [jobId, shard]).map { (index: $0["idx"] as Int, path: $0["path"] as String) }
-            return Claim(jobId: jobId, shard: shard, token: token, model: row["model"], threshold: row["threshold"], photos: photos)
+            return ShardClaim(jobId: jobId, shard: shard, token: token, model: row["model"], threshold: row["threshold"], photos: photos)
         }
     }
 
-    /// Extends a lease; false when the token is stale (the shard was handed to someone else) or the
-    /// job was canceled.
-    public func heartbeat(_ claim: Claim, leaseSeconds: Double) throws -> Bool {
+    public func heartbeat(_ claim: ShardClaim, leaseSeconds: Double) throws -> Bool {
         try database.write { db in
             try db.execute(sql: """
                 UPDATE shards SET lease_expires = ? WHERE job_id = ? AND shard = ? AND token = ? AND state = 'leased'
@@ -121,7 +82,7 @@ public final class JobStore: Sendable {
 
     /// Commits a shard's results if the claim is still current: the fenced state change comes first, in
     /// the same transaction as the result upserts. Returns false (and writes nothing) for a stale claim.
-    public func complete(_ claim: Claim, results: [(index: Int, json: String)]) throws -> Bool {
+    public func complete(_ claim: ShardClaim, results: [(index: Int, json: String)]) throws -> Bool {
         try database.write { db in
             try db.execute(sql: """
                 UPDATE shards SET state = 'done' WHERE job_id = ? AND shard = ? AND token = ? AND state = 'leased'
@@ -133,7 +94,7 @@ public final class JobStore: Sendable {
             }
             // Running counters, exact because a shard commits once: status polls on million-photo jobs
             // must not count rows. A failure record is the only result with a "failure" key.
-            let failed = results.filter { $0.json.contains("\"failure\":") }.count
+            let failed = failureCount(results)
             let remaining = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE job_id = ? AND state != 'done'", arguments: [claim.jobId]) ?? 0
             try db.execute(sql: """
                 UPDATE jobs SET done = done + ?, failed = failed + ?, updated = ?,
@@ -143,9 +104,7 @@ public final class JobStore: Sendable {
         }
     }
 
-    /// Gives a shard back without results (a worker shutting down), so another worker can take it at
-    /// once instead of waiting for the lease to expire. False for a stale claim.
-    public func release(_ claim: Claim) throws -> Bool {
+    public func release(_ claim: ShardClaim) throws -> Bool {
         try database.write { db in
             try db.execute(sql: "UPDATE shards SET state = 'pending', worker = '' WHERE job_id = ? AND shard = ? AND token = ? AND state = 'leased'",
                            arguments: [claim.jobId, claim.shard, claim.token])
@@ -153,7 +112,6 @@ public final class JobStore: Sendable {
         }
     }
 
-    /// Ends a job that cannot run at all (its model does not load), with the reason for the caller.
     public func fail(_ id: String, message: String) throws -> Bool {
         try database.write { db in
             try db.execute(sql: "UPDATE jobs SET status = 'failed', message = ?, updated = ? WHERE id = ? AND status IN ('created', 'running')",
@@ -184,20 +142,12 @@ public final class JobStore: Sendable {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status IN ('created', 'running')") ?? 0 }
     }
 
-    /// Counts for monitoring: jobs by status, shards by state, photos with results and failures.
-    public struct Counts: Sendable {
-        public var jobs: [String: Int]
-        public var shards: [String: Int]
-        public var photosDone: Int
-        public var photosFailed: Int
-    }
-
-    public func counts() throws -> Counts {
+    public func counts() throws -> JobCounts {
         try database.read { db in
             func grouped(_ sql: String) throws -> [String: Int] {
                 Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: sql).map { ($0[0] as String, $0[1] as Int) })
             }
-            return Counts(jobs: try grouped("SELECT status, COUNT(*) FROM jobs GROUP BY status"),
+            return JobCounts(jobs: try grouped("SELECT status, COUNT(*) FROM jobs GROUP BY status"),
                           shards: try grouped("SELECT state, COUNT(*) FROM shards GROUP BY state"),
                           photosDone: try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(done), 0) FROM jobs") ?? 0,
                           photosFailed: try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(failed), 0) FROM jobs") ?? 0)
@@ -208,13 +158,12 @@ public final class JobStore: Sendable {
         guard let job = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) else { return nil }
         let shards = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE job_id = ?", arguments: [id]) ?? 0
         let shardsDone = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE job_id = ? AND state = 'done'", arguments: [id]) ?? 0
-        return JobSummary(id: id, name: job["name"], status: Status(rawValue: job["status"]) ?? .problem, model: job["model"],
+        return JobSummary(id: id, name: job["name"], status: JobStatus(rawValue: job["status"]) ?? .problem, model: job["model"],
                           total: job["total"], done: job["done"], failed: job["failed"], shards: shards, shardsDone: shardsDone,
                           created: Date(timeIntervalSince1970: job["created"]), updated: Date(timeIntervalSince1970: job["updated"]),
                           message: job["message"], base: job["base"], caller: job["caller"])
     }
 
-    /// Every photo of the job once, in submission order, with its result (nil while not processed).
     public func results(_ id: String) throws -> [(path: String, json: String?)] {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT path, result FROM photos WHERE job_id = ? ORDER BY idx", arguments: [id])

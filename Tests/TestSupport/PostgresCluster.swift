@@ -1,0 +1,87 @@
+import Foundation
+
+/// A throwaway PostgreSQL cluster for one test: its own folder and port, trust authentication on
+/// loopback, no fsync. `start()` returns nil with the reason where PostgreSQL is not installed, so
+/// tests skip rather than fail on machines without it. `initdb` refuses to run as root, so as root
+/// the server runs as the `postgres` user.
+public final class PostgresCluster: @unchecked Sendable {
+    public let folder: URL
+    public let port: Int
+    let binaries: URL
+    let asPostgresUser: Bool
+    public var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres" }
+
+    /// The newest installed server's programs (Debian puts them under /usr/lib/postgresql/VERSION/bin).
+    static func findBinaries() -> URL? {
+        let root = URL(fileURLWithPath: "/usr/lib/postgresql")
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return versions.compactMap(Int.init).sorted().reversed()
+            .map { root.appendingPathComponent("\($0)/bin") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("initdb").path) }
+    }
+
+    public static var unavailableReason: String? {
+        if findBinaries() == nil { return "PostgreSQL is not installed (apt-get install -y postgresql); skipping PostgreSQL tests" }
+        if getuid() == 0 && !["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].contains(where: FileManager.default.isExecutableFile(atPath:)) {
+            return "running as root without runuser; skipping PostgreSQL tests"
+        }
+        return nil
+    }
+
+    init(binaries: URL) throws {
+        self.binaries = binaries
+        asPostgresUser = getuid() == 0
+        folder = URL(fileURLWithPath: "/tmp").appendingPathComponent("pg-\(UUID().uuidString.prefix(8))")
+        port = Int.random(in: 20_000..<60_000)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        if asPostgresUser { try FileManager.default.setAttributes([.ownerAccountName: "postgres"], ofItemAtPath: folder.path) }
+    }
+
+    /// A running cluster, or nil where PostgreSQL is unavailable.
+    public static func start() throws -> PostgresCluster? {
+        guard unavailableReason == nil, let binaries = findBinaries() else { return nil }
+        let cluster = try PostgresCluster(binaries: binaries)
+        try cluster.run("initdb", ["-D", cluster.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        try cluster.startServer()
+        return cluster
+    }
+
+    var data: String { folder.appendingPathComponent("data").path }
+
+    func run(_ program: String, _ arguments: [String]) throws {
+        let process = Process()
+        let path = binaries.appendingPathComponent(program).path
+        let command = asPostgresUser ? ["runuser", "-u", "postgres", "--", path] + arguments : [path] + arguments
+        // Foundation learns that a child exited when every copy of a descriptor it hands the child is
+        // closed; the server pg_ctl leaves running would keep that copy open for ever. So the shell
+        // closes every inherited descriptor above stderr before it starts pg_ctl.
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@""#, "bash"] + command
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let log = (try? String(contentsOf: folder.appendingPathComponent("log"), encoding: .utf8)) ?? ""
+            throw Fixtures.FixtureError.missing("\(program) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)\n\(log.suffix(2000))")
+        }
+    }
+
+    func startServer() throws {
+        try run("pg_ctl", ["-D", data, "-l", folder.appendingPathComponent("log").path, "-w", "-o",
+                           "-c listen_addresses=127.0.0.1 -p \(port) -k \(folder.path) -c fsync=off", "start"])
+    }
+
+    /// Stops the server at once (`-m immediate`: like a crash, no checkpoint) and starts it again after
+    /// `downSeconds`.
+    public func crashAndRestart(downSeconds: Double) throws {
+        try run("pg_ctl", ["-D", data, "-w", "stop", "-m", "immediate"])
+        Thread.sleep(forTimeInterval: downSeconds)
+        try startServer()
+    }
+
+    public func stop() {
+        try? run("pg_ctl", ["-D", data, "-w", "stop", "-m", "fast"])
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
