@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages the build links against (oneDNN, libjpeg-turbo, libpng).
+# With --tests also what the tests start themselves (a throwaway PostgreSQL server).
 # Swift itself is expected on PATH (swift.org toolchain, 6.1 or newer).
 set -euo pipefail
 packages=(libdnnl-dev libjpeg-dev libpng-dev libfreetype-dev fonts-dejavu-core pkg-config)
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(postgresql)
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -9,6 +9,7 @@ public enum JobStoreConnection {
     public enum LocationError: Error, CustomStringConvertible {
         case malformedPostgresURL(String)
         case unsupportedSSLMode(String)
+        case unreachable(String, seconds: Int)
 
         public var description: String {
             switch self {
@@ -16,6 +17,8 @@ public enum JobStoreConnection {
                 return "\(url) is not a PostgreSQL URL of the form postgres://user[:password]@host[:port]/database"
             case .unsupportedSSLMode(let mode):
                 return "sslmode=\(mode) is not supported (use disable, prefer or require)"
+            case .unreachable(let location, let seconds):
+                return "no answer from \(location) within \(seconds) s (is PostgreSQL running there, and is the URL right?)"
             }
         }
     }
@@ -51,6 +54,9 @@ public enum JobStoreConnection {
         return configuration
     }
 
+    /// How long start-up waits for PostgreSQL to answer.
+    static let startTimeoutSeconds = 15
+
     /// Runs `body` with the store open. A PostgreSQL client's connection pool runs in a child task
     /// for exactly as long as `body` does, and its tables are created on first use.
     public static func withStore<Result>(_ location: String, logger: Logger,
@@ -63,7 +69,15 @@ public enum JobStoreConnection {
             group.addTask { await client.run() }
             defer { group.cancelAll() }
             let store = PostgresJobStore(client: client, logger: logger)
-            try await store.createSchema()
+            // Once running, the pool waits out a database restart; at start-up a wrong URL or a
+            // database that is down must be an error the user sees, not a silent wait.
+            try await withThrowingTaskGroup(of: Bool.self) { start in
+                start.addTask { try await store.createSchema(); return true }
+                start.addTask { try await Task.sleep(nanoseconds: UInt64(startTimeoutSeconds) * 1_000_000_000); return false }
+                let ready = try await start.next() ?? false
+                start.cancelAll()
+                if !ready { throw LocationError.unreachable(redacted(location), seconds: startTimeoutSeconds) }
+            }
             return try await body(store)
         }
     }

@@ -19,10 +19,12 @@ import TestSupport
         let process = Process()
         let port: Int
         let folder: URL
-        var database: String { folder.appendingPathComponent("jobs.sqlite").path }
+        /// The job store: an SQLite file in `folder` unless a PostgreSQL URL is given.
+        let database: String
 
-        init(extra: [String] = [], reusing previous: Server? = nil) throws {
+        init(extra: [String] = [], reusing previous: Server? = nil, database: String? = nil) throws {
             folder = previous?.folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
+            self.database = database ?? previous?.database ?? folder.appendingPathComponent("jobs.sqlite").path
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let hash = try Fixtures.runCLI(["hash-key", ServeCommandTests.key]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             try Data("not a photo".utf8).write(to: folder.appendingPathComponent("broken.jpg"))
@@ -30,7 +32,7 @@ import TestSupport
             try "tester \(hash)\nother-lab \(otherHash)\n".write(to: folder.appendingPathComponent("keys"), atomically: true, encoding: .utf8)
             port = previous?.port ?? Int.random(in: 20_000..<60_000)
             process.executableURL = Fixtures.cli
-            process.arguments = ["serve", "--database", folder.appendingPathComponent("jobs.sqlite").path, "--root", ServeCommandTests.photos, "--root", folder.path,
+            process.arguments = ["serve", "--database", self.database, "--root", ServeCommandTests.photos, "--root", folder.path,
                                  "--api-keys", folder.appendingPathComponent("keys").path, "--model", ServeCommandTests.model,
                                  "--port", "\(port)", "--shard-size", "4", "--max-request-bytes", "4096"] + extra
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")

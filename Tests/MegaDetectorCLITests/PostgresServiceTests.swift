@@ -1,0 +1,51 @@
+import Foundation
+import ResultsFormat
+import Testing
+import TestSupport
+
+/// The service on PostgreSQL, as it runs across machines: `serve` accepting jobs, three separate
+/// `worker` processes doing them, and the database crashing mid-job. The job must still complete with
+/// every photo exactly once and results equal to `detect`'s.
+@Suite(.serialized, .enabled(if: PostgresCluster.unavailableReason == nil, "PostgreSQL is not installed here"))
+struct PostgresServiceTests {
+    @Test func workersFinishAJobThroughADatabaseCrash() async throws {
+        let cluster = try #require(try PostgresCluster.start())
+        defer { cluster.stop() }
+        let server = try ServeCommandTests.Server(extra: ["--workers", "0"], database: cluster.url)
+        try await server.waitUntilUp()
+        let (status, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"folder": ".", "request_name": "on postgres"}"#)
+        #expect(status == 201)
+        let id = try #require(created?.object?["id"]?.string)
+        let total = try #require(created?.object?["photos"]?.number)
+
+        let workers = try (0..<3).map {
+            try WorkerCommandTests.Worker(database: cluster.url, folder: server.folder, name: "pg-\($0)", leaseSeconds: 20, slow: false)
+        }
+        try await workers[0].waitForLog("[BatchService] claimed")
+        // Down for two seconds mid-job: claims fail and are retried, commits wait for the database.
+        try cluster.crashAndRestart(downSeconds: 2)
+        let finished = try await server.waitFor(job: id, status: "completed")
+        #expect(finished?.object?["photos_done"]?.number == total)
+        for worker in workers { #expect(try await worker.signalAndWait(SIGTERM) == 0) }
+        let logs = workers.map(\.text).joined()
+        #expect(["Connection creation failed", "worker error", "commit failed", "heartbeat failed"].contains(where: logs.contains),
+                "some worker saw the database go away: \(logs)")
+
+        let (_, _, data) = try await server.request("GET", "/v1/jobs/\(id)/results")
+        let servedPath = server.folder.appendingPathComponent("served.json")
+        try data.write(to: servedPath)
+        let served = try ResultsFile.read(path: servedPath.path)
+        let output = server.folder.appendingPathComponent("detect.json").path
+        #expect(try Fixtures.runCLI(["detect", ServeCommandTests.model, ServeCommandTests.photos, output, "--quiet"]).status == 0)
+        let expected = try ResultsFile.read(path: output)
+        #expect(served.images.map(\.file) == expected.images.map(\.file), "every photo exactly once, in order")
+        #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
+    }
+
+    @Test func unreachableDatabaseIsAClearError() throws {
+        let result = try Fixtures.runCLI(["worker", "--database", "postgres://nobody:secret@127.0.0.1:1/jobs", "--exit-when-idle"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot open the job database postgres://nobody:***@127.0.0.1:1/jobs: no answer"), "\(result.stderr)")
+        #expect(!result.stderr.contains("secret"))
+    }
+}
