@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The only place that sees oneDNN's C API. It compiles against oneDNN 2.x (Debian) and 3.x
@@ -47,7 +48,8 @@ let package = Package(
         .target(name: "Postprocessing", dependencies: ["ResultsFormat", "Imaging"]),
         // Job stores (SQLite, PostgreSQL), shards and workers of the batch service (no HTTP here).
         .target(name: "BatchService", dependencies: ["Detection", "Engine", "ModelFormats", "ResultsFormat", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-                                                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]),
+                                                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                                .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat"], swiftSettings: optimisedAlways),
         .target(name: "ModelFormats", dependencies: ["Engine"], swiftSettings: optimisedAlways),
         .executableTarget(

@@ -47,6 +47,12 @@ public struct PhotoDownloader: Sendable {
     public func download(_ reference: String) throws -> URL {
         if let reason = policy.refusal(reference) { throw Failure.refused(reason) }
         guard let url = URL(string: reference) else { throw Failure.refused("not a URL") }
+        return try fetch(url)
+    }
+
+    /// Downloads a URL the operator's configuration produced (a presigned S3 URL on the configured
+    /// endpoint), so the caller-URL policy does not apply; retries and the size limit do.
+    public func fetch(_ url: URL) throws -> URL {
         var failure = Failure.network("not attempted")
         for attempt in 0..<attempts {
             if attempt > 0 { Thread.sleep(forTimeInterval: 0.5 * Double(1 << (attempt - 1))) }

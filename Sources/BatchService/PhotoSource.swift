@@ -7,6 +7,8 @@ import ResultsFormat
 public struct PhotoSource: Sendable {
     public let roots: [String]
     public let urlPolicy: URLPolicy
+    /// Buckets jobs may read as `s3://bucket/prefix` (nil: S3 is not configured).
+    public let s3: S3Client?
 
     public enum Refusal: Error, CustomStringConvertible, Equatable {
         case outsideRoots(String)
@@ -28,9 +30,16 @@ public struct PhotoSource: Sendable {
         }
     }
 
-    public init(roots: [String], urlPolicy: URLPolicy = .refuseAll) {
+    public init(roots: [String], urlPolicy: URLPolicy = .refuseAll, s3: S3Client? = nil) {
         self.roots = roots.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().standardizedFileURL.path }
         self.urlPolicy = urlPolicy
+        self.s3 = s3
+    }
+
+    /// The S3 client for an `s3://` reference, or a refusal when the service has none.
+    func s3Client(for reference: String) throws -> S3Client {
+        guard let s3 else { throw Refusal.unsupportedScheme(reference) }
+        return s3
     }
 
     /// The real path of `reference` if it lies under a root.
@@ -44,12 +53,20 @@ public struct PhotoSource: Sendable {
         return real
     }
 
-    /// Photos of a request: a folder (searched recursively) or a list of images.
+    /// Photos of a request: a folder (searched recursively; or every photo under `s3://bucket/prefix`)
+    /// or a list of images (paths, `s3://bucket/key`, or http(s) URLs where allowed).
     public func photos(folder: String?, images: [String]?, limit: Int, firstN: Int?, sampleN: Int?, extensions: Set<String>?) throws -> [String] {
         var paths: [String] = []
-        if let folder { paths += try ImageEnumerator.images(in: try confine(folder), recursive: true).paths.map { try confine($0) } }
+        if let folder, folder.hasPrefix("s3://") {
+            paths += try s3Client(for: folder).list(folder, extensions: extensions ?? ImageEnumerator.extensions, limit: limit)
+        } else if let folder {
+            paths += try ImageEnumerator.images(in: try confine(folder), recursive: true).paths.map { try confine($0) }
+        }
         for image in images ?? [] {
-            if image.contains("://") && urlPolicy.allowURLs {
+            if image.hasPrefix("s3://") {
+                _ = try s3Client(for: image).parse(image)
+                paths.append(image)
+            } else if image.contains("://") && urlPolicy.allowURLs {
                 if let reason = urlPolicy.refusal(image) { throw Refusal.urlRefused(image, reason: reason) }
                 paths.append(image)
             } else {

@@ -16,13 +16,16 @@ public final class ShardWorker: @unchecked Sendable {
     public let leaseSeconds: Double
     public let backend: ExecutionBackend
     public let downloader: PhotoDownloader
+    public let s3: S3Client?
     private var detectors: [String: Detector] = [:]
     private let lock = NSLock()
     private var stopRequested = false
 
     public init(store: any JobStore, name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)", leaseSeconds: Double = 60,
-                backend: ExecutionBackend = .oneDNN, downloader: PhotoDownloader = PhotoDownloader(policy: .refuseAll)) {
+                backend: ExecutionBackend = .oneDNN, downloader: PhotoDownloader = PhotoDownloader(policy: .refuseAll),
+                s3: S3Client? = nil) {
         self.store = store
+        self.s3 = s3
         self.downloader = downloader
         self.backend = backend
         self.name = name
@@ -123,7 +126,13 @@ public final class ShardWorker: @unchecked Sendable {
     /// fails for good is an image access failure, like an unreadable file.
     func record(url: String, runner: BatchRunner) -> ImageResult {
         do {
-            let local = try downloader.download(url)
+            let local: URL
+            if url.hasPrefix("s3://") {
+                guard let s3 else { throw S3Client.Failure.malformedURI("\(url) (this worker has no --s3-bucket configured)") }
+                local = try downloader.fetch(try s3.downloadURL(url))
+            } else {
+                local = try downloader.download(url)
+            }
             defer { try? FileManager.default.removeItem(at: local) }
             var entry = runner.record(for: local.path)
             entry.file = url

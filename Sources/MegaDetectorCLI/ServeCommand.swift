@@ -47,23 +47,24 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: give at least one --model and one --root\n".utf8))
             throw ExitCode(1)
         }
+        let s3 = try download.s3Client()
         let logger = Logger(label: "megadetector.serve")
         do {
-            try await JobStoreConnection.withStore(database, logger: logger) { store in try await serve(store, keys: keys, logger: logger) }
+            try await JobStoreConnection.withStore(database, logger: logger) { store in try await serve(store, keys: keys, s3: s3, logger: logger) }
         } catch let error as JobStoreConnection.LocationError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
         }
     }
 
-    func serve(_ store: any JobStore, keys: APIKeys, logger: Logger) async throws {
+    func serve(_ store: any JobStore, keys: APIKeys, s3: S3Client?, logger: Logger) async throws {
         let policy = download.policy(allowURLs: allowURLs)
         let downloader = download.downloader(allowURLs: allowURLs)
-        let api = ServiceAPI(store: store, keys: keys, source: PhotoSource(roots: root, urlPolicy: policy), models: model, shardSize: shardSize,
+        let api = ServiceAPI(store: store, keys: keys, source: PhotoSource(roots: root, urlPolicy: policy, s3: s3), models: model, shardSize: shardSize,
                              maxPhotosPerJob: maxPhotosPerJob, maxActiveJobs: maxActiveJobs, maxRequestBytes: maxRequestBytes)
         let app = Application(router: api.router(), configuration: .init(address: .hostname(host, port: port)))
         let pool = (0..<max(workers, 0)).map { ShardWorker(store: store, name: "local-\($0)", leaseSeconds: leaseSeconds, backend: engine.backend,
-                                                          downloader: downloader) }
+                                                          downloader: downloader, s3: s3) }
         logger.info("listening on http://\(host):\(port), database \(JobStoreConnection.redacted(database)), \(pool.count) worker(s)")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in pool {

@@ -97,6 +97,12 @@ struct ServiceAPI: Sendable {
             if case .malformedList = refusal { return problem(.badRequest, "\(refusal)") }
             if case .urlRefused = refusal { return problem(.forbidden, "\(refusal)") }
             return problem(.forbidden, "\(refusal)")
+        } catch let failure as S3Client.Failure {
+            switch failure {
+            case .bucketNotAllowed: return problem(.forbidden, "\(failure)")
+            case .malformedURI: return problem(.badRequest, "\(failure)")
+            case .http, .network, .malformedListing: return problem(.badGateway, "\(failure)")
+            }
         } catch let error as JSONParser.Failure {
             return problem(.badRequest, "\(error)")
         } catch let error as HTTPError {

@@ -23,12 +23,13 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         engine.apply()
+        let s3 = try download.s3Client()
         var logger = Logger(label: "megadetector.worker")
         logger[metadataKey: "worker"] = "\(name)"
         do {
             try await JobStoreConnection.withStore(database, logger: logger) { store in
                 let worker = ShardWorker(store: store, name: name, leaseSeconds: leaseSeconds, backend: engine.backend,
-                                         downloader: download.downloader(allowURLs: true))
+                                         downloader: download.downloader(allowURLs: true), s3: s3)
                 let signals = DetectCommand.installSignalHandlers { _ in worker.stop() }
                 defer { signals.forEach { $0.cancel() } }
                 logger.info("working on \(JobStoreConnection.redacted(database))")

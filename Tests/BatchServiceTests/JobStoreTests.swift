@@ -56,9 +56,10 @@ struct JobStoreTests {
     @Test(arguments: StoreBackend.available) func staleHolderCannotCommitAfterItsLeaseIsTakenOver(_ backend: StoreBackend) async throws {
         try await backend.withStore { store, _ in
             let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg"], shardSize: 2)
-            let slow = try #require(try await store.claim(worker: "slow", leaseSeconds: 0.05))
+            // Two seconds, so that a loaded machine still asks again while the lease is live.
+            let slow = try #require(try await store.claim(worker: "slow", leaseSeconds: 2))
             #expect(try await store.claim(worker: "other", leaseSeconds: 60) == nil, "a live lease is not handed out twice")
-            try await Task.sleep(nanoseconds: 100_000_000)
+            try await Task.sleep(nanoseconds: 2_200_000_000)
             let fresh = try #require(try await store.claim(worker: "fresh", leaseSeconds: 60))
             #expect(fresh.shard == slow.shard && fresh.token == slow.token + 1)
             #expect(try await store.heartbeat(slow, leaseSeconds: 60) == false)
