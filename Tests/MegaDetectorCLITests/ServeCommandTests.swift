@@ -22,7 +22,7 @@ import TestSupport
         /// The job store: an SQLite file in `folder` unless a PostgreSQL URL is given.
         let database: String
 
-        init(extra: [String] = [], reusing previous: Server? = nil, database: String? = nil) throws {
+        init(extra: [String] = [], reusing previous: Server? = nil, database: String? = nil, environment: [String: String] = [:]) throws {
             folder = previous?.folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
             self.database = database ?? previous?.database ?? folder.appendingPathComponent("jobs.sqlite").path
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -35,6 +35,7 @@ import TestSupport
             process.arguments = ["serve", "--database", self.database, "--root", ServeCommandTests.photos, "--root", folder.path,
                                  "--api-keys", folder.appendingPathComponent("keys").path, "--model", ServeCommandTests.model,
                                  "--port", "\(port)", "--shard-size", "4", "--max-request-bytes", "4096"] + extra
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
             process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
             try process.run()
