@@ -71,6 +71,7 @@ enum ServiceOpenAPI {
             "413": {description: The request body is larger than --max-request-bytes}
             "422": {$ref: "#/components/responses/Error"}
             "429": {$ref: "#/components/responses/Error"}
+            "502": {description: "The S3 endpoint could not list the bucket", content: {application/json: {schema: {type: object}}}}
       /v1/jobs/{id}:
         parameters: [{$ref: "#/components/parameters/JobId"}]
         get:
@@ -167,10 +168,10 @@ enum ServiceOpenAPI {
         JobRequest:
           type: object
           description: >
-            Give folder or images (paths relative to the first root, or absolute under a root; http(s) URLs
-            when the service runs with --allow-urls).
+            Give folder or images (paths relative to the first root, or absolute under a root; s3://bucket/key
+            for buckets the service allows with --s3-bucket; http(s) URLs when it runs with --allow-urls).
           properties:
-            folder: {type: string, description: "Searched recursively (alias: input_container_sas)"}
+            folder: {type: string, description: "Searched recursively, or s3://bucket/prefix (alias: input_container_sas)"}
             images: {type: array, items: {type: string}}
             model: {type: string, description: "One of /v1/models by name (alias: model_version)"}
             threshold: {type: number, default: 0.005}
