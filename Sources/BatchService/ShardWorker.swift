@@ -94,7 +94,10 @@ public final class ShardWorker: @unchecked Sendable {
             }
             if Date().timeIntervalSince(lastHeartbeat) > leaseSeconds / 4 {
                 do {
-                    guard try await store.heartbeat(claim, leaseSeconds: leaseSeconds) else { return false }
+                    guard try await store.heartbeat(claim, leaseSeconds: leaseSeconds) else {
+                        logger.notice("lease lost: token \(claim.token) is stale or the job stopped; dropping the shard")
+                        return false
+                    }
                 } catch {
                     logger.warning("heartbeat failed, working on: \(error)")
                 }

@@ -42,6 +42,48 @@ struct PostgresServiceTests {
         #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
     }
 
+    /// A worker on another "machine" (a network namespace) is cut off from the database mid-shard:
+    /// its lease runs out, a healthy worker redoes the shard with a new token and finishes the job,
+    /// and when the network comes back the cut-off worker's stale claim is refused by the token.
+    @Test func workerCutOffFromTheDatabaseCannotCommitLate() async throws {
+        guard let namespace = NetworkNamespace.create() else {
+            print("skipped: network namespaces need root and iproute2 (ip netns)")
+            return
+        }
+        defer { namespace.destroy() }
+        let cluster = try #require(try PostgresCluster.start(alsoListenOn: [namespace.hostAddress]))
+        defer { cluster.stop() }
+        let server = try ServeCommandTests.Server(extra: ["--workers", "0"], database: cluster.url)
+        try await server.waitUntilUp()
+        let (_, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"folder": "."}"#)
+        let id = try #require(created?.object?["id"]?.string)
+
+        let remote = "postgres://postgres@\(namespace.hostAddress):\(cluster.port)/postgres"
+        let cutOff = try WorkerCommandTests.Worker(database: remote, folder: server.folder, name: "cut-off", leaseSeconds: 3, slow: true,
+                                                   namespace: namespace)
+        try await cutOff.waitForLog("shard=0 token=1 worker=cut-off [BatchService] claimed")
+        namespace.cut()
+        try await Task.sleep(nanoseconds: 4_000_000_000)  // past the 3 s lease
+        let healthy = try WorkerCommandTests.Worker(database: cluster.url, folder: server.folder, name: "healthy", leaseSeconds: 60, slow: false)
+        let finished = try await server.waitFor(job: id, status: "completed")
+        #expect(finished?.object?["photos_done"]?.number == created?.object?["photos"]?.number)
+        namespace.restore()
+        try await cutOff.waitForLog("shard=0 token=1 worker=cut-off [BatchService] lease lost", seconds: 120)
+        #expect(healthy.text.contains("shard=0 token=2 worker=healthy [BatchService] claimed"), "\(healthy.text)")
+        _ = try await cutOff.signalAndWait(SIGTERM)
+        _ = try await healthy.signalAndWait(SIGTERM)
+
+        let (_, _, data) = try await server.request("GET", "/v1/jobs/\(id)/results")
+        let servedPath = server.folder.appendingPathComponent("served.json")
+        try data.write(to: servedPath)
+        let served = try ResultsFile.read(path: servedPath.path)
+        let output = server.folder.appendingPathComponent("detect.json").path
+        #expect(try Fixtures.runCLI(["detect", ServeCommandTests.model, ServeCommandTests.photos, output, "--quiet"]).status == 0)
+        let expected = try ResultsFile.read(path: output)
+        #expect(served.images.map(\.file) == expected.images.map(\.file), "every photo exactly once, in order")
+        #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
+    }
+
     @Test func unreachableDatabaseIsAClearError() throws {
         let result = try Fixtures.runCLI(["worker", "--database", "postgres://nobody:secret@127.0.0.1:1/jobs", "--exit-when-idle"])
         #expect(result.status == 1)

@@ -14,12 +14,18 @@ import TestSupport
 
         /// `slow` uses the plain-Swift reference backend, seconds per photo, so a shard is still in
         /// progress when the test interrupts it.
-        init(database: String, folder: URL, name: String, leaseSeconds: Double, slow: Bool) throws {
+        /// `namespace`: run the worker inside that network namespace (another "machine").
+        init(database: String, folder: URL, name: String, leaseSeconds: Double, slow: Bool, namespace: NetworkNamespace? = nil) throws {
             log = folder.appendingPathComponent("\(name).log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.executableURL = Fixtures.cli
-            process.arguments = ["worker", "--database", database, "--name", name, "--lease-seconds", "\(leaseSeconds)"]
+            let arguments = ["worker", "--database", database, "--name", name, "--lease-seconds", "\(leaseSeconds)"]
                 + (slow ? ["--backend", "reference", "--threads", "1"] : [])
+            if let namespace {
+                (process.executableURL, process.arguments) = namespace.exec([Fixtures.cli.path] + arguments)
+            } else {
+                process.executableURL = Fixtures.cli
+                process.arguments = arguments
+            }
             process.standardError = try FileHandle(forWritingTo: log)
             process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
             try process.run()

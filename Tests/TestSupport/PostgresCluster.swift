@@ -37,11 +37,24 @@ public final class PostgresCluster: @unchecked Sendable {
         if asPostgresUser { try FileManager.default.setAttributes([.ownerAccountName: "postgres"], ofItemAtPath: folder.path) }
     }
 
-    /// A running cluster, or nil where PostgreSQL is unavailable.
-    public static func start() throws -> PostgresCluster? {
+    /// Addresses the server listens on besides loopback (clients there are trusted too).
+    var extraAddresses: [String] = []
+
+    /// A running cluster, or nil where PostgreSQL is unavailable. `alsoListenOn`: further addresses
+    /// (with their /24 network trusted), for clients in another network namespace.
+    public static func start(alsoListenOn addresses: [String] = []) throws -> PostgresCluster? {
         guard unavailableReason == nil, let binaries = findBinaries() else { return nil }
         let cluster = try PostgresCluster(binaries: binaries)
+        cluster.extraAddresses = addresses
         try cluster.run("initdb", ["-D", cluster.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        if !addresses.isEmpty {
+            let hba = URL(fileURLWithPath: cluster.data).appendingPathComponent("pg_hba.conf")
+            let lines = addresses.map { "host all all \($0.split(separator: ".").prefix(3).joined(separator: ".")).0/24 trust\n" }.joined()
+            let handle = try FileHandle(forWritingTo: hba)
+            handle.seekToEndOfFile()
+            handle.write(Data(lines.utf8))
+            try handle.close()
+        }
         try cluster.startServer()
         return cluster
     }
@@ -69,7 +82,7 @@ public final class PostgresCluster: @unchecked Sendable {
 
     func startServer() throws {
         try run("pg_ctl", ["-D", data, "-l", folder.appendingPathComponent("log").path, "-w", "-o",
-                           "-c listen_addresses=127.0.0.1 -p \(port) -k \(folder.path) -c fsync=off", "start"])
+                           "-c listen_addresses=\((["127.0.0.1"] + extraAddresses).joined(separator: ",")) -p \(port) -k \(folder.path) -c fsync=off", "start"])
     }
 
     /// Stops the server at once (`-m immediate`: like a crash, no checkpoint) and starts it again after
