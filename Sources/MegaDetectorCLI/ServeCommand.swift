@@ -3,6 +3,7 @@ import BatchService
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -66,18 +67,13 @@ struct ServeCommand: AsyncParsableCommand {
         let pool = (0..<max(workers, 0)).map { ShardWorker(store: store, name: "local-\($0)", leaseSeconds: leaseSeconds, backend: engine.backend,
                                                           downloader: downloader, s3: s3) }
         logger.info("listening on http://\(host):\(port), database \(JobStoreConnection.redacted(database)), \(pool.count) worker(s)")
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in pool {
-                var workerLogger = logger
-                workerLogger[metadataKey: "worker"] = "\(worker.name)"
-                group.addTask { [workerLogger] in await worker.run(logger: workerLogger) }
-            }
-            group.addTask { try await app.runService() }
-            // The server returns on SIGINT/SIGTERM; then the workers stop at a photo boundary (an
-            // unfinished shard's lease simply expires and another worker takes it).
-            try await group.next()
-            pool.forEach { $0.stop() }
-            group.cancelAll()
-        }
+        // SIGTERM/SIGINT shut down gracefully: the server stops taking requests and the workers hand
+        // their shards back at a photo boundary; a second signal is not needed.
+        let services = ServiceGroup(configuration: .init(
+            services: [.init(service: app),
+                       // With --workers 0 the pool returns at once; the server must keep running.
+                       .init(service: WorkerPoolService(workers: pool, logger: logger), successTerminationBehavior: .ignore)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await services.run()
     }
 }

@@ -299,3 +299,30 @@ import TestSupport
         #expect(try await server.request("GET", "/v1/jobs/\(id)/results").0 == 409)
     }
 }
+
+extension ServeCommandTests {
+    /// SIGTERM mid-shard: the server exits 0 after its worker hands the shard back, so a restart
+    /// finishes the job at once instead of waiting out the (here 10-minute) lease.
+    @Test func sigtermHandsTheShardBack() async throws {
+        let first = try Server(extra: ["--shard-size", "6", "--lease-seconds", "600", "--backend", "reference", "--threads", "1"])
+        try await first.waitUntilUp()
+        let (_, created, _) = try await first.request("POST", "/v1/jobs", body: #"{"folder": ".", "first_n": 6}"#)
+        let id = try #require(created?.object?["id"]?.string)
+        for _ in 0..<600 {
+            let metrics = String(decoding: try await first.request("GET", "/metrics", key: nil).2, as: UTF8.self)
+            if metrics.contains("megadetector_shards{state=\"leased\"} 1") { break }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        kill(first.process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(60)
+        while first.process.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
+        #expect(!first.process.isRunning, "serve did not exit after SIGTERM")
+        first.process.waitUntilExit()
+        #expect(first.process.terminationStatus == 0)
+
+        let second = try Server(extra: ["--shard-size", "6", "--lease-seconds", "600"], reusing: first)
+        try await second.waitUntilUp()
+        let finished = try await second.waitFor(job: id, status: "completed")
+        #expect(finished?.object?["photos_done"]?.number == 6)
+    }
+}
