@@ -62,21 +62,12 @@ public final class PostgresCluster: @unchecked Sendable {
     var data: String { folder.appendingPathComponent("data").path }
 
     func run(_ program: String, _ arguments: [String]) throws {
-        let process = Process()
         let path = binaries.appendingPathComponent(program).path
         let command = asPostgresUser ? ["runuser", "-u", "postgres", "--", path] + arguments : [path] + arguments
-        // Foundation learns that a child exited when every copy of a descriptor it hands the child is
-        // closed; the server pg_ctl leaves running would keep that copy open for ever. So the shell
-        // closes every inherited descriptor above stderr before it starts pg_ctl.
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@""#, "bash"] + command
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let status = try DaemonLauncher.run(command)
+        guard status == 0 else {
             let log = (try? String(contentsOf: folder.appendingPathComponent("log"), encoding: .utf8)) ?? ""
-            throw Fixtures.FixtureError.missing("\(program) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)\n\(log.suffix(2000))")
+            throw Fixtures.FixtureError.missing("\(program) \(arguments.joined(separator: " ")) exited \(status)\n\(log.suffix(2000))")
         }
     }
 
