@@ -54,12 +54,12 @@ public enum JobStoreConnection {
         return configuration
     }
 
-    /// How long start-up waits for PostgreSQL to answer.
-    static let startTimeoutSeconds = 15
+    /// How long start-up waits for PostgreSQL to answer, by default.
+    public static let defaultStartTimeoutSeconds = 15
 
     /// Runs `body` with the store open. A PostgreSQL client's connection pool runs in a child task
     /// for exactly as long as `body` does, and its tables are created on first use.
-    public static func withStore<Result>(_ location: String, logger: Logger,
+    public static func withStore<Result>(_ location: String, logger: Logger, startTimeoutSeconds: Int = defaultStartTimeoutSeconds,
                                          _ body: (any JobStore) async throws -> Result) async throws -> Result {
         guard isPostgres(location) else {
             return try await body(try SQLiteJobStore(path: location))
@@ -72,7 +72,18 @@ public enum JobStoreConnection {
             // Once running, the pool waits out a database restart; at start-up a wrong URL or a
             // database that is down must be an error the user sees, not a silent wait.
             try await withThrowingTaskGroup(of: Bool.self) { start in
-                start.addTask { try await store.createSchema(); return true }
+                start.addTask {
+                    // A database that is restarting answers with errors for a moment: keep trying.
+                    while true {
+                        do {
+                            try await store.createSchema()
+                            return true
+                        } catch where !Task.isCancelled {
+                            logger.notice("job store not ready, retrying: \(error)")
+                            try await Task.sleep(nanoseconds: 500_000_000)
+                        }
+                    }
+                }
                 start.addTask { try await Task.sleep(nanoseconds: UInt64(startTimeoutSeconds) * 1_000_000_000); return false }
                 let ready = try await start.next() ?? false
                 start.cancelAll()

@@ -25,7 +25,8 @@ enum StoreBackend: String, CaseIterable, Sendable {
         case .postgres:
             let cluster = try #require(try PostgresCluster.start())
             defer { cluster.stop() }
-            try await JobStoreConnection.withStore(cluster.url, logger: Logger(label: "test")) { try await body($0, cluster) }
+            // A generous start-up wait: tests running in parallel on two cores can starve this one for a while.
+            try await JobStoreConnection.withStore(cluster.url, logger: Logger(label: "test"), startTimeoutSeconds: 180) { try await body($0, cluster) }
         }
     }
 }
@@ -56,10 +57,10 @@ struct JobStoreTests {
     @Test(arguments: StoreBackend.available) func staleHolderCannotCommitAfterItsLeaseIsTakenOver(_ backend: StoreBackend) async throws {
         try await backend.withStore { store, _ in
             let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg"], shardSize: 2)
-            // Two seconds, so that a loaded machine still asks again while the lease is live.
-            let slow = try #require(try await store.claim(worker: "slow", leaseSeconds: 2))
+            let slow = try #require(try await store.claim(worker: "slow", leaseSeconds: 60))
             #expect(try await store.claim(worker: "other", leaseSeconds: 60) == nil, "a live lease is not handed out twice")
-            try await Task.sleep(nanoseconds: 2_200_000_000)
+            // Its lease runs out (a negative renewal expires it now, without waiting on a loaded machine).
+            #expect(try await store.heartbeat(slow, leaseSeconds: -1))
             let fresh = try #require(try await store.claim(worker: "fresh", leaseSeconds: 60))
             #expect(fresh.shard == slow.shard && fresh.token == slow.token + 1)
             #expect(try await store.heartbeat(slow, leaseSeconds: 60) == false)

@@ -21,6 +21,7 @@ struct PostgresServiceTests {
         let workers = try (0..<3).map {
             try WorkerCommandTests.Worker(database: cluster.url, folder: server.folder, name: "pg-\($0)", leaseSeconds: 20, slow: false)
         }
+        for worker in workers { try await worker.waitForLog("working on") }
         try await workers[0].waitForLog("[BatchService] claimed")
         // Down for two seconds mid-job: claims fail and are retried, commits wait for the database.
         try cluster.crashAndRestart(downSeconds: 2)
