@@ -4,27 +4,36 @@ import Testing
 import TestSupport
 
 /// The service on PostgreSQL, as it runs across machines: `serve` accepting jobs, three separate
-/// `worker` processes doing them, and the database crashing mid-job. The job must still complete with
-/// every photo exactly once and results equal to `detect`'s.
+/// `worker` processes doing them, and the database and the service crashing mid-job. The job must
+/// still complete with every photo exactly once and results equal to `detect`'s.
 @Suite(.serialized, .enabled(if: PostgresCluster.unavailableReason == nil, "PostgreSQL is not installed here"))
 struct PostgresServiceTests {
     @Test func workersFinishAJobThroughADatabaseCrash() async throws {
         let cluster = try #require(try PostgresCluster.start())
         defer { cluster.stop() }
-        let server = try ServeCommandTests.Server(extra: ["--workers", "0"], database: cluster.url)
-        try await server.waitUntilUp()
-        let (status, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"folder": ".", "request_name": "on postgres"}"#)
+        // The real camera-trap photos of ../shared/images where present, else the fixture photos.
+        let shared = Fixtures.shared?.appendingPathComponent("images").resolvingSymlinksInPath().path
+        let folder = shared ?? ServeCommandTests.photos
+        let options = ["--workers", "0", "--shard-size", "6"] + (shared.map { ["--root", $0] } ?? [])
+        let first = try ServeCommandTests.Server(extra: options, database: cluster.url)
+        try await first.waitUntilUp()
+        let (status, created, _) = try await first.request("POST", "/v1/jobs", body: "{\"folder\": \"\(folder)\", \"request_name\": \"on postgres\"}")
         #expect(status == 201)
         let id = try #require(created?.object?["id"]?.string)
         let total = try #require(created?.object?["photos"]?.number)
 
         let workers = try (0..<3).map {
-            try WorkerCommandTests.Worker(database: cluster.url, folder: server.folder, name: "pg-\($0)", leaseSeconds: 20, slow: false)
+            try WorkerCommandTests.Worker(database: cluster.url, folder: first.folder, name: "pg-\($0)", leaseSeconds: 20, slow: false)
         }
         for worker in workers { try await worker.waitForLog("working on") }
         try await workers[0].waitForLog("[BatchService] claimed")
         // Down for two seconds mid-job: claims fail and are retried, commits wait for the database.
         try cluster.crashAndRestart(downSeconds: 2)
+        // And the service itself is killed outright and started again on the same database.
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+        let server = try ServeCommandTests.Server(extra: options, reusing: first)
+        try await server.waitUntilUp()
         let finished = try await server.waitFor(job: id, status: "completed")
         #expect(finished?.object?["photos_done"]?.number == total)
         for worker in workers { #expect(try await worker.signalAndWait(SIGTERM) == 0) }
@@ -37,8 +46,9 @@ struct PostgresServiceTests {
         try data.write(to: servedPath)
         let served = try ResultsFile.read(path: servedPath.path)
         let output = server.folder.appendingPathComponent("detect.json").path
-        #expect(try Fixtures.runCLI(["detect", ServeCommandTests.model, ServeCommandTests.photos, output, "--quiet"]).status == 0)
+        #expect(try Fixtures.runCLI(["detect", ServeCommandTests.model, folder, output, "--recursive", "--quiet"]).status == 0)
         let expected = try ResultsFile.read(path: output)
+        #expect(served.images.count == Int(total) && expected.images.count > 10)
         #expect(served.images.map(\.file) == expected.images.map(\.file), "every photo exactly once, in order")
         #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
     }
