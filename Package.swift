@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "ResultsFormatTests", dependencies: ["ResultsFormat", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Imaging", "ResultsFormat", "Postprocessing", "TestSupport"]),
         .testTarget(name: "PostprocessingTests", dependencies: ["Postprocessing", "ResultsFormat", "Detection", "TestSupport"]),
-        .testTarget(name: "BatchServiceTests", dependencies: ["BatchService", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "BatchServiceTests", dependencies: ["BatchService", "ResultsFormat", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "MegaDetectorCLITests", dependencies: ["TestSupport", "ResultsFormat"]),
     ]
 )

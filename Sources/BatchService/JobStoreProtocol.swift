@@ -80,14 +80,22 @@ public protocol JobStore: Sendable {
     func jobs() async throws -> [JobSummary]
     func activeJobCount() async throws -> Int
     func counts() async throws -> JobCounts
-    /// Every photo of the job once, in submission order, with its result (nil while not processed).
+    /// Every photo of the job once, in writing order, with its result (nil while not processed).
     func results(_ id: String) async throws -> [(path: String, json: String?)]
+    /// At most `limit` photos from position `start` on, for reading a large job's results in pages.
+    func results(_ id: String, from start: Int, limit: Int) async throws -> [(path: String, json: String?)]
 }
 
 extension JobStore {
     public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int) async throws -> String {
         try await createJob(name: name, model: model, threshold: threshold, photos: photos, shardSize: shardSize, base: "", caller: "")
     }
+}
+
+/// The order photos are stored, processed and written in: code-point order, as the reference sorts
+/// a results file's images, so that a job's results can be streamed in storage order.
+func writingOrder(_ photos: [String]) -> [String] {
+    photos.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
 }
 
 /// Failure records are the only per-photo results with a "failure" key: counted for the job's

@@ -53,6 +53,7 @@ public final class PostgresJobStore: JobStore {
     public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int, base: String,
                           caller: String) async throws -> String {
         let id = UUID().uuidString.lowercased()
+        let photos = writingOrder(photos)
         let size = max(shardSize, 1)
         let shardCount = (photos.count + size - 1) / size
         let status = photos.isEmpty ? JobStatus.completed.rawValue : JobStatus.created.rawValue
@@ -204,6 +205,11 @@ public final class PostgresJobStore: JobStore {
         return JobCounts(jobs: try await grouped("SELECT status, COUNT(*) FROM jobs GROUP BY status"),
                          shards: try await grouped("SELECT state, COUNT(*) FROM shards GROUP BY state"),
                          photosDone: totals.0, photosFailed: totals.1)
+    }
+
+    public func results(_ id: String, from start: Int, limit: Int) async throws -> [(path: String, json: String?)] {
+        try await client.query("SELECT path, result FROM photos WHERE job_id = \(id) AND idx >= \(start) ORDER BY idx LIMIT \(limit)", logger: logger)
+            .collect().map { try $0.decode((String, String?).self) }.map { (path: $0.0, json: $0.1) }
     }
 
     public func results(_ id: String) async throws -> [(path: String, json: String?)] {

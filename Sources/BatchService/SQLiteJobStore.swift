@@ -34,6 +34,7 @@ public final class SQLiteJobStore: JobStore {
     public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int, base: String,
                           caller: String) throws -> String {
         let id = UUID().uuidString.lowercased()
+        let photos = writingOrder(photos)
         let now = Date().timeIntervalSince1970
         let size = max(shardSize, 1)
         try database.write { db in
@@ -162,6 +163,14 @@ public final class SQLiteJobStore: JobStore {
                           total: job["total"], done: job["done"], failed: job["failed"], shards: shards, shardsDone: shardsDone,
                           created: Date(timeIntervalSince1970: job["created"]), updated: Date(timeIntervalSince1970: job["updated"]),
                           message: job["message"], base: job["base"], caller: job["caller"])
+    }
+
+    public func results(_ id: String, from start: Int, limit: Int) throws -> [(path: String, json: String?)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT path, result FROM photos WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?",
+                             arguments: [id, start, limit])
+                .map { (path: $0["path"] as String, json: $0["result"] as String?) }
+        }
     }
 
     public func results(_ id: String) throws -> [(path: String, json: String?)] {

@@ -155,21 +155,3 @@ public final class ShardWorker: @unchecked Sendable {
         return detector
     }
 }
-
-extension JobStore {
-    /// The job's MegaDetector results file: every processed photo exactly once, in submission order
-    /// (photos not processed yet are left out rather than reported as failures), names relative to
-    /// `relativeTo` when given.
-    public func resultsFile(_ id: String, relativeTo root: String?, detectorName: String) async throws -> ResultsFile {
-        var images: [ImageResult] = []
-        for (path, json) in try await results(id) {
-            guard let json else { continue }
-            var image = try ImageResult(json: try JSONParser.parse(Array(json.utf8)))
-            if let root { image.file = ImageEnumerator.relative(path, to: root) }
-            images.append(image)
-        }
-        let version = ModelRegistry.version(fromFileName: detectorName)
-        return ResultsFile(images: images, info: ResultsFile.info(detector: URL(fileURLWithPath: detectorName).lastPathComponent,
-                                                                  metadata: ModelRegistry.detectorMetadata(version: version)))
-    }
-}

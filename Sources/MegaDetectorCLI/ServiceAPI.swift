@@ -60,9 +60,14 @@ struct ServiceAPI: Sendable {
                 guard summary.status == .completed || partial else {
                     return problem(.conflict, "job is \(summary.status.rawValue); add ?partial=true for the photos done so far")
                 }
-                let results = try await store.resultsFile(id, relativeTo: summary.base.isEmpty ? nil : summary.base, detectorName: summary.model)
-                return Response(status: .ok, headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(string: results.serialized())))
+                // Streamed a page of photos at a time: a million-photo job never sits in memory whole.
+                let store = self.store
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+                    try await store.streamResults(id, relativeTo: summary.base.isEmpty ? nil : summary.base, detectorName: summary.model) { text in
+                        try await writer.write(ByteBuffer(string: text))
+                    }
+                    try await writer.finish(nil)
+                })
             }
         }
         registerReferenceRoutes(on: router)

@@ -3,8 +3,14 @@
 /// keys, `\uXXXX` for everything outside ASCII, and Python's `repr` for floats.
 public enum JSONWriter {
     public static func serialize(_ value: JSONValue, indent: Int? = 1) -> String {
+        serialize(value, indent: indent, level: 0)
+    }
+
+    /// `value` as it appears nested `level` deep in a larger document (its inner lines indented to
+    /// match), for writers that emit a document piece by piece.
+    public static func serialize(_ value: JSONValue, indent: Int?, level: Int) -> String {
         var output = ""
-        write(value, level: 0, indent: indent, into: &output)
+        write(value, level: level, indent: indent, into: &output)
         return output
     }
 

@@ -1,6 +1,7 @@
 import BatchService
 import Foundation
 import Logging
+import ResultsFormat
 import Testing
 import TestSupport
 
@@ -131,7 +132,35 @@ struct JobStoreTests {
             #expect(claimed.sorted() == Array(0..<20))
             let summary = try #require(try await store.summary(id))
             #expect(summary.status == .completed && summary.done == 60 && summary.shardsDone == 20)
-            #expect(try await store.results(id).map(\.path) == photos)
+            #expect(try await store.results(id).map(\.path) == photos.sorted(), "stored in writing (code-point) order")
+        }
+    }
+}
+
+extension JobStoreTests {
+    /// Results stream page by page in writing order (code points, as the reference sorts files) and
+    /// equal the whole-file serialisation; photos without a result yet are left out.
+    @Test(arguments: StoreBackend.available) func resultsStreamInPagesAsTheWholeFile(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store, _ in
+            let photos = ["/p/b.jpg", "/p/Z.jpg", "/p/a é.jpg", "/p/a.jpg", "/p/c/1.jpg", "/p/0.png", "/p/ab.jpg"]
+            let id = try await store.createJob(name: "t", model: "md_v5a.0.1.pt", threshold: 0.1, photos: photos, shardSize: 3)
+            var claims: [ShardClaim] = []
+            while let claim = try await store.claim(worker: "w", leaseSeconds: 60) { claims.append(claim) }
+            for claim in claims.dropLast() {
+                let results = claim.photos.map { photo in
+                    (index: photo.index, json: "{\"file\": \"\(photo.path)\", \"detections\": [{\"category\": \"1\", \"conf\": 0.5, \"bbox\": [0.1, 0.2, 0.3, 0.4]}, {\"category\": \"2\", \"conf\": 0.9, \"bbox\": [0.0, 0.0, 0.5, 0.5]}]}")
+                }
+                #expect(try await store.complete(claim, results: results))
+            }
+            var streamed = ""
+            try await store.streamResults(id, relativeTo: "/p", detectorName: "md_v5a.0.1.pt", pageSize: 2) { streamed += $0 }
+            let parsed = try #require(try JSONParser.parse(Array(streamed.utf8)).object)
+            let images = try (parsed["images"]?.array ?? []).map(ImageResult.init(json:))
+            // Shards of 3 in writing order; the last one (c/1.jpg) is not done and is left out.
+            #expect(images.map(\.file) == ["0.png", "Z.jpg", "a \u{e9}.jpg", "a.jpg", "ab.jpg", "b.jpg"])
+            #expect(images.first?.detections?.map(\.conf) == [0.9, 0.5], "detections by confidence, as the reference writes them")
+            let whole = ResultsFile(images: images, info: parsed["info"]?.object ?? JSONObject())
+            #expect(streamed == whole.serialized())
         }
     }
 }

@@ -42,3 +42,23 @@ struct JSONWriterTests {
         #expect(try JSONParser.parse(Array("[1, 1.0, -0.5e-3]".utf8)) == .array([.int(1), .double(1.0), .double(-0.0005)]))
     }
 }
+
+extension JSONWriterTests {
+    /// The streaming writer the batch service uses gives the same bytes as the reference writer, for
+    /// the reference's own files (failures, several detections per photo) and for an empty file.
+    @Test(arguments: ["expected_shared.json", "expected_synthetic.json"])
+    func streamingWriterReproducesTheReferenceFile(_ name: String) throws {
+        let url = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/\(name)")
+        let original = try String(contentsOf: url, encoding: .utf8)
+        let typed = try ResultsFile.read(path: url.path)
+        var writer = ResultsStreamWriter(detectionCategories: typed.detectionCategories, info: typed.info)
+        var text = ""
+        for image in typed.sortedForWriting().images { text += writer.text(for: image) }
+        text += writer.closingText()
+        #expect(typed.images.count > 3)
+        #expect(text == original)
+
+        let empty = ResultsFile(images: [], info: typed.info)
+        #expect(ResultsStreamWriter(info: typed.info).closingText() == empty.serialized())
+    }
+}
