@@ -232,56 +232,63 @@ import TestSupport
         #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
     }
 
-    /// Photos named by http URLs (a local web server standing in for a remote one): fetched by the
-    /// worker, detected exactly as the local files are, recorded under their URLs; a missing one is a
-    /// failure record. Without --allow-private-url-hosts the same loopback URLs are refused.
+    /// Photos named by http URLs (a local web server standing in for a remote one; the photos of
+    /// ../shared/images where present, else the fixture photos): fetched by the worker, detected exactly
+    /// as the local files are, recorded under their URLs; a missing one is a failure record. Without
+    /// --allow-private-url-hosts the same loopback URLs are refused.
     @Test func urlPhotosAreFetchedAndInternalHostsRefused() async throws {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         guard path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/python3") }) else {
             print("skipped: python3 is not available to serve photos over HTTP")
             return
         }
+        let photoFolder = Fixtures.shared?.appendingPathComponent("images").resolvingSymlinksInPath().path ?? Self.photos
         let webPort = Int.random(in: 20_000..<60_000)
         let web = Process()
         web.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        web.arguments = ["python3", "-m", "http.server", "\(webPort)", "--bind", "127.0.0.1", "--directory", Self.photos]
+        web.arguments = ["python3", "-m", "http.server", "\(webPort)", "--bind", "127.0.0.1", "--directory", photoFolder]
         web.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         web.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try web.run()
         // SIGKILL: the test runner's blocked-signal mask can leave the child deaf to SIGTERM.
         defer { kill(web.processIdentifier, SIGKILL); web.waitUntilExit() }
         let base = "http://127.0.0.1:\(webPort)"
-        let body = "{\"images\": [\"\(base)/gray.png\", \"\(base)/tiny_64x48.jpg\", \"\(base)/missing.jpg\"]}"
+        let extensions: Set<String> = ["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"]
+        let relative = (FileManager.default.enumerator(atPath: photoFolder)?.allObjects as? [String] ?? [])
+            .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+        let urls = relative.map { base + "/" + ($0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? $0) } + ["\(base)/missing.jpg"]
+        let body = JSONWriter.serialize(.object(JSONObject([("images", .array(urls.map { .string($0) }))])), indent: nil)
 
-        let strict = try Server(extra: ["--workers", "0", "--allow-urls"])
+        let strict = try Server(extra: ["--workers", "0", "--allow-urls", "--max-request-bytes", "65536"])
         try await strict.waitUntilUp()
         #expect(try await strict.request("POST", "/v1/jobs", body: body).0 == 403)
         #expect(try await strict.request("POST", "/v1/jobs", body: "{\"images\": [\"file:///etc/passwd\"]}").0 == 403)
 
-        let server = try Server(extra: ["--allow-urls", "--allow-private-url-hosts"])
+        let server = try Server(extra: ["--allow-urls", "--allow-private-url-hosts", "--max-request-bytes", "65536"])
         try await server.waitUntilUp()
         for _ in 0..<100 {
-            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(base)/gray.png")!),
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: urls[0])!),
                (response as? HTTPURLResponse)?.statusCode == 200 { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         let (status, created, _) = try await server.request("POST", "/v1/jobs", body: body)
         #expect(status == 201)
         let id = try #require(created?.object?["id"]?.string)
-        let finished = try await server.waitFor(job: id, status: "completed")
-        #expect(finished?.object?["photos_failed"]?.number == 1)
+        _ = try await server.waitFor(job: id, status: "completed")
         let (_, results, _) = try await server.request("GET", "/v1/jobs/\(id)/results")
         let images = results?.object?["images"]?.array?.compactMap(\.object) ?? []
-        func entry(_ name: String) -> JSONObject? { images.first { $0["file"]?.string == "\(base)/\(name)" } }
-        #expect(images.count == 3)
-        #expect(entry("missing.jpg")?["failure"]?.string == "image access failure")
+        func entry(_ url: String) -> JSONObject? { images.first { $0["file"]?.string == url } }
+        #expect(images.count == urls.count, "every URL once")
+        #expect(entry("\(base)/missing.jpg")?["failure"]?.string == "image access failure")
 
         let output = server.folder.appendingPathComponent("detect.json").path
-        #expect(try Fixtures.runCLI(["detect", Self.model, Self.photos, output, "--quiet"]).status == 0)
+        #expect(try Fixtures.runCLI(["detect", Self.model, photoFolder, output, "--recursive", "--output-relative-filenames", "--quiet"]).status == 0)
         let local = try ResultsFile.read(path: output).images
-        for name in ["gray.png", "tiny_64x48.jpg"] {
-            let expected = try #require(local.first { $0.file.hasSuffix("/" + name) })
-            #expect(entry(name)?["detections"] == expected.json.object?["detections"], "\(name)")
+        #expect(local.count == relative.count && local.count >= 10)
+        for (name, url) in zip(relative, urls) {
+            var expected = try #require(local.first { $0.file == name }).json.object
+            expected?["file"] = .string(url)
+            #expect(entry(url) == expected, "\(name)")
         }
     }
 
