@@ -333,3 +333,31 @@ extension ServeCommandTests {
         #expect(finished?.object?["photos_done"]?.number == 6)
     }
 }
+
+extension ServeCommandTests {
+    /// Cancel mid-job: the job becomes canceled at once, the worker commits nothing more, and the
+    /// partial results hold each committed photo exactly once.
+    @Test func cancelMidJobStopsTheWork() async throws {
+        let server = try Server(extra: ["--shard-size", "2", "--backend", "reference", "--threads", "1"])
+        try await server.waitUntilUp()
+        let (_, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"folder": ".", "first_n": 8}"#)
+        let id = try #require(created?.object?["id"]?.string)
+        var done = 0.0
+        for _ in 0..<1200 where done < 2 {
+            done = try await server.request("GET", "/v1/jobs/\(id)").1?.object?["photos_done"]?.number ?? 0
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        let (status, canceled, _) = try await server.request("POST", "/v1/jobs/\(id)/cancel")
+        #expect(status == 200 && canceled?.object?["status"]?.string == "canceled")
+        let atCancel = try #require(canceled?.object?["photos_done"]?.number)
+        #expect(atCancel >= 2 && atCancel < 8)
+        try await Task.sleep(nanoseconds: 4_000_000_000)  // longer than a shard takes on this backend
+        let later = try await server.request("GET", "/v1/jobs/\(id)").1?.object
+        #expect(later?["status"]?.string == "canceled")
+        #expect(later?["photos_done"]?.number == atCancel, "nothing committed after the cancel")
+        let (_, partial, _) = try await server.request("GET", "/v1/jobs/\(id)/results?partial=true")
+        let files = partial?.object?["images"]?.array?.compactMap { $0.object?["file"]?.string } ?? []
+        #expect(files.count == Int(atCancel) && Set(files).count == files.count)
+        #expect(try await server.request("POST", "/v1/jobs/\(id)/cancel").1?.object?["status"]?.string == "canceled")
+    }
+}
