@@ -87,15 +87,25 @@ public final class ShardWorker: @unchecked Sendable {
         let runner = BatchRunner(detector: loaded, progress: ProgressReporter(interactive: false))
         var results: [(index: Int, json: String)] = []
         var lastHeartbeat = Date()
-        for photo in claim.photos {
-            if stopping {
+        var dropped = false
+        let downloader = self.downloader, s3 = self.s3
+        // Decoding (and downloading) of the next photos overlaps inference of the current one.
+        try await runner.records(for: claim.photos.map(\.path), localFile: { reference in
+            guard reference.contains("://") else { return (reference, false) }
+            return Self.download(reference, downloader: downloader, s3: s3).map { ($0.path, true) }
+        }) { entry in
+            results.append((claim.photos[results.count].index, JSONWriter.serialize(entry.json, indent: nil)))
+            // A worker asked to stop hands the shard back, unless it has just finished it.
+            if stopping && results.count < claim.photos.count {
                 _ = try? await store.release(claim)
+                dropped = true
                 return false
             }
             if Date().timeIntervalSince(lastHeartbeat) > leaseSeconds / 4 {
                 do {
-                    guard try await store.heartbeat(claim, leaseSeconds: leaseSeconds) else {
+                    if try await !store.heartbeat(claim, leaseSeconds: leaseSeconds) {
                         logger.notice("lease lost: token \(claim.token) is stale or the job stopped; dropping the shard")
+                        dropped = true
                         return false
                     }
                 } catch {
@@ -103,9 +113,9 @@ public final class ShardWorker: @unchecked Sendable {
                 }
                 lastHeartbeat = Date()
             }
-            let entry = photo.path.contains("://") ? record(url: photo.path, runner: runner) : runner.record(for: photo.path)
-            results.append((photo.index, JSONWriter.serialize(entry.json, indent: nil)))
+            return true
         }
+        if dropped { return false }
         return try await commit(claim, results: results, logger: logger)
     }
 
@@ -125,24 +135,18 @@ public final class ShardWorker: @unchecked Sendable {
         }
     }
 
-    /// A photo named by URL: downloaded, detected, and recorded under its URL; a download that
-    /// fails for good is an image access failure, like an unreadable file.
-    func record(url: String, runner: BatchRunner) -> ImageResult {
+    /// A photo named by URL (http(s), or s3:// through a presigned URL) downloaded to a temporary
+    /// file; nil when it cannot be had for good (the record is then an image access failure).
+    static func download(_ reference: String, downloader: PhotoDownloader, s3: S3Client?) -> URL? {
         do {
-            let local: URL
-            if url.hasPrefix("s3://") {
-                guard let s3 else { throw S3Client.Failure.malformedURI("\(url) (this worker has no --s3-bucket configured)") }
-                local = try downloader.fetch(try s3.downloadURL(url))
-            } else {
-                local = try downloader.download(url)
+            if reference.hasPrefix("s3://") {
+                guard let s3 else { throw S3Client.Failure.malformedURI("\(reference) (this worker has no --s3-bucket configured)") }
+                return try downloader.fetch(try s3.downloadURL(reference))
             }
-            defer { try? FileManager.default.removeItem(at: local) }
-            var entry = runner.record(for: local.path)
-            entry.file = url
-            return entry
+            return try downloader.download(reference)
         } catch {
-            FileHandle.standardError.write(Data("Image \(url) cannot be downloaded: \(error)\n".utf8))
-            return ImageResult(file: url, failure: FailureKind.imageAccess)
+            FileHandle.standardError.write(Data("Image \(reference) cannot be downloaded: \(error)\n".utf8))
+            return nil
         }
     }
 

@@ -163,6 +163,38 @@ public final class BatchRunner: @unchecked Sendable {
         infer(Self.prepare(path, configuration: detector.configuration), request: nil)
     }
 
+    /// Records for `references` in order, as `record(for:)` makes them, decoding the next photos while
+    /// the current one is inferred (as `run` does). `localFile` turns a reference into a file to read
+    /// (a download for a URL; `isTemporary` files are removed once decoded; nil: the photo cannot be
+    /// had, an image access failure). `visit` gets each record, under the reference's name, and
+    /// returns false to stop early.
+    public func records(for references: [String], localFile: @escaping @Sendable (String) -> (path: String, isTemporary: Bool)?,
+                        visit: (ImageResult) async throws -> Bool) async throws {
+        let configuration = detector.configuration
+        let channel = BoundedChannel<PreparedImage>(capacity: queueCapacity)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for reference in references {
+                    if Task.isCancelled { break }
+                    var item = PreparedImage(path: reference, input: .failure(.unreadable(path: reference, reason: "cannot be fetched")))
+                    if let local = localFile(reference) {
+                        item.input = Self.prepare(local.path, configuration: configuration).input
+                        if local.isTemporary { try? FileManager.default.removeItem(atPath: local.path) }
+                    }
+                    await channel.send(item)
+                }
+                await channel.finish()
+            }
+            defer { group.cancelAll() }
+            while let item = await channel.receive() {
+                guard try await visit(self.infer(item, request: nil)) else {
+                    await channel.finish()
+                    return
+                }
+            }
+        }
+    }
+
     /// Inference stage: one photo's result record (failures are data, never thrown).
     func infer(_ item: PreparedImage, request: BatchRequest?) -> ImageResult {
         switch item.input {
