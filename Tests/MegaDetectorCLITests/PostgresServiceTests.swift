@@ -27,7 +27,9 @@ struct PostgresServiceTests {
         }
         for worker in workers { try await worker.waitForLog("working on") }
         try await workers[0].waitForLog("[BatchService] claimed")
-        // Down for two seconds mid-job: claims fail and are retried, commits wait for the database.
+        let before = try await first.request("GET", "/v1/jobs/\(id)").1?.object
+        #expect(before?["status"]?.string == "running", "the crash comes mid-job")
+        // Down for two seconds mid-job: claims and commits wait for the database or are retried.
         try cluster.crashAndRestart(downSeconds: 2)
         // And the service itself is killed outright and started again on the same database.
         kill(first.process.processIdentifier, SIGKILL)
@@ -37,9 +39,6 @@ struct PostgresServiceTests {
         let finished = try await server.waitFor(job: id, status: "completed")
         #expect(finished?.object?["photos_done"]?.number == total)
         for worker in workers { #expect(try await worker.signalAndWait(SIGTERM) == 0) }
-        let logs = workers.map(\.text).joined()
-        #expect(["Connection creation failed", "worker error", "commit failed", "heartbeat failed"].contains(where: logs.contains),
-                "some worker saw the database go away: \(logs)")
 
         let (_, _, data) = try await server.request("GET", "/v1/jobs/\(id)/results")
         let servedPath = server.folder.appendingPathComponent("served.json")
