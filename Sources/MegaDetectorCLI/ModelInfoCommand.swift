@@ -6,7 +6,7 @@ import ModelFormats
 struct ModelInfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model-info",
-        abstract: "Describe a model file (.pt or .onnx) without running it: architecture, classes, strides, anchors."
+        abstract: "Describe a model file (.pt, .onnx, or a MegaDetector v2-v4 .pb) without running it: architecture, classes, strides, anchors."
     )
 
     @Argument(help: "Path to a model file (MegaDetector .pt, YOLOv5 .pt, or .onnx).")
@@ -17,6 +17,10 @@ struct ModelInfoCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             engine.apply()
+            if file.lowercased().hasSuffix(".pb") {
+                print(Self.describe(try FasterRCNNGraph.inspect(try TensorFlowGraphFile.open(file)), path: file))
+                return
+            }
             let model = try ModelLoader.load(path: file, backend: engine.backend)
             print(Self.describe(model.info, backend: model.network.backend))
         }
@@ -47,6 +51,24 @@ struct ModelInfoCommand: ParsableCommand {
         lines.append("backend:            \(backend == .oneDNN ? "oneDNN \(OneDNN.version)" : "reference (plain Swift)")")
         lines.append("load time:          \(String(format: "%.3f", info.loadSeconds)) s")
         return lines.joined(separator: "\n")
+    }
+
+    /// A MegaDetector v2-v4 frozen graph: what the structure checks found.
+    static func describe(_ summary: FasterRCNNGraph.Summary, path: String) -> String {
+        let ops = summary.opCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        return [
+            "file:               \(path)",
+            "format:             TensorFlow frozen graph (GraphDef producer \(summary.producer))",
+            "architecture:       Faster R-CNN, InceptionResNetV2 (TF Object Detection API export, MegaDetector v2-v4)",
+            "nodes:              \(summary.nodeCount) (\(summary.opCounts.count) op types; most used: " +
+                ops.prefix(6).map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")",
+            "weights:            \(summary.weightCount.formatted()) floats (\(summary.weightBytes.formatted()) bytes stored)",
+            "input:              image_tensor uint8 1xHxWx3",
+            "outputs:            detection_boxes, detection_scores, detection_classes, num_detections",
+            "classes:            \(summary.classCount) (from the second-stage weights)",
+            "anchors per cell:   \(summary.anchorsPerCell)",
+            "runs:               not yet (running TensorFlow graphs is not built); use MDV5A",
+        ].joined(separator: "\n")
     }
 
     private static func formatNumber(_ value: Float) -> String {

@@ -60,3 +60,21 @@ struct ModelInfoCommandTests {
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("dump/model.0.f32").path))
     }
 }
+
+extension ModelInfoCommandTests {
+    /// A MegaDetector v4-structure graph: model-info describes it; detect refuses it with one clear
+    /// line instead of computing anything.
+    @Test func megadetectorV4GraphIsDescribedAndNotRunYet() throws {
+        let graph = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/mdv4/mdv4_skeleton.pb").path
+        let info = try Fixtures.runCLI(["model-info", graph])
+        #expect(info.status == 0, "\(info.stderr)")
+        #expect(info.stdout.contains("classes:            3 (from the second-stage weights)"))
+        #expect(info.stdout.contains("nodes:              12343 (70 op types"))
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("v4-\(UUID().uuidString).json").path
+        let detect = try Fixtures.runCLI(["detect", graph, Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/synthetic").path, output])
+        #expect(detect.status == 1)
+        #expect(detect.stderr.contains("is a MegaDetector v2-v4 frozen graph (Faster R-CNN, 12343 nodes, 3 classes), but running TensorFlow graphs is not built yet"),
+                "\(detect.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+}

@@ -16,6 +16,10 @@ public enum ModelFormatError: Error, Equatable, CustomStringConvertible {
     case unsupportedOperator(name: String, opset: Int, node: String)
     case malformedONNX(String)
     case unknownFormat(path: String)
+    case malformedGraph(String)
+    case unexpectedGraph(String)
+    case unsupportedTensorFlowOps([String])
+    case tensorFlowGraphNotRunnable(String)
 
     public var description: String {
         switch self {
@@ -38,7 +42,12 @@ public enum ModelFormatError: Error, Equatable, CustomStringConvertible {
         case let .unsupportedOperator(name, opset, node):
             return "unsupported ONNX operator \(name) (opset \(opset)) in node \(node)"
         case let .malformedONNX(reason): return "malformed ONNX model: \(reason)"
-        case let .unknownFormat(path): return "unrecognised model format: \(path) (expected a PyTorch .pt or an ONNX .onnx file)"
+        case let .unknownFormat(path): return "unrecognised model format: \(path) (expected a PyTorch .pt, an ONNX .onnx or a TensorFlow .pb file)"
+        case let .malformedGraph(reason): return "malformed TensorFlow graph: \(reason)"
+        case let .unexpectedGraph(reason):
+            return "not a MegaDetector v2-v4 graph (TF Object Detection API Faster R-CNN export): \(reason)"
+        case let .unsupportedTensorFlowOps(ops): return "unsupported TensorFlow ops: \(ops.joined(separator: ", "))"
+        case let .tensorFlowGraphNotRunnable(what): return what
         }
     }
 }

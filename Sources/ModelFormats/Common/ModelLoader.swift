@@ -14,6 +14,13 @@ public enum ModelLoader {
         if path.lowercased().hasSuffix(".onnx") || bytes[0] == 0x08 {  // field 1 (ir_version), varint
             return try ONNXModel.load(path: path, backend: backend)
         }
+        if path.lowercased().hasSuffix(".pb") {
+            let summary = try FasterRCNNGraph.inspect(try TensorFlowGraphFile.open(path))
+            throw ModelFormatError.tensorFlowGraphNotRunnable("""
+                \(path) is a MegaDetector v2-v4 frozen graph (Faster R-CNN, \(summary.nodeCount) nodes, \(summary.classCount) classes), \
+                but running TensorFlow graphs is not built yet: use MegaDetector v5 (MDV5A) instead
+                """)
+        }
         if path.lowercased().hasSuffix(".pt") || path.lowercased().hasSuffix(".pth") {
             throw ModelFormatError.corruptArchive(reason: "not a zip file (PyTorch checkpoints are zip archives)")
         }

@@ -1,0 +1,97 @@
+import Foundation
+import ModelFormats
+import Testing
+import TestSupport
+
+/// The GraphDef reader and the MegaDetector v2-v4 structure checks, on the node-for-node skeleton of
+/// a real TF1 Object Detection API export (Tests/Fixtures/mdv4/make_mdv4_fixtures.py), against
+/// TensorFlow's own reading of the same export (mdv4_structure.json).
+struct TFGraphDefTests {
+    static let folder = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/mdv4")
+    static let skeleton = folder.appendingPathComponent("mdv4_skeleton.pb").path
+
+    static func structure() throws -> [String: Any] {
+        let data = try Data(contentsOf: folder.appendingPathComponent("mdv4_structure.json"))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    /// A copy of the skeleton with `original` replaced by `replacement` (same length, so the protobuf
+    /// stays well formed) everywhere it occurs.
+    static func edited(_ original: String, _ replacement: String) throws -> String {
+        precondition(original.utf8.count == replacement.utf8.count)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: skeleton)))
+        let needle = Array(original.utf8), patch = Array(replacement.utf8)
+        var index = 0
+        while index + needle.count <= bytes.count {
+            if bytes[index] == needle[0] && Array(bytes[index..<(index + needle.count)]) == needle {
+                bytes.replaceSubrange(index..<(index + needle.count), with: patch)
+                index += needle.count
+            } else {
+                index += 1
+            }
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("edited-\(UUID().uuidString).pb").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func readsTheGraphAsTensorFlowDoes() throws {
+        let expected = try Self.structure()
+        let graph = try TFGraphDef(path: Self.skeleton)
+        #expect(graph.nodes.count == expected["node_count"] as? Int)
+        #expect(graph.producer == expected["producer"] as? Int)
+        #expect(graph.opCounts == expected["ops"] as? [String: Int])
+        let nodes = try graph.nodesByName()
+        let sample = try #require(expected["sample_nodes"] as? [String: [String: Any]])
+        #expect(sample.count > 30)
+        for (name, node) in sample {
+            #expect(nodes[name]?.op == node["op"] as? String, "\(name)")
+            #expect(nodes[name]?.inputs == node["inputs"] as? [String], "\(name)")
+        }
+        #expect(nodes["image_tensor"]?.dataType == .uint8)
+        let weights = try #require(expected["class_predictor_weights"] as? [String: Any])
+        guard case let .tensor(tensor) = nodes[weights["name"] as! String]?.attributes["value"] else {
+            Issue.record("no tensor value")
+            return
+        }
+        #expect(tensor.shape == weights["shape"] as? [Int] && tensor.dataType == .float)
+    }
+
+    @Test func recognisesTheMegaDetectorV4Structure() throws {
+        let summary = try FasterRCNNGraph.inspect(try TensorFlowGraphFile.open(Self.skeleton))
+        #expect(summary.classCount == 3)
+        #expect(summary.anchorsPerCell == 12, "scales 0.25-2 x ratios 0.5-2")
+        #expect(summary.nodeCount == 12_343)
+        #expect(summary.weightCount > 50_000_000, "InceptionResNetV2 shapes are all there")
+        #expect(summary.weightBytes < 1_000_000, "the skeleton keeps no large weights")
+    }
+
+    @Test func refusesAGraphWithARenamedNode() throws {
+        let path = try Self.edited("detection_scores", "detection_scorez")
+        #expect(throws: ModelFormatError.unexpectedGraph("node detection_scores is missing")) {
+            try FasterRCNNGraph.inspect(try TensorFlowGraphFile.open(path))
+        }
+    }
+
+    @Test func namesUnsupportedOps() throws {
+        let path = try Self.edited("CropAndResize", "CropAndResizX")
+        #expect(throws: ModelFormatError.unsupportedTensorFlowOps(["CropAndResizX"])) {
+            try FasterRCNNGraph.inspect(try TensorFlowGraphFile.open(path))
+        }
+    }
+
+    @Test func refusesTruncatedAndNonGraphFiles() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.skeleton))
+        let truncated = FileManager.default.temporaryDirectory.appendingPathComponent("truncated-\(UUID().uuidString).pb")
+        try data.prefix(data.count / 2).write(to: truncated)
+        do {
+            _ = try TensorFlowGraphFile.open(truncated.path)
+            Issue.record("a truncated graph was accepted")
+        } catch let ModelFormatError.malformedGraph(reason) {
+            #expect(reason.contains("truncated"), "\(reason)")
+        }
+        let text = FileManager.default.temporaryDirectory.appendingPathComponent("text-\(UUID().uuidString).pb")
+        try Data("this is not a graph\n".utf8).write(to: text)
+        #expect(throws: ModelFormatError.self) { try TensorFlowGraphFile.open(text.path) }
+    }
+}
