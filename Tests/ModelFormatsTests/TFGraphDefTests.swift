@@ -66,6 +66,28 @@ struct TFGraphDefTests {
         #expect(summary.weightBytes < 1_000_000, "the skeleton keeps no large weights")
     }
 
+    /// The runnable thin variant is the same graph node for node (names, ops, inputs) with real,
+    /// narrower weights that the reader finds with the right byte counts.
+    @Test func thinVariantMatchesTheExportNodeForNode() throws {
+        let thin = try TFGraphDef(path: Self.folder.appendingPathComponent("mdv4_thin.pb").path)
+        let skeleton = try TFGraphDef(path: Self.skeleton)
+        #expect(thin.nodes.map(\.name) == skeleton.nodes.map(\.name))
+        #expect(thin.nodes.map(\.op) == skeleton.nodes.map(\.op))
+        #expect(thin.nodes.map(\.inputs) == skeleton.nodes.map(\.inputs))
+        let summary = try FasterRCNNGraph.inspect(thin)
+        #expect(summary.classCount == 3 && summary.anchorsPerCell == 12)
+        // Constants filled with one value (TF writes one inline float for those) are the rest.
+        #expect(summary.weightBytes > summary.weightCount * 4 * 99 / 100 && summary.weightBytes <= summary.weightCount * 4,
+                "the weights are stored: \(summary.weightBytes) bytes for \(summary.weightCount) floats")
+        let nodes = try thin.nodesByName()
+        guard case let .tensor(weights) = nodes["SecondStageBoxPredictor/ClassPredictor/weights"]?.attributes["value"] else {
+            Issue.record("no class weights")
+            return
+        }
+        let values = try weights.floats(in: thin.file, node: "SecondStageBoxPredictor/ClassPredictor/weights")
+        #expect(values.count == 192 * 4 && values.contains { $0 != 0 })
+    }
+
     @Test func refusesAGraphWithARenamedNode() throws {
         let path = try Self.edited("detection_scores", "detection_scorez")
         #expect(throws: ModelFormatError.unexpectedGraph("node detection_scores is missing")) {

@@ -28,6 +28,7 @@ public enum FasterRCNNGraph {
         ("FirstStageBoxPredictor/BoxEncodingPredictor/weights", "Const"),
         ("SecondStageBoxPredictor/ClassPredictor/weights", "Const"),
         ("SecondStageBoxPredictor/BoxEncodingPredictor/weights", "Const"),
+        ("SecondStageFeatureExtractor/InceptionResnetV2/Conv2d_7b_1x1/weights", "Const"),
     ]
 
     /// The ops these exports use, with the older spellings TF 1.x exporters wrote for the same math.
@@ -68,14 +69,18 @@ public enum FasterRCNNGraph {
             }
             return shape
         }
+        // The heads read the pooled output of Conv2d_7b_1x1 (1536 channels in MegaDetector's graphs).
+        let features = try weightShape("SecondStageFeatureExtractor/InceptionResnetV2/Conv2d_7b_1x1/weights")
+        guard features.count == 4 else { throw ModelFormatError.unexpectedGraph("Conv2d_7b_1x1 weights have shape \(features)") }
+        let depth = features[3]
         let classes = try weightShape("SecondStageBoxPredictor/ClassPredictor/weights")
         let boxes = try weightShape("SecondStageBoxPredictor/BoxEncodingPredictor/weights")
-        guard classes.count == 2, classes[1] >= 2, classes[0] == 1536 else {
-            throw ModelFormatError.unexpectedGraph("second-stage class weights have shape \(classes), expected [1536, classes + 1]")
+        guard classes.count == 2, classes[1] >= 2, classes[0] == depth else {
+            throw ModelFormatError.unexpectedGraph("second-stage class weights have shape \(classes), expected [\(depth), classes + 1]")
         }
         let classCount = classes[1] - 1
-        guard boxes == [1536, 4 * classCount] else {
-            throw ModelFormatError.unexpectedGraph("second-stage box weights have shape \(boxes), expected [1536, \(4 * classCount)] for \(classCount) classes")
+        guard boxes == [depth, 4 * classCount] else {
+            throw ModelFormatError.unexpectedGraph("second-stage box weights have shape \(boxes), expected [\(depth), \(4 * classCount)] for \(classCount) classes")
         }
         let objectness = try weightShape("FirstStageBoxPredictor/ClassPredictor/weights")
         let proposals = try weightShape("FirstStageBoxPredictor/BoxEncodingPredictor/weights")
