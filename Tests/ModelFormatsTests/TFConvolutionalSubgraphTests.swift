@@ -33,38 +33,66 @@ struct TFConvolutionalSubgraphTests {
         return Tensor(shape: shape, values: values)
     }
 
-    /// NHWC <-> NCHW for one image.
+    /// NHWC <-> NCHW.
     static func toChannelsFirst(_ t: Tensor) -> Tensor {
-        let (h, w, c) = (t.shape[1], t.shape[2], t.shape[3])
+        let (n, h, w, c) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
         var values = [Float](repeating: 0, count: t.values.count)
-        for y in 0..<h { for x in 0..<w { for k in 0..<c { values[(k * h + y) * w + x] = t.values[(y * w + x) * c + k] } } }
-        return Tensor(shape: [1, c, h, w], values: values)
+        for b in 0..<n { for y in 0..<h { for x in 0..<w { for k in 0..<c {
+            values[((b * c + k) * h + y) * w + x] = t.values[((b * h + y) * w + x) * c + k]
+        } } } }
+        return Tensor(shape: [n, c, h, w], values: values)
     }
 
     static func toChannelsLast(_ t: Tensor) -> Tensor {
-        let (c, h, w) = (t.shape[1], t.shape[2], t.shape[3])
+        let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
         var values = [Float](repeating: 0, count: t.values.count)
-        for y in 0..<h { for x in 0..<w { for k in 0..<c { values[(y * w + x) * c + k] = t.values[(k * h + y) * w + x] } } }
-        return Tensor(shape: [1, h, w, c], values: values)
+        for b in 0..<n { for y in 0..<h { for x in 0..<w { for k in 0..<c {
+            values[((b * h + y) * w + x) * c + k] = t.values[((b * c + k) * h + y) * w + x]
+        } } } }
+        return Tensor(shape: [n, h, w, c], values: values)
     }
 
-    @Test(arguments: [0, 1]) func backboneMatchesTensorFlow(_ index: Int) throws {
-        let recorded = try Self.recorded()
+    /// Runs the translated subgraph from `source` (a recorded array) to the recorded `targets` and
+    /// returns the largest difference from TensorFlow per target, with the largest activation.
+    static func compare(photo index: Int, source: (key: String, node: String), targets: [String]) throws -> [String: (Float, Float)] {
+        let recorded = try recorded()
         let photo = recorded.photos[index]
-        let input = try Self.array(photo, "preprocessed")
-        let expected = try Self.array(photo, "block17_20")
-        let graph = try TFGraphDef(path: Self.folder.appendingPathComponent("mdv4_thin.pb").path)
-        let subgraph = try TFConvolutionalSubgraph.build(graph, from: try #require(recorded.tensors["preprocessed"]),
-                                                        to: try #require(recorded.tensors["block17_20"]),
-                                                        height: input.shape[1], width: input.shape[2], channels: input.shape[3])
-        let chw = Self.toChannelsFirst(input)
+        let input = try array(photo, source.key)
+        let graph = try TFGraphDef(path: folder.appendingPathComponent("mdv4_thin.pb").path)
+        let subgraph = try TFConvolutionalSubgraph.build(graph, from: source.node, to: try targets.map { try #require(recorded.tensors[$0]) },
+                                                        batch: input.shape[0], height: input.shape[1], width: input.shape[2],
+                                                        channels: input.shape[3])
+        let chw = toChannelsFirst(input)
         let network = try Network(graph: subgraph, backend: .oneDNN, planningInputShapes: [TFConvolutionalSubgraph.inputName: chw.shape])
-        let output = try #require(try network.run([TFConvolutionalSubgraph.inputName: chw]).values.first)
-        let ours = Self.toChannelsLast(output)
-        #expect(ours.shape == expected.shape)
-        let difference = zip(ours.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
-        let largest = expected.values.map(abs).max() ?? 0
-        // float32 sums in another order over ~190 layers: a few ulps of the largest activation.
-        #expect(difference <= 2e-6, "max |ours - TF| = \(difference) for activations up to \(largest)")
+        let outputs = try network.run([TFConvolutionalSubgraph.inputName: chw])
+        var report: [String: (Float, Float)] = [:]
+        for (key, name) in zip(targets, subgraph.outputs) {
+            let expected = try array(photo, key)
+            let ours = toChannelsLast(try #require(outputs[name]))
+            #expect(ours.shape == expected.shape, "\(key)")
+            let difference = zip(ours.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
+            report[key] = (difference, expected.values.map(abs).max() ?? 0)
+        }
+        return report
+    }
+
+    /// First stage: the backbone to block17_20 and the RPN heads (atrous 3x3 conv with Relu6, box
+    /// and objectness 1x1 convs), from TensorFlow's preprocessed input.
+    @Test(arguments: [0, 1]) func firstStageMatchesTensorFlow(_ index: Int) throws {
+        let report = try Self.compare(photo: index, source: ("preprocessed", "Preprocessor/sub"),
+                                      targets: ["block17_20", "rpn_box_encodings", "rpn_objectness"])
+        // float32 sums in another order over ~190 layers: a few ulps of the largest value.
+        for (key, (difference, largest)) in report {
+            #expect(difference <= 2e-6 * max(1, largest / 0.2), "\(key): max |ours - TF| = \(difference), values up to \(largest)")
+        }
+        #expect(report.count == 3)
+    }
+
+    /// Second stage: Mixed_7a, the block8 repeats and Conv2d_7b_1x1 on TensorFlow's 17x17 crops (the
+    /// first four proposals), batched.
+    @Test(arguments: [0, 1]) func secondStageFeaturesMatchTensorFlow(_ index: Int) throws {
+        let report = try Self.compare(photo: index, source: ("crop_and_resize", "Reshape_3"), targets: ["second_stage_features"])
+        let (difference, largest) = try #require(report["second_stage_features"])
+        #expect(difference <= 2e-6 * max(1, largest / 0.2), "max |ours - TF| = \(difference), values up to \(largest)")
     }
 }

@@ -6,6 +6,8 @@ public struct Unary: GraphOperation {
     public enum Function: Sendable, Equatable {
         case activation(Activation)
         case exp
+        /// min(max(x, 0), 6) (TensorFlow's `Relu6`).
+        case relu6
     }
 
     public let function: Function
@@ -23,6 +25,7 @@ public struct Unary: GraphOperation {
         case .activation(.silu): return "SiLU"
         case .activation(.none): return "Identity"
         case .exp: return "Exp"
+        case .relu6: return "Relu6"
         }
     }
 
@@ -31,6 +34,7 @@ public struct Unary: GraphOperation {
         switch function {
         case let .activation(activation): return activation.apply(x)
         case .exp: return Foundation.exp(x)
+        case .relu6: return min(max(x, 0), 6)
         }
     }
 

@@ -4,7 +4,7 @@ import Engine
 /// into an Engine graph (NCHW) for a fixed input size: Conv2D with its FusedBatchNorm or BiasAdd
 /// folded in, the atrous SpaceToBatchND -> Conv2D(VALID) -> BatchToSpaceND triples as dilated
 /// convolutions with TF's SAME padding, TF SAME padding for strided convolutions and pools (the
-/// extra pixel bottom/right), Relu, residual Add and Mul by a constant scale, ConcatV2 on channels.
+/// extra pixel bottom/right), Relu/Relu6, residual Add and Mul by a constant scale, ConcatV2 on channels.
 /// Anything else inside the range is refused naming the node, so a graph that differs is never
 /// computed silently.
 public struct TFConvolutionalSubgraph {
@@ -32,13 +32,14 @@ public struct TFConvolutionalSubgraph {
     var engineNodes: [Graph.Node] = []
     var constants: [String: Tensor] = [:]
 
-    /// The Engine graph computing `target` from `source` (a [1, height, width, channels] float tensor).
-    public static func build(_ graph: TFGraphDef, from source: String, to target: String,
+    /// The Engine graph computing `targets` (graph outputs in that order) from `source`, a
+    /// [batch, height, width, channels] float tensor.
+    public static func build(_ graph: TFGraphDef, from source: String, to targets: [String], batch: Int = 1,
                              height: Int, width: Int, channels: Int) throws -> Graph {
         var translator = TFConvolutionalSubgraph(nodes: try graph.nodesByName(), file: graph.file, source: source)
-        translator.values[source] = Value(name: inputName, shape: [1, height, width, channels])
-        let output = try translator.value(target)
-        return try Graph(inputs: [.init(name: inputName, shape: [1, channels, height, width])], outputs: [output.name],
+        translator.values[source] = Value(name: inputName, shape: [batch, height, width, channels])
+        let outputs = try targets.map { try translator.value($0).name }
+        return try Graph(inputs: [.init(name: inputName, shape: [batch, channels, height, width])], outputs: outputs,
                          nodes: translator.engineNodes, constants: translator.constants)
     }
 
@@ -91,9 +92,9 @@ public struct TFConvolutionalSubgraph {
             let input = try value(data[0])
             values[name] = input
             return input
-        case "Relu":
+        case "Relu", "Relu6":
             let x = try value(data[0])
-            return emit(name, Unary(.activation(.relu)), [x.name], shape: x.shape)
+            return emit(name, Unary(node.op == "Relu" ? .activation(.relu) : .relu6), [x.name], shape: x.shape)
         case "Add", "AddV2":
             let (a, b) = (try value(data[0]), try value(data[1]))
             guard a.shape == b.shape else { throw ModelFormatError.unexpectedGraph("\(name) adds \(a.shape) and \(b.shape)") }
@@ -112,7 +113,7 @@ public struct TFConvolutionalSubgraph {
                 throw ModelFormatError.unexpectedGraph("\(name) does not concatenate channels")
             }
             let parts = try data.dropLast().map { try value($0) }
-            let shape = [1, parts[0].shape[1], parts[0].shape[2], parts.reduce(0) { $0 + $1.shape[3] }]
+            let shape = [parts[0].shape[0], parts[0].shape[1], parts[0].shape[2], parts.reduce(0) { $0 + $1.shape[3] }]
             return emit(name, Concat(axis: 1), parts.map(\.name), shape: shape)
         case "MaxPool", "AvgPool":
             let x = try value(data[0])
@@ -123,7 +124,7 @@ public struct TFConvolutionalSubgraph {
             let operation: any GraphOperation = node.op == "MaxPool"
                 ? MaxPool(kernel: (kernel[1], kernel[2]), strides: (strides[1], strides[2]), pads: [top, left, bottom, right])
                 : AveragePool(kernel: (kernel[1], kernel[2]), strides: (strides[1], strides[2]), pads: [top, left, bottom, right])
-            return emit(name, operation, [x.name], shape: [1, height, width, x.shape[3]])
+            return emit(name, operation, [x.name], shape: [x.shape[0], height, width, x.shape[3]])
         case "FusedBatchNorm", "FusedBatchNormV3":
             guard let scale = try constant(data[1]), let offset = try constant(data[2]), let mean = try constant(data[3]),
                   let variance = try constant(data[4]) else { throw ModelFormatError.unexpectedGraph("\(name) has non-constant parameters") }
@@ -208,6 +209,6 @@ public struct TFConvolutionalSubgraph {
                                                                  same: spec.samePadding)
         let conv = Conv(weights: Tensor(shape: [outputs, inputs, kh, kw], values: weights), bias: shifts, strides: spec.strides,
                         pads: [top, left, bottom, right], dilations: (spec.rate, spec.rate))
-        return emit(name, conv, [x.name], shape: [1, height, width, outputs])
+        return emit(name, conv, [x.name], shape: [x.shape[0], height, width, outputs])
     }
 }
