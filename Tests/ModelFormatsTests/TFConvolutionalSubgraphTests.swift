@@ -96,3 +96,21 @@ struct TFConvolutionalSubgraphTests {
         #expect(difference <= 2e-6 * max(1, largest / 0.2), "max |ours - TF| = \(difference), values up to \(largest)")
     }
 }
+
+extension TFConvolutionalSubgraphTests {
+    /// CropAndResize of TensorFlow's proposals from TensorFlow's block17_20 features equals TensorFlow's
+    /// crops (the first four of 300 recorded), 17x17 bilinear.
+    @Test(arguments: [0, 1]) func cropAndResizeMatchesTensorFlow(_ index: Int) throws {
+        let photo = try Self.recorded().photos[index]
+        let features = Self.toChannelsFirst(try Self.array(photo, "block17_20"))
+        let boxes = try Self.array(photo, "proposal_boxes")
+        let expected = try Self.array(photo, "crop_and_resize")
+        let firstFour = Tensor(shape: [4, 4], values: Array(boxes.values.prefix(16)))
+        let crops = CropAndResize(cropHeight: 17, cropWidth: 17).reference([features, firstFour])[0]
+        let ours = Self.toChannelsLast(crops)
+        #expect(ours.shape == expected.shape)
+        let difference = zip(ours.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(difference <= 1e-6, "max |ours - TF| = \(difference)")
+        #expect(expected.values.contains { $0 != 0 })
+    }
+}
