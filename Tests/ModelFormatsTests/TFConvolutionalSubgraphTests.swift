@@ -114,3 +114,31 @@ extension TFConvolutionalSubgraphTests {
         #expect(expected.values.contains { $0 != 0 })
     }
 }
+
+extension TFConvolutionalSubgraphTests {
+    /// The second stage's heads (spatial mean, fully connected class and box layers) on TensorFlow's
+    /// crops give TensorFlow's class logits and box encodings for those proposals.
+    @Test(arguments: [0, 1]) func secondStageHeadsMatchTensorFlow(_ index: Int) throws {
+        let recorded = try Self.recorded()
+        let photo = recorded.photos[index]
+        let crops = try Self.array(photo, "crop_and_resize")
+        let graph = try TFGraphDef(path: Self.folder.appendingPathComponent("mdv4_thin.pb").path)
+        let keys = ["second_stage_class_logits", "second_stage_box_encodings"]
+        let subgraph = try TFConvolutionalSubgraph.build(graph, from: "Reshape_3", to: try keys.map { try #require(recorded.tensors[$0]) },
+                                                        batch: crops.shape[0], height: crops.shape[1], width: crops.shape[2],
+                                                        channels: crops.shape[3])
+        let input = Self.toChannelsFirst(crops)
+        let network = try Network(graph: subgraph, backend: .oneDNN, planningInputShapes: [TFConvolutionalSubgraph.inputName: input.shape])
+        let outputs = try network.run([TFConvolutionalSubgraph.inputName: input])
+        for (key, name) in zip(keys, subgraph.outputs) {
+            let expected = try Self.array(photo, key)
+            let ours = try #require(outputs[name])  // [4, out, 1, 1]
+            let rows = ours.shape[0], columns = ours.shape[1]
+            #expect(rows == 4 && columns == expected.shape[1])
+            let reference = Array(expected.values.prefix(rows * columns))
+            let difference = zip(ours.values, reference).map { abs($0 - $1) }.max() ?? .infinity
+            let largest = reference.map(abs).max() ?? 0
+            #expect(difference <= 1e-6 * max(1, largest), "\(key): max |ours - TF| = \(difference), values up to \(largest)")
+        }
+    }
+}

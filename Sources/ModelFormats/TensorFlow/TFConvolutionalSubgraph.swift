@@ -4,7 +4,8 @@ import Engine
 /// into an Engine graph (NCHW) for a fixed input size: Conv2D with its FusedBatchNorm or BiasAdd
 /// folded in, the atrous SpaceToBatchND -> Conv2D(VALID) -> BatchToSpaceND triples as dilated
 /// convolutions with TF's SAME padding, TF SAME padding for strided convolutions and pools (the
-/// extra pixel bottom/right), Relu/Relu6, residual Add and Mul by a constant scale, ConcatV2 on channels.
+/// extra pixel bottom/right), Relu/Relu6, residual Add and Mul by a constant scale, ConcatV2 on channels,
+/// and the second stage's spatial Mean + fully connected MatMul/BiasAdd heads (as 1x1 convolutions).
 /// Anything else inside the range is refused naming the node, so a graph that differs is never
 /// computed silently.
 public struct TFConvolutionalSubgraph {
@@ -136,8 +137,25 @@ public struct TFConvolutionalSubgraph {
         case "BiasAdd":
             guard let bias = try constant(data[1]) else { throw ModelFormatError.unexpectedGraph("\(name) has a non-constant bias") }
             return try convolution(name, spec: try convolutionSpec(data[0]), factors: nil, shifts: bias.values)
-        case "Conv2D", "BatchToSpaceND":
+        case "Conv2D", "BatchToSpaceND", "MatMul":
             return try convolution(name, spec: try convolutionSpec(name), factors: nil, shifts: nil)
+        case "Mean":
+            // The second stage's spatial average (keep_dims over height and width).
+            let x = try value(data[0])
+            guard let axes = try constant(data[1])?.values, Set(axes) == [1, 2] else {
+                throw ModelFormatError.unexpectedGraph("\(name) is not a mean over height and width")
+            }
+            let pool = AveragePool(kernel: (x.shape[1], x.shape[2]), strides: (1, 1), pads: [0, 0, 0, 0])
+            return emit(name, pool, [x.name], shape: [x.shape[0], 1, 1, x.shape[3]])
+        case "Reshape":
+            // Flattening a [N, 1, 1, C] mean to [N, C] changes nothing in memory: the value passes through
+            // (kept [N, 1, 1, C], so the fully connected layers become 1x1 convolutions).
+            let x = try value(data[0])
+            guard x.shape[1] == 1, x.shape[2] == 1 else {
+                throw ModelFormatError.unexpectedGraph("\(name) reshapes \(x.shape), not a [N, 1, 1, C] flatten")
+            }
+            values[name] = x
+            return x
         default:
             throw ModelFormatError.unexpectedGraph("\(name): op \(node.op) is not expected in the convolutional part")
         }
@@ -147,6 +165,13 @@ public struct TFConvolutionalSubgraph {
     func convolutionSpec(_ reference: String) throws -> ConvolutionSpec {
         let node = try node(reference)
         let data = node.inputs.filter { !$0.hasPrefix("^") }
+        if node.op == "MatMul" {
+            // A fully connected layer on [N, 1, 1, C]: a 1x1 convolution with the [C, out] weights.
+            for flag in ["transpose_a", "transpose_b"] {
+                if case .bool(true) = node.attributes[flag] { throw ModelFormatError.unexpectedGraph("\(node.name) has \(flag)") }
+            }
+            return ConvolutionSpec(input: data[0], filter: data[1], strides: (1, 1), samePadding: false, rate: 1)
+        }
         if node.op == "Conv2D" {
             let strides = ints(node, "strides"), dilations = ints(node, "dilations")
             guard strides.count == 4, dilations.allSatisfy({ $0 == 1 }) else {
@@ -183,9 +208,10 @@ public struct TFConvolutionalSubgraph {
     /// (batch-norm shift or bias) folded into its weights and bias.
     mutating func convolution(_ name: String, spec: ConvolutionSpec, factors: [Float]?, shifts: [Float]?) throws -> Value {
         let x = try value(spec.input)
-        guard let filter = try constant(spec.filter), filter.shape.count == 4 else {
-            throw ModelFormatError.unexpectedGraph("\(name): the filter is not a constant [h, w, in, out]")
+        guard var filter = try constant(spec.filter), filter.shape.count == 4 || filter.shape.count == 2 else {
+            throw ModelFormatError.unexpectedGraph("\(name): the filter is not a constant [h, w, in, out] or [in, out]")
         }
+        if filter.shape.count == 2 { filter.shape = [1, 1] + filter.shape }
         let (kh, kw, inputs, outputs) = (filter.shape[0], filter.shape[1], filter.shape[2], filter.shape[3])
         guard inputs == x.shape[3] else {
             throw ModelFormatError.shapeMismatch(tensor: spec.filter, expected: [kh, kw, x.shape[3], outputs], actual: filter.shape)
