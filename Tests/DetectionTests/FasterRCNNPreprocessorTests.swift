@@ -1,0 +1,38 @@
+import Detection
+import Engine
+import Foundation
+import Imaging
+import Testing
+import TestSupport
+
+/// The MDv4 input pipeline against TensorFlow's preprocessed tensors for two ../shared photos
+/// (Tests/Fixtures/mdv4/make_mdv4_fixtures.py, thin graph: 120 x 200), and the resize rule on the
+/// shapes the notes give for the real graph (600 x 1024).
+struct FasterRCNNPreprocessorTests {
+    @Test func sizesFollowTheKeepAspectRatioRule() {
+        let real = FasterRCNNPreprocessor(minDimension: 600, maxDimension: 1024)
+        #expect(real.resizedSize(height: 1536, width: 2048) == (600, 800), "4:3")
+        #expect(real.resizedSize(height: 1080, width: 1920) == (576, 1024), "16:9")
+        #expect(real.resizedSize(height: 2048, width: 1536) == (800, 600), "portrait")
+    }
+
+    @Test(arguments: [0, 1]) func preprocessedInputEqualsTensorFlow(_ index: Int) throws {
+        guard let shared = Fixtures.shared else {
+            print("skipped: ../shared is absent")
+            return
+        }
+        let folder = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/mdv4")
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("mdv4_thin_outputs.json"))) as? [String: Any])
+        let photo = try #require((manifest["photos"] as? [[String: Any]])?[index])
+        let entry = try #require((photo["arrays"] as? [String: [String: Any]])?["preprocessed"])
+        let shape = try #require(entry["shape"] as? [Int])
+        let data = try Data(contentsOf: folder.appendingPathComponent(try #require(entry["file"] as? String)))
+        let expected = data.withUnsafeBytes { raw in (0..<(data.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+
+        let decoded = try ImageDecoder.decode(path: shared.appendingPathComponent(try #require(photo["photo"] as? String)).path)
+        let ours = FasterRCNNPreprocessor(minDimension: 120, maxDimension: 200).preprocess(decoded.image)
+        #expect(ours.shape == shape)
+        let difference = zip(ours.values, expected).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(difference <= 1e-6, "max |ours - TF| = \(difference)")
+    }
+}
