@@ -1,0 +1,46 @@
+import Detection
+import Foundation
+import Testing
+import TestSupport
+
+/// The first stage's proposals from TensorFlow's RPN outputs equal the proposals TensorFlow cropped
+/// (Tests/Fixtures/mdv4: thin graph, two photos).
+struct FasterRCNNProposalsTests {
+    static let folder = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/mdv4")
+
+    static func array(_ photo: [String: Any], _ key: String) throws -> (values: [Float], shape: [Int]) {
+        let entry = try #require((photo["arrays"] as? [String: [String: Any]])?[key])
+        let data = try Data(contentsOf: folder.appendingPathComponent(try #require(entry["file"] as? String)))
+        let values = data.withUnsafeBytes { raw in (0..<(data.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+        return (values, try #require(entry["shape"] as? [Int]))
+    }
+
+    @Test func anchorsFollowTheGridRule() {
+        let anchors = FasterRCNNProposals().anchors(gridHeight: 2, gridWidth: 3)
+        #expect(anchors.count == 2 * 3 * 12)
+        // Cell (0, 0), aspect ratio 0.5, scale 0.25: height 64 / sqrt(0.5), width 64 * sqrt(0.5).
+        let first = anchors[0]
+        #expect(abs(first[0] + 45.254834) < 1e-4 && abs(first[1] + 22.627417) < 1e-4)
+        // Cell (1, 2) starts at index (1 * 3 + 2) * 12 and is centred on (8, 16).
+        let cell = anchors[(1 * 3 + 2) * 12 + 5]  // ratio 1, scale 0.5: 128 x 128
+        let expected: [Float] = [-56, -48, 72, 80]
+        #expect(cell == expected)
+    }
+
+    @Test(arguments: [0, 1]) func proposalsEqualTensorFlow(_ index: Int) throws {
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("mdv4_thin_outputs.json"))) as? [String: Any])
+        let photo = try #require((manifest["photos"] as? [[String: Any]])?[index])
+        let encodings = try Self.array(photo, "rpn_box_encodings")
+        let objectness = try Self.array(photo, "rpn_objectness")
+        let image = try Self.array(photo, "preprocessed")
+        let expected = try Self.array(photo, "proposal_boxes")
+        let (boxes, count) = FasterRCNNProposals().proposals(boxEncodings: encodings.values, objectnessLogits: objectness.values,
+                                                             gridHeight: encodings.shape[1], gridWidth: encodings.shape[2],
+                                                             imageHeight: image.shape[1], imageWidth: image.shape[2])
+        #expect(boxes.count == expected.shape[0])
+        let ours = boxes.flatMap { $0 }
+        let difference = zip(ours, expected.values).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(count > 250, "most of the 300 slots hold a proposal")
+        #expect(difference <= 1e-6, "max |ours - TF| = \(difference) over \(count) proposals")
+    }
+}
