@@ -39,6 +39,17 @@ public struct FasterRCNNProposals: Sendable {
         return anchors
     }
 
+    /// The Faster R-CNN box coder's decode (scale factors 10, 10, 5, 5) of `code` against `anchor`.
+    static func decode(_ code: ArraySlice<Float>, anchor a: [Float]) -> [Float] {
+        let c = Array(code)
+        let (ha, wa) = (a[2] - a[0], a[3] - a[1])
+        let (ya, xa) = (a[0] + ha / 2, a[1] + wa / 2)
+        let (ty, tx, th, tw) = (c[0] / 10, c[1] / 10, c[2] / 5, c[3] / 5)
+        let w = Foundation.exp(tw) * wa, h = Foundation.exp(th) * ha
+        let yc = ty * ha + ya, xc = tx * wa + xa
+        return [yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2]
+    }
+
     static func clip(_ box: [Float], height: Float, width: Float) -> [Float] {
         [min(max(box[0], 0), height), min(max(box[1], 0), width), min(max(box[2], 0), height), min(max(box[3], 0), width)]
     }
@@ -79,14 +90,7 @@ public struct FasterRCNNProposals: Sendable {
         decoded.reserveCapacity(anchors.count)
         for (index, anchor) in anchors.enumerated() {
             // Anchors are clipped to the image before decoding (none vanishes: their centres lie inside).
-            let a = Self.clip(anchor, height: height, width: width)
-            let (ha, wa) = (a[2] - a[0], a[3] - a[1])
-            let (ya, xa) = (a[0] + ha / 2, a[1] + wa / 2)
-            let code = Array(boxEncodings[(index * 4)..<(index * 4 + 4)])
-            let (ty, tx, th, tw) = (code[0] / 10, code[1] / 10, code[2] / 5, code[3] / 5)
-            let w = Foundation.exp(tw) * wa, h = Foundation.exp(th) * ha
-            let yc = ty * ha + ya, xc = tx * wa + xa
-            decoded.append([yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2])
+            decoded.append(Self.decode(boxEncodings[(index * 4)..<(index * 4 + 4)], anchor: Self.clip(anchor, height: height, width: width)))
             let (background, object) = (objectnessLogits[index * 2], objectnessLogits[index * 2 + 1])
             let top = max(background, object)
             let (eb, eo) = (Foundation.exp(background - top), Foundation.exp(object - top))

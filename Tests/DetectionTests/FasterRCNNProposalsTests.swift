@@ -44,3 +44,35 @@ struct FasterRCNNProposalsTests {
         #expect(difference <= 1e-6, "max |ours - TF| = \(difference) over \(count) proposals")
     }
 }
+
+extension FasterRCNNProposalsTests {
+    /// From TensorFlow's proposals and second-stage logits/encodings to the graph's final outputs:
+    /// detection boxes, scores and classes equal TensorFlow's (100 per photo).
+    @Test(arguments: [0, 1]) func detectionsEqualTensorFlow(_ index: Int) throws {
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("mdv4_thin_outputs.json"))) as? [String: Any])
+        let photo = try #require((manifest["photos"] as? [[String: Any]])?[index])
+        let encodings = try Self.array(photo, "rpn_box_encodings")
+        let objectness = try Self.array(photo, "rpn_objectness")
+        let image = try Self.array(photo, "preprocessed")
+        let (proposals, count) = FasterRCNNProposals().proposals(boxEncodings: encodings.values, objectnessLogits: objectness.values,
+                                                                 gridHeight: encodings.shape[1], gridWidth: encodings.shape[2],
+                                                                 imageHeight: image.shape[1], imageWidth: image.shape[2])
+        let logits = try Self.array(photo, "second_stage_class_logits")
+        let boxEncodings = try Self.array(photo, "second_stage_box_encodings")
+        let detections = FasterRCNNSecondStage().detections(proposals: proposals, count: count, classLogits: logits.values,
+                                                            boxEncodings: boxEncodings.values, classCount: logits.shape[1] - 1,
+                                                            imageHeight: image.shape[1], imageWidth: image.shape[2])
+        let boxes = try Self.array(photo, "detection_boxes").values
+        let scores = try Self.array(photo, "detection_scores").values
+        let classes = try Self.array(photo, "detection_classes").values
+        #expect(detections.count == 100)
+        var boxDifference: Float = 0, scoreDifference: Float = 0
+        for (rank, detection) in detections.enumerated() {
+            #expect(Float(detection.classId) == classes[rank], "class at rank \(rank)")
+            scoreDifference = max(scoreDifference, abs(detection.score - scores[rank]))
+            for k in 0..<4 { boxDifference = max(boxDifference, abs(detection.box[k] - boxes[rank * 4 + k])) }
+        }
+        #expect(scoreDifference <= 1e-6 && boxDifference <= 1e-6, "scores \(scoreDifference), boxes \(boxDifference)")
+        #expect(Set(detections.map(\.classId)).count >= 1 && scores[0] > scores[99])
+    }
+}
