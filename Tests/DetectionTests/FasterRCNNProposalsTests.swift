@@ -1,5 +1,6 @@
 import Detection
 import Foundation
+import Imaging
 import Testing
 import TestSupport
 
@@ -74,5 +75,34 @@ extension FasterRCNNProposalsTests {
         }
         #expect(scoreDifference <= 1e-6 && boxDifference <= 1e-6, "scores \(scoreDifference), boxes \(boxDifference)")
         #expect(Set(detections.map(\.classId)).count >= 1 && scores[0] > scores[99])
+    }
+}
+
+extension FasterRCNNProposalsTests {
+    /// The whole MDv4 pipeline from the photo: our decoding, the graph's preprocessing, both stages on
+    /// the Engine, and the post-processing give TensorFlow's detection outputs for the thin graph.
+    @Test(arguments: [0, 1]) func wholeGraphFromThePhotoEqualsTensorFlow(_ index: Int) throws {
+        guard let shared = Fixtures.shared else {
+            print("skipped: ../shared is absent")
+            return
+        }
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("mdv4_thin_outputs.json"))) as? [String: Any])
+        let photo = try #require((manifest["photos"] as? [[String: Any]])?[index])
+        let model = try FasterRCNNModel(path: Self.folder.appendingPathComponent("mdv4_thin.pb").path)
+        #expect(model.preprocessor.minDimension == 120 && model.preprocessor.maxDimension == 200 && model.cropSize == 17)
+        let decoded = try ImageDecoder.decode(path: shared.appendingPathComponent(try #require(photo["photo"] as? String)).path)
+        let detections = try model.detect(decoded.image)
+        let boxes = try Self.array(photo, "detection_boxes").values
+        let scores = try Self.array(photo, "detection_scores").values
+        let classes = try Self.array(photo, "detection_classes").values
+        #expect(detections.count == 100)
+        var boxDifference: Float = 0, scoreDifference: Float = 0, classMismatches = 0
+        for (rank, detection) in detections.enumerated() {
+            if Float(detection.classId) != classes[rank] { classMismatches += 1 }
+            scoreDifference = max(scoreDifference, abs(detection.score - scores[rank]))
+            for k in 0..<4 { boxDifference = max(boxDifference, abs(detection.box[k] - boxes[rank * 4 + k])) }
+        }
+        #expect(classMismatches == 0 && scoreDifference <= 1e-5 && boxDifference <= 1e-5,
+                "classes differing \(classMismatches), scores \(scoreDifference), boxes \(boxDifference)")
     }
 }
