@@ -153,8 +153,7 @@ public final class ShardWorker: @unchecked Sendable {
     func detector(for model: String, threshold: Double) throws -> Detector {
         let key = "\(model)|\(threshold)"
         if let detector = detectors[key] { return detector }
-        let loaded = try ModelLoader.load(path: try ModelRegistry.resolve(model), backend: backend)
-        let detector = Detector(model: loaded, configuration: DetectorConfiguration.defaults(for: loaded, threshold: threshold))
+        let detector = try Detector.load(path: try ModelRegistry.resolve(model), backend: backend, threshold: threshold)
         detectors[key] = detector
         return detector
     }

@@ -148,7 +148,7 @@ public final class BatchRunner: @unchecked Sendable {
     static func prepare(_ path: String, configuration: DetectorConfiguration) -> PreparedImage {
         do {
             let decoded = try ImageDecoder.decode(path: path)
-            let (tensor, _) = configuration.preprocess(decoded.image)
+            let tensor = configuration.networkInput(decoded.image)
             return PreparedImage(path: path, input: .success((tensor, decoded.image.width, decoded.image.height, decoded.exif)))
         } catch let error as ImagingError {
             return PreparedImage(path: path, input: .failure(error))
@@ -246,6 +246,13 @@ public enum FailureKind {
 }
 
 extension DetectorConfiguration {
+    /// The network input for a photo: the graph's own resize for a MegaDetector v2-v4 graph, else the
+    /// letterbox below.
+    public func networkInput(_ image: RGBImage) -> Tensor {
+        if let tensorFlowPreprocessor { return tensorFlowPreprocessor.preprocess(image) }
+        return preprocess(image).tensor
+    }
+
     /// The letterboxed network input for a photo (the exact pixels the reference feeds the network).
     public func preprocess(_ image: RGBImage) -> (tensor: Tensor, letterbox: Letterbox) {
         let letterbox = Letterbox(sourceWidth: image.width, sourceHeight: image.height, size: imageSize, stride: stride)

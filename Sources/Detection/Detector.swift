@@ -16,6 +16,8 @@ public struct DetectorConfiguration: Sendable {
     public var classMapping: [Int: String]?
     /// YOLOv5 test-time augmentation (three scaled/flipped passes merged before NMS).
     public var augment = false
+    /// For MegaDetector v2-v4 graphs: the graph's own input pipeline instead of the letterbox.
+    public var tensorFlowPreprocessor: FasterRCNNPreprocessor?
 
     public init(imageSize: Int, stride: Int, threshold: Double = 0.005, classMapping: [Int: String]? = nil) {
         self.imageSize = imageSize
@@ -37,12 +39,14 @@ public enum DetectionError: Error, CustomStringConvertible {
     case unexpectedClass(Int)
     case unexpectedOutput([Int])
     case augmentationUnavailable
+    case unsupportedForTensorFlowGraphs(String)
 
     public var description: String {
         switch self {
         case let .unexpectedClass(index): return "the model produced class \(index + 1), which is not a MegaDetector class (give --class-mapping)"
         case .augmentationUnavailable: return "--augment needs a YOLOv5 .pt model (its strides are not known for this file)"
         case let .unexpectedOutput(shape): return "network output \(shape) is not YOLOv5 rows [1, N, 5 + classes]"
+        case let .unsupportedForTensorFlowGraphs(option): return "\(option) is not supported for MegaDetector v2-v4 (.pb) models, as in the reference"
         }
     }
 }
@@ -50,18 +54,60 @@ public enum DetectionError: Error, CustomStringConvertible {
 /// Photo -> detections. Holds one execution context, so use one Detector per concurrent worker; the
 /// loaded model underneath is shared and immutable.
 public final class Detector {
-    public let model: LoadedModel
+    /// The YOLOv5/ONNX network, or nil for a MegaDetector v2-v4 graph (`fasterRCNN`).
+    public let model: LoadedModel?
+    public let fasterRCNN: FasterRCNNModel?
     public let configuration: DetectorConfiguration
-    private let context: ExecutionContext
+    private let context: ExecutionContext?
 
     public init(model: LoadedModel, configuration: DetectorConfiguration) {
         self.model = model
+        fasterRCNN = nil
         self.configuration = configuration
         context = ExecutionContext(network: model.network)
     }
 
+    /// A MegaDetector v2-v4 graph with the reference's TFDetector conventions.
+    public init(fasterRCNN: FasterRCNNModel, threshold: Double) {
+        model = nil
+        self.fasterRCNN = fasterRCNN
+        var configuration = DetectorConfiguration(imageSize: fasterRCNN.preprocessor.maxDimension, stride: 1, threshold: threshold)
+        configuration.tensorFlowPreprocessor = fasterRCNN.preprocessor
+        self.configuration = configuration
+        context = nil
+    }
+
+    /// Opens any supported model file for detection: `.pb` as a MegaDetector v2-v4 graph (which takes
+    /// neither an image size nor augmentation, as in the reference), anything else through `ModelLoader`.
+    public static func load(path: String, backend: ExecutionBackend, threshold: Double, imageSize: Int? = nil,
+                            classMapping: [Int: String]? = nil, augment: Bool = false) throws -> Detector {
+        if path.lowercased().hasSuffix(".pb") {
+            if imageSize != nil { throw DetectionError.unsupportedForTensorFlowGraphs("--image-size") }
+            if augment { throw DetectionError.unsupportedForTensorFlowGraphs("--augment") }
+            if classMapping != nil { throw DetectionError.unsupportedForTensorFlowGraphs("--class-mapping") }
+            return Detector(fasterRCNN: try FasterRCNNModel(path: path, backend: backend), threshold: threshold)
+        }
+        let loaded = try ModelLoader.load(path: path, backend: backend)
+        var configuration = DetectorConfiguration.defaults(for: loaded, imageSize: imageSize, threshold: threshold, classMapping: classMapping)
+        configuration.augment = augment
+        return Detector(model: loaded, configuration: configuration)
+    }
+
+    /// The reference TFDetector's records: score above the threshold (compared in float32), category
+    /// the 1-based class, bbox [xmin, ymin, width, height] (width and height in float32) truncated to
+    /// 4 decimals, confidence truncated to 3.
+    static func records(_ detections: [FasterRCNNSecondStage.Detection], threshold: Double) -> [DetectionResult] {
+        detections.filter { $0.score > Float(threshold) }.map { detection in
+            let b = detection.box
+            let bbox = [b[1], b[0], b[3] - b[1], b[2] - b[0]].map { BoxMapping.truncate(Double($0), digits: 4) }
+            return DetectionResult(category: String(detection.classId), conf: BoxMapping.truncate(Double(detection.score), digits: 3), bbox: bbox)
+        }
+    }
+
     /// Runs the network on a preprocessed input and returns the detections for the photo.
     public func detect(tensor: Tensor, imageWidth: Int, imageHeight: Int) throws -> [DetectionResult] {
+        if let fasterRCNN { return Self.records(try fasterRCNN.detect(preprocessed: tensor), threshold: configuration.threshold) }
+        guard let model else { return [] }
         let output: Tensor
         if configuration.augment {
             guard let maximumStride = model.info.strides.max() else { throw DetectionError.augmentationUnavailable }
@@ -85,6 +131,7 @@ public final class Detector {
     }
 
     private func forward(_ tensor: Tensor) throws -> Tensor {
+        guard let model, let context else { throw DetectionError.unexpectedOutput([]) }
         let outputs = try context.run([model.info.inputName: tensor])
         guard let output = outputs[model.info.outputName], output.rank == 3, output.shape[2] > 5 else {
             throw DetectionError.unexpectedOutput(outputs[model.info.outputName]?.shape ?? [])
@@ -93,7 +140,6 @@ public final class Detector {
     }
 
     public func detect(_ image: RGBImage) throws -> [DetectionResult] {
-        let (tensor, _) = configuration.preprocess(image)
-        return try detect(tensor: tensor, imageWidth: image.width, imageHeight: image.height)
+        try detect(tensor: configuration.networkInput(image), imageWidth: image.width, imageHeight: image.height)
     }
 }

@@ -36,6 +36,11 @@ public final class FasterRCNNModel: @unchecked Sendable {
         let graph = try TensorFlowGraphFile.open(path)
         self.graph = graph
         summary = try FasterRCNNGraph.inspect(graph)
+        // TensorFlow reads a constant without values as zeros; a detector whose weights are gone (a
+        // stripped or damaged file) would compute nothing useful, so it is refused instead.
+        guard summary.weightBytes >= summary.weightCount * 4 * 99 / 100 else {
+            throw ModelFormatError.unexpectedGraph("its weights are missing (\(summary.weightBytes) bytes stored for \(summary.weightCount) float weights)")
+        }
         let nodes = try graph.nodesByName()
         func integers(_ name: String) throws -> [Int] {
             guard case let .tensor(tensor) = nodes[name]?.attributes["value"] else {
@@ -107,7 +112,11 @@ public final class FasterRCNNModel: @unchecked Sendable {
 
     /// The graph's detections for a photo: at most 100, best first, normalised [ymin, xmin, ymax, xmax].
     public func detect(_ image: RGBImage) throws -> [FasterRCNNSecondStage.Detection] {
-        let input = preprocessor.preprocess(image)
+        try detect(preprocessed: preprocessor.preprocess(image))
+    }
+
+    /// The detections for an input already preprocessed by `preprocessor` ([1, height, width, 3]).
+    public func detect(preprocessed input: Tensor) throws -> [FasterRCNNSecondStage.Detection] {
         let (height, width) = (input.shape[1], input.shape[2])
         let first = try firstStage(height: height, width: width)
         let outputs = try first.run([TFConvolutionalSubgraph.inputName: Self.channelsFirst(input)])

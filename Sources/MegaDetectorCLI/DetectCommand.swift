@@ -64,11 +64,13 @@ struct DetectCommand: AsyncParsableCommand {
         if stopped { return }
         engine.apply()
         let modelPath: String
-        let loaded: LoadedModel
+        let detector: Detector
         var request: BatchRequest
+        let mapping = try loadClassMapping()
         do {
             modelPath = try ModelRegistry.resolve(model)
-            loaded = try ModelLoader.load(path: modelPath, backend: engine.backend)
+            detector = try Detector.load(path: modelPath, backend: engine.backend, threshold: threshold, imageSize: imageSize,
+                                         classMapping: mapping?.indices, augment: augment)
             let (paths, base) = try ImageEnumerator.images(in: input, recursive: recursive)
             if !quiet { FileHandle.standardError.write(Data("\(paths.count) image files found in the input directory\n".utf8)) }
             if outputRelativeFilenames, base == nil {
@@ -100,11 +102,7 @@ struct DetectCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let mapping = try loadClassMapping()
-        var configuration = DetectorConfiguration.defaults(for: loaded, imageSize: imageSize, threshold: threshold,
-                                                           classMapping: mapping?.indices)
-        configuration.augment = augment
-        let runner = BatchRunner(detector: Detector(model: loaded, configuration: configuration), progress: ProgressReporter(quiet: quiet))
+        let runner = BatchRunner(detector: detector, progress: ProgressReporter(quiet: quiet))
         request.detectionCategories = mapping?.categories ?? ResultsFile.megadetectorCategories
         let signals = Self.installSignalHandlers { signal in runner.requestStop(signal: signal) }
         defer { signals.forEach { $0.cancel() } }

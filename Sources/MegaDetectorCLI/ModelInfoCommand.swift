@@ -67,7 +67,7 @@ struct ModelInfoCommand: ParsableCommand {
             "outputs:            detection_boxes, detection_scores, detection_classes, num_detections",
             "classes:            \(summary.classCount) (from the second-stage weights)",
             "anchors per cell:   \(summary.anchorsPerCell)",
-            "runs:               not yet (running TensorFlow graphs is not built); use MDV5A",
+            "runs:               natively (Engine), through detect, render and the batch service",
         ].joined(separator: "\n")
     }
 

@@ -36,8 +36,7 @@ struct RenderCommand: ParsableCommand {
                 throw ValidationError("give --image-file or --image-dir")
             }
             inputs = inputs.filter { includeRendered || !URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent.hasSuffix("_detections") }
-            let loaded = try ModelLoader.load(path: try ModelRegistry.resolve(model), backend: engine.backend)
-            let detector = Detector(model: loaded, configuration: DetectorConfiguration.defaults(for: loaded, threshold: min(threshold, 0.005)))
+            let detector = try Detector.load(path: try ModelRegistry.resolve(model), backend: engine.backend, threshold: min(threshold, 0.005))
             let renderer = DetectionRenderer(threshold: threshold, boxThickness: boxThickness, boxExpansion: boxExpansion,
                                              labelFontSize: labelFontSize)
             if Font.standard == nil { FileHandle.standardError.write(Data("warning: no font found; drawing boxes without labels\n".utf8)) }

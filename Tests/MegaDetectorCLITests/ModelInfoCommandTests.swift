@@ -1,4 +1,5 @@
 import Foundation
+import ResultsFormat
 import Testing
 import TestSupport
 
@@ -62,19 +63,57 @@ struct ModelInfoCommandTests {
 }
 
 extension ModelInfoCommandTests {
-    /// A MegaDetector v4-structure graph: model-info describes it; detect refuses it with one clear
-    /// line instead of computing anything.
-    @Test func megadetectorV4GraphIsDescribedAndNotRunYet() throws {
+    /// A MegaDetector v4-structure graph: model-info describes what the structure checks found.
+    @Test func megadetectorV4GraphIsDescribed() throws {
         let graph = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/mdv4/mdv4_skeleton.pb").path
         let info = try Fixtures.runCLI(["model-info", graph])
         #expect(info.status == 0, "\(info.stderr)")
         #expect(info.stdout.contains("classes:            3 (from the second-stage weights)"))
         #expect(info.stdout.contains("nodes:              12343 (70 op types"))
+        // The skeleton keeps the structure but not the weights: detect refuses it with one clear line.
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("v4-\(UUID().uuidString).json").path
         let detect = try Fixtures.runCLI(["detect", graph, Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/synthetic").path, output])
         #expect(detect.status == 1)
-        #expect(detect.stderr.contains("is a MegaDetector v2-v4 frozen graph (Faster R-CNN, 12343 nodes, 3 classes), but running TensorFlow graphs is not built yet"),
-                "\(detect.stderr)")
+        #expect(detect.stderr.contains("error:") && detect.stderr.split(separator: "\n").count == 1, "\(detect.stderr)")
         #expect(!FileManager.default.fileExists(atPath: output))
+    }
+}
+
+extension ModelInfoCommandTests {
+    /// `detect` with a MegaDetector v4-structure graph (the thin fixture): for each photo, the entries
+    /// the reference package's TFDetector makes of TensorFlow's outputs (mdv4_thin_outputs.json),
+    /// within the reference test suite's tolerances (0.001 confidence, 0.0005 coordinates).
+    @Test func detectRunsAMegaDetectorV4Graph() throws {
+        guard let shared = Fixtures.shared else {
+            print("skipped: ../shared is absent")
+            return
+        }
+        let fixtures = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/mdv4")
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("mdv4_thin_outputs.json"))) as? [String: Any])
+        let photos = try #require(manifest["photos"] as? [[String: Any]])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("v4-photos-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for photo in photos {
+            let source = shared.appendingPathComponent(try #require(photo["photo"] as? String))
+            try FileManager.default.copyItem(at: source, to: folder.appendingPathComponent(source.lastPathComponent))
+        }
+        let output = folder.appendingPathComponent("results.json").path
+        let run = try Fixtures.runCLI(["detect", fixtures.appendingPathComponent("mdv4_thin.pb").path, folder.path, output,
+                                       "--output-relative-filenames", "--quiet"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let results = try ResultsFile.read(path: output)
+        #expect(results.images.count == photos.count)
+        for photo in photos {
+            let name = URL(fileURLWithPath: try #require(photo["photo"] as? String)).lastPathComponent
+            let expected = try #require(photo["reference_detections"] as? [[String: Any]])
+            let ours = try #require(results.images.first { $0.file == name }?.detections)
+            #expect(ours.count == expected.count, "\(name)")
+            for (detection, reference) in zip(ours, expected) {
+                #expect(detection.category == reference["category"] as? String, "\(name)")
+                #expect(abs(detection.conf - (reference["conf"] as? Double ?? -1)) <= 0.001, "\(name)")
+                let box = try #require(reference["bbox"] as? [Double])
+                #expect(zip(detection.bbox, box).allSatisfy { abs($0 - $1) <= 0.0005 }, "\(name): \(detection.bbox) vs \(box)")
+            }
+        }
     }
 }

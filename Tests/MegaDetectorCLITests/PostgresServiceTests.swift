@@ -17,15 +17,15 @@ struct PostgresServiceTests {
         let options = ["--workers", "0", "--shard-size", "6"] + (shared.map { ["--root", $0] } ?? [])
         let first = try ServeCommandTests.Server(extra: options, database: cluster.url)
         try await first.waitUntilUp()
-        let (status, created, _) = try await first.request("POST", "/v1/jobs", body: "{\"folder\": \"\(folder)\", \"request_name\": \"on postgres\"}")
-        #expect(status == 201)
-        let id = try #require(created?.object?["id"]?.string)
-        let total = try #require(created?.object?["photos"]?.number)
-
+        // Workers first, all connected, so that the job is still running when the database goes down.
         let workers = try (0..<3).map {
             try WorkerCommandTests.Worker(database: cluster.url, folder: first.folder, name: "pg-\($0)", leaseSeconds: 20, slow: false)
         }
         for worker in workers { try await worker.waitForLog("working on") }
+        let (status, created, _) = try await first.request("POST", "/v1/jobs", body: "{\"folder\": \"\(folder)\", \"request_name\": \"on postgres\"}")
+        #expect(status == 201)
+        let id = try #require(created?.object?["id"]?.string)
+        let total = try #require(created?.object?["photos"]?.number)
         try await workers[0].waitForLog("[BatchService] claimed")
         let before = try await first.request("GET", "/v1/jobs/\(id)").1?.object
         #expect(before?["status"]?.string == "running", "the crash comes mid-job")

@@ -18,7 +18,7 @@ public enum ModelLoader {
             let summary = try FasterRCNNGraph.inspect(try TensorFlowGraphFile.open(path))
             throw ModelFormatError.tensorFlowGraphNotRunnable("""
                 \(path) is a MegaDetector v2-v4 frozen graph (Faster R-CNN, \(summary.nodeCount) nodes, \(summary.classCount) classes), \
-                but running TensorFlow graphs is not built yet: use MegaDetector v5 (MDV5A) instead
+                which runs through `detect`, `render` and the batch service, not as a plain network
                 """)
         }
         if path.lowercased().hasSuffix(".pt") || path.lowercased().hasSuffix(".pth") {

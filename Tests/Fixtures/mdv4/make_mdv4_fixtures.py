@@ -11,13 +11,15 @@ Detection API exporter that wrote MegaDetector v2-v4 (random weights, MDv4's mod
                        up-projections, RPN depth 64, resizer 120/200): node for node the same graph,
                        runnable, with class-predictor weights scaled so that scores spread out
   mdv4_thin_outputs.json + thin_*.f32  TensorFlow's outputs and named intermediates of the thin graph
-                       for a few photos of ../shared/images
+                       for a few photos of ../shared/images, and the detections the reference package's
+                       TFDetector makes of those outputs (threshold 0.005)
 
 The full export is left in --scratch (for speed checks, not committed).
 
 Environment (see ../shared/docs/mdv4-notes.md): Python 3.11, tensorflow-cpu==2.15.1 with numpy<2 and
 protobuf<5, and the sdist of tf-models-research-object-detection==2.8.0.post1 unpacked (its object_detection
-package installed without dependencies; its slim/ folder given as --slim).
+package installed without dependencies; its slim/ folder given as --slim); megadetector==10.0.28 installed
+without dependencies (plus humanfriendly, jsonpickle, pytest) for the reference conversion.
     python make_mdv4_fixtures.py --slim /path/to/tf_models_research_object_detection-2.8.0.post1/slim \
         --photos ../../../../shared/images/camera-traps/animl_IMAG0004_cougar.JPG \
                  ../../../../shared/images/camera-traps/speciesnet_domestic_dog.jpg
@@ -244,6 +246,23 @@ INTERMEDIATES = {
 SPREAD = {"SecondStageBoxPredictor/ClassPredictor/weights": 400.0, "FirstStageBoxPredictor/ClassPredictor/weights": 2000.0}
 
 
+def reference_detections(fetched, threshold=0.005):
+    """The detections the reference package's TFDetector (megadetector 10.0.28) writes for these graph
+    outputs: its own conversion code, fed TensorFlow's outputs through a stand-in session."""
+    from megadetector.detection.tf_detector import TFDetector
+
+    class RecordedSession:
+        def run(self, tensors, feed_dict):
+            return fetched["detection_boxes"], fetched["detection_scores"], fetched["detection_classes"]
+
+    detector = TFDetector.__new__(TFDetector)
+    detector.tf_session = RecordedSession()
+    detector.image_tensor = detector.box_tensor = detector.score_tensor = detector.class_tensor = None
+    result = detector.generate_detections_one_image(np.zeros((1, 1, 3), np.uint8), "photo", detection_threshold=threshold)
+    assert "failure" not in result, result
+    return result["detections"]
+
+
 def write_thin(tf, frozen, here, photos):
     """mdv4_thin.pb (the narrow graph with spread scores) and, per photo, TensorFlow's outputs and
     intermediates as raw little-endian float32 files listed in mdv4_thin_outputs.json."""
@@ -282,6 +301,7 @@ def write_thin(tf, frozen, here, photos):
                 file = f"thin_{stem}_{key}.f32"
                 value.tofile(os.path.join(here, file))
                 entry["arrays"][key] = {"file": file, "shape": list(value.shape)}
+            entry["reference_detections"] = reference_detections(fetched)
             manifest["photos"].append(entry)
     with open(os.path.join(here, "mdv4_thin_outputs.json"), "w") as handle:
         json.dump(manifest, handle, indent=1)
