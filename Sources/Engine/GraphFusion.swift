@@ -1,6 +1,7 @@
 /// Rewrites a graph so that work a convolution can do in its epilogue is not done as separate ops:
 ///   Conv -> Sigmoid -> Mul(conv, sigmoid)   becomes Conv(activation: SiLU)   (how exporters spell SiLU)
 ///   Conv -> Sigmoid (sole reader)           becomes Conv(activation: Sigmoid)
+///   Conv -> Relu (sole reader)              becomes Conv(activation: ReLU)
 ///   Add(x, Conv(...)) (sole reader)         becomes Conv(..., residual: x)
 /// Results are identical up to float rounding; the fused forms run as oneDNN post-ops.
 public enum GraphFusion {
@@ -27,6 +28,13 @@ public enum GraphFusion {
         for (index, node) in nodes.enumerated() {
             guard let conv = node.operation as? Conv, conv.activation == .none, !conv.addsResidual,
                   let convOut = node.outputs.first, !outputs.contains(convOut), let convReaders = readers[convOut] else { continue }
+            // Conv -> Relu (its only reader): the ReLU runs in the convolution's epilogue.
+            if convReaders.count == 1, (nodes[convReaders[0]].operation as? Unary)?.function == .activation(.relu) {
+                nodes[index] = Graph.Node(name: node.name, operation: conv.with(activation: .relu), inputs: node.inputs,
+                                          outputs: nodes[convReaders[0]].outputs)
+                removed.insert(convReaders[0])
+                continue
+            }
             let sigmoids = convReaders.filter { (nodes[$0].operation as? Unary)?.function == .activation(.sigmoid) }
             guard sigmoids.count == 1, let sigmoidIndex = sigmoids.first else { continue }
             let sigmoidOut = nodes[sigmoidIndex].outputs[0]

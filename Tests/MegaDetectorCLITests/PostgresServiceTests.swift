@@ -26,10 +26,10 @@ struct PostgresServiceTests {
         #expect(status == 201)
         let id = try #require(created?.object?["id"]?.string)
         let total = try #require(created?.object?["photos"]?.number)
-        try await workers[0].waitForLog("[BatchService] claimed")
-        let before = try await first.request("GET", "/v1/jobs/\(id)").1?.object
-        #expect(before?["status"]?.string == "running", "the crash comes mid-job")
-        // Down for two seconds mid-job: claims and commits wait for the database or are retried.
+        // Down for two seconds right after submission, while the workers claim and commit: claims and
+        // commits wait for the database or are retried. (Waiting for a first claim first let a fast
+        // machine finish the job before the crash.)
+        #expect(total > 10)
         try cluster.crashAndRestart(downSeconds: 2)
         // And the service itself is killed outright and started again on the same database.
         kill(first.process.processIdentifier, SIGKILL)

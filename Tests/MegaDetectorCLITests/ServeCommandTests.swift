@@ -51,7 +51,8 @@ import TestSupport
         }
 
         func waitUntilUp() async throws {
-            for _ in 0..<300 {
+            // Up to two minutes: on two cores under the whole test suite a server can take that long to start.
+            for _ in 0..<1200 {
                 if let (status, _, _) = try? await request("GET", "/healthz", key: nil), status == 200 { return }
                 try await Task.sleep(nanoseconds: 100_000_000)
             }

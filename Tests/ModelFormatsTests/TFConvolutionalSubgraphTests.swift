@@ -138,7 +138,8 @@ extension TFConvolutionalSubgraphTests {
             let reference = Array(expected.values.prefix(rows * columns))
             let difference = zip(ours.values, reference).map { abs($0 - $1) }.max() ?? .infinity
             let largest = reference.map(abs).max() ?? 0
-            #expect(difference <= 1e-6 * max(1, largest), "\(key): max |ours - TF| = \(difference), values up to \(largest)")
+            // Relative 2e-6 (about 17 float32 ulps): fused epilogues round differently after ~250 layers.
+            #expect(difference <= 2e-6 * max(1, largest), "\(key): max |ours - TF| = \(difference), values up to \(largest)")
         }
     }
 }

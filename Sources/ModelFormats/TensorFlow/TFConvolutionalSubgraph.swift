@@ -40,8 +40,9 @@ public struct TFConvolutionalSubgraph {
         var translator = TFConvolutionalSubgraph(nodes: try graph.nodesByName(), file: graph.file, source: source)
         translator.values[source] = Value(name: inputName, shape: [batch, height, width, channels])
         let outputs = try targets.map { try translator.value($0).name }
-        return try Graph(inputs: [.init(name: inputName, shape: [batch, channels, height, width])], outputs: outputs,
-                         nodes: translator.engineNodes, constants: translator.constants)
+        // ReLUs and residual adds move into the convolutions' epilogues (oneDNN post-ops).
+        return try GraphFusion.fuse(try Graph(inputs: [.init(name: inputName, shape: [batch, channels, height, width])], outputs: outputs,
+                                              nodes: translator.engineNodes, constants: translator.constants))
     }
 
     func node(_ reference: String) throws -> TFNode {
@@ -105,6 +106,14 @@ public struct TFConvolutionalSubgraph {
             let (scaleIndex, tensorIndex) = try constant(data[0]) != nil ? (0, 1) : (1, 0)
             guard let scale = try constant(data[scaleIndex]), scale.values.count == 1 else {
                 throw ModelFormatError.unexpectedGraph("\(name) is not a multiplication by a constant scale")
+            }
+            // Scaling a biased convolution's output is folded into its weights and bias (the residual
+            // up-projections); anything else is multiplied as it stands.
+            let scaled = try self.node(data[tensorIndex])
+            if scaled.op == "BiasAdd", values[scaled.name] == nil, let bias = try constant(scaled.inputs[1]),
+               let spec = try? convolutionSpec(scaled.inputs[0]) {
+                return try convolution(name, spec: spec, factors: Array(repeating: scale.values[0], count: bias.values.count),
+                                       shifts: bias.values.map { $0 * scale.values[0] })
             }
             let x = try value(data[tensorIndex])
             constants["\(name)/scale"] = Tensor(shape: [1], values: scale.values)
