@@ -23,6 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "File of 'caller sha256hex' lines.") var apiKeys: String
     @Option(help: "Model a job may use (repeatable; a registry name such as MDV5A or a file). Jobs name one by this text or its file name; the first is the default.")
     var model: [String]
+    @Option(help: "Seconds to wait at start-up for a PostgreSQL job store to answer.") var databaseStartTimeout: Int = 15
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on.") var port: Int = 8080
     @Option(help: "In-process workers (0: accept jobs only; another serve on the same database runs them).") var workers: Int = 1
@@ -51,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
         let s3 = try download.s3Client()
         let logger = Logger(label: "megadetector.serve")
         do {
-            try await JobStoreConnection.withStore(database, logger: logger) { store in try await serve(store, keys: keys, s3: s3, logger: logger) }
+            try await JobStoreConnection.withStore(database, logger: logger, startTimeoutSeconds: databaseStartTimeout) { store in try await serve(store, keys: keys, s3: s3, logger: logger) }
         } catch let error as JobStoreConnection.LocationError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)

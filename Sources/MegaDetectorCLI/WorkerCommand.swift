@@ -18,6 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Worker name in the logs and the shard table.") var name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)"
     @Option(help: "Seconds a claimed shard stays ours without a heartbeat.") var leaseSeconds: Double = 60
     @Flag(help: "Exit when no shard is waiting instead of polling for more.") var exitWhenIdle = false
+    @Option(help: "Seconds to wait at start-up for a PostgreSQL job store to answer.") var databaseStartTimeout: Int = 15
     @OptionGroup var download: DownloadOptions
     @OptionGroup var engine: EngineOptions
 
@@ -27,7 +28,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var logger = Logger(label: "megadetector.worker")
         logger[metadataKey: "worker"] = "\(name)"
         do {
-            try await JobStoreConnection.withStore(database, logger: logger) { store in
+            try await JobStoreConnection.withStore(database, logger: logger, startTimeoutSeconds: databaseStartTimeout) { store in
                 let worker = ShardWorker(store: store, name: name, leaseSeconds: leaseSeconds, backend: engine.backend,
                                          downloader: download.downloader(allowURLs: true), s3: s3)
                 let signals = DetectCommand.installSignalHandlers { _ in worker.stop() }

@@ -40,16 +40,8 @@ struct PostgresServiceTests {
         #expect(finished?.object?["photos_done"]?.number == total)
         for worker in workers { #expect(try await worker.signalAndWait(SIGTERM) == 0) }
 
-        let (_, _, data) = try await server.request("GET", "/v1/jobs/\(id)/results")
-        let servedPath = server.folder.appendingPathComponent("served.json")
-        try data.write(to: servedPath)
-        let served = try ResultsFile.read(path: servedPath.path)
-        let output = server.folder.appendingPathComponent("detect.json").path
-        #expect(try Fixtures.runCLI(["detect", ServeCommandTests.model, folder, output, "--recursive", "--quiet"]).status == 0)
-        let expected = try ResultsFile.read(path: output)
-        #expect(served.images.count == Int(total) && expected.images.count > 10)
-        #expect(served.images.map(\.file) == expected.images.map(\.file), "every photo exactly once, in order")
-        #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
+        let served = try await server.expectResultsEqualDetect(job: id, folder: folder, recursive: true)
+        #expect(served.images.count == Int(total) && served.images.count > 10)
     }
 
     /// A worker on another "machine" (a network namespace) is cut off from the database mid-shard:
@@ -83,15 +75,7 @@ struct PostgresServiceTests {
         _ = try await cutOff.signalAndWait(SIGTERM)
         _ = try await healthy.signalAndWait(SIGTERM)
 
-        let (_, _, data) = try await server.request("GET", "/v1/jobs/\(id)/results")
-        let servedPath = server.folder.appendingPathComponent("served.json")
-        try data.write(to: servedPath)
-        let served = try ResultsFile.read(path: servedPath.path)
-        let output = server.folder.appendingPathComponent("detect.json").path
-        #expect(try Fixtures.runCLI(["detect", ServeCommandTests.model, ServeCommandTests.photos, output, "--quiet"]).status == 0)
-        let expected = try ResultsFile.read(path: output)
-        #expect(served.images.map(\.file) == expected.images.map(\.file), "every photo exactly once, in order")
-        #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
+        try await server.expectResultsEqualDetect(job: id)
     }
 
     @Test func unreachableDatabaseIsAClearError() throws {

@@ -36,14 +36,6 @@ struct SlurmClusterTests {
         let logs = try FileManager.default.contentsOfDirectory(atPath: server.folder.path).filter { $0.hasPrefix("slurm-\(slurmJob)_") }
         #expect(logs.count == 3, "one log per array task: \(logs)")
 
-        let (_, _, data) = try await server.request("GET", "/v1/jobs/\(id)/results")
-        let servedPath = server.folder.appendingPathComponent("served.json")
-        try data.write(to: servedPath)
-        let served = try ResultsFile.read(path: servedPath.path)
-        let output = server.folder.appendingPathComponent("detect.json").path
-        #expect(try Fixtures.runCLI(["detect", ServeCommandTests.model, ServeCommandTests.photos, output, "--quiet"]).status == 0)
-        let expected = try ResultsFile.read(path: output)
-        #expect(served.images.map(\.file) == expected.images.map(\.file), "every photo exactly once, in order")
-        #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
+        try await server.expectResultsEqualDetect(job: id)
     }
 }

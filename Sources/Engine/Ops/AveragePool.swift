@@ -1,6 +1,6 @@
 /// Average pooling over the cells inside the image only (TensorFlow's `AvgPool` with SAME padding,
 /// ONNX `AveragePool` with count_include_pad = 0): padded cells neither add nor count.
-public struct AveragePool: GraphOperation {
+public struct AveragePool: PoolingWindow {
     public var kind: String { "AveragePool" }
     public let kernel: (height: Int, width: Int)
     public let strides: (height: Int, width: Int)
@@ -14,21 +14,6 @@ public struct AveragePool: GraphOperation {
         self.pads = pads
     }
 
-    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        ((height + pads[0] + pads[2] - kernel.height) / strides.height + 1,
-         (width + pads[1] + pads[3] - kernel.width) / strides.width + 1)
-    }
-
-    public func outputShapes(for inputShapes: [[Int]], node: String) throws -> [[Int]] {
-        try requireInputCount(inputShapes, 1, node: node)
-        let x = inputShapes[0]
-        try requireRank(x, 4, node: node)
-        let size = outputSize(height: x[2], width: x[3])
-        guard size.height > 0, size.width > 0 else {
-            throw EngineError.shapeMismatch(tensor: "\(node) input", expected: "at least the kernel size", actual: x)
-        }
-        return [[x[0], x[1], size.height, size.width]]
-    }
 
     public func reference(_ inputs: [Tensor]) -> [Tensor] {
         let x = inputs[0]

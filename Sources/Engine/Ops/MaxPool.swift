@@ -1,5 +1,5 @@
 /// Max pooling (ONNX `MaxPool`, floor mode). Padding never wins: padded cells count as -infinity.
-public struct MaxPool: GraphOperation {
+public struct MaxPool: PoolingWindow {
     public var kind: String { "MaxPool" }
     public let kernel: (height: Int, width: Int)
     public let strides: (height: Int, width: Int)
@@ -13,21 +13,6 @@ public struct MaxPool: GraphOperation {
         self.pads = pads
     }
 
-    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        ((height + pads[0] + pads[2] - kernel.height) / strides.height + 1,
-         (width + pads[1] + pads[3] - kernel.width) / strides.width + 1)
-    }
-
-    public func outputShapes(for inputShapes: [[Int]], node: String) throws -> [[Int]] {
-        try requireInputCount(inputShapes, 1, node: node)
-        let x = inputShapes[0]
-        try requireRank(x, 4, node: node)
-        let size = outputSize(height: x[2], width: x[3])
-        guard size.height > 0, size.width > 0 else {
-            throw EngineError.shapeMismatch(tensor: "\(node) input", expected: "at least the kernel size", actual: x)
-        }
-        return [[x[0], x[1], size.height, size.width]]
-    }
 
     public func reference(_ inputs: [Tensor]) -> [Tensor] {
         let x = inputs[0]
@@ -52,5 +37,30 @@ public struct MaxPool: GraphOperation {
             }
         }
         return [Tensor(shape: [x.shape[0], x.shape[1], out.height, out.width], values: result)]
+    }
+}
+
+/// A pooling op's window: kernel, strides and pads (top, left, bottom, right), floor mode.
+public protocol PoolingWindow: GraphOperation {
+    var kernel: (height: Int, width: Int) { get }
+    var strides: (height: Int, width: Int) { get }
+    var pads: [Int] { get }
+}
+
+extension PoolingWindow {
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        ((height + pads[0] + pads[2] - kernel.height) / strides.height + 1,
+         (width + pads[1] + pads[3] - kernel.width) / strides.width + 1)
+    }
+
+    public func outputShapes(for inputShapes: [[Int]], node: String) throws -> [[Int]] {
+        try requireInputCount(inputShapes, 1, node: node)
+        let x = inputShapes[0]
+        try requireRank(x, 4, node: node)
+        let size = outputSize(height: x[2], width: x[3])
+        guard size.height > 0, size.width > 0 else {
+            throw EngineError.shapeMismatch(tensor: "\(node) input", expected: "at least the kernel size", actual: x)
+        }
+        return [[x[0], x[1], size.height, size.width]]
     }
 }
