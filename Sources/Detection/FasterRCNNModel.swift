@@ -92,24 +92,6 @@ public final class FasterRCNNModel: @unchecked Sendable {
         return network
     }
 
-    static func channelsFirst(_ t: Tensor) -> Tensor {
-        let (n, h, w, c) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-        var values = [Float](repeating: 0, count: t.values.count)
-        for b in 0..<n { for y in 0..<h { for x in 0..<w { for k in 0..<c {
-            values[((b * c + k) * h + y) * w + x] = t.values[((b * h + y) * w + x) * c + k]
-        } } } }
-        return Tensor(shape: [n, c, h, w], values: values)
-    }
-
-    static func channelsLast(_ t: Tensor) -> [Float] {
-        let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-        var values = [Float](repeating: 0, count: t.values.count)
-        for b in 0..<n { for y in 0..<h { for x in 0..<w { for k in 0..<c {
-            values[((b * h + y) * w + x) * c + k] = t.values[((b * c + k) * h + y) * w + x]
-        } } } }
-        return values
-    }
-
     /// The graph's detections for a photo: at most 100, best first, normalised [ymin, xmin, ymax, xmax].
     public func detect(_ image: RGBImage) throws -> [FasterRCNNSecondStage.Detection] {
         try detect(preprocessed: preprocessor.preprocess(image))
@@ -119,12 +101,12 @@ public final class FasterRCNNModel: @unchecked Sendable {
     public func detect(preprocessed input: Tensor) throws -> [FasterRCNNSecondStage.Detection] {
         let (height, width) = (input.shape[1], input.shape[2])
         let first = try firstStage(height: height, width: width)
-        let outputs = try first.run([TFConvolutionalSubgraph.inputName: Self.channelsFirst(input)])
+        let outputs = try first.run([TFConvolutionalSubgraph.inputName: input.nhwcToNCHW()])
         let names = first.graph.outputs
         guard let features = outputs[names[0]], let boxes = outputs[names[1]], let objectness = outputs[names[2]] else {
             throw ModelFormatError.unexpectedGraph("the first stage produced no output")
         }
-        let (proposals, count) = proposalStage.proposals(boxEncodings: Self.channelsLast(boxes), objectnessLogits: Self.channelsLast(objectness),
+        let (proposals, count) = proposalStage.proposals(boxEncodings: boxes.nchwToNHWC().values, objectnessLogits: objectness.nchwToNHWC().values,
                                                          gridHeight: boxes.shape[2], gridWidth: boxes.shape[3],
                                                          imageHeight: height, imageWidth: width)
         let crops = CropAndResize(cropHeight: cropSize, cropWidth: cropSize)

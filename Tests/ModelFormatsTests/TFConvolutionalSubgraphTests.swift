@@ -33,25 +33,6 @@ struct TFConvolutionalSubgraphTests {
         return Tensor(shape: shape, values: values)
     }
 
-    /// NHWC <-> NCHW.
-    static func toChannelsFirst(_ t: Tensor) -> Tensor {
-        let (n, h, w, c) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-        var values = [Float](repeating: 0, count: t.values.count)
-        for b in 0..<n { for y in 0..<h { for x in 0..<w { for k in 0..<c {
-            values[((b * c + k) * h + y) * w + x] = t.values[((b * h + y) * w + x) * c + k]
-        } } } }
-        return Tensor(shape: [n, c, h, w], values: values)
-    }
-
-    static func toChannelsLast(_ t: Tensor) -> Tensor {
-        let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-        var values = [Float](repeating: 0, count: t.values.count)
-        for b in 0..<n { for y in 0..<h { for x in 0..<w { for k in 0..<c {
-            values[((b * h + y) * w + x) * c + k] = t.values[((b * c + k) * h + y) * w + x]
-        } } } }
-        return Tensor(shape: [n, h, w, c], values: values)
-    }
-
     /// Runs the translated subgraph from `source` (a recorded array) to the recorded `targets` and
     /// returns the largest difference from TensorFlow per target, with the largest activation.
     static func compare(photo index: Int, source: (key: String, node: String), targets: [String]) throws -> [String: (Float, Float)] {
@@ -62,13 +43,13 @@ struct TFConvolutionalSubgraphTests {
         let subgraph = try TFConvolutionalSubgraph.build(graph, from: source.node, to: try targets.map { try #require(recorded.tensors[$0]) },
                                                         batch: input.shape[0], height: input.shape[1], width: input.shape[2],
                                                         channels: input.shape[3])
-        let chw = toChannelsFirst(input)
+        let chw = input.nhwcToNCHW()
         let network = try Network(graph: subgraph, backend: .oneDNN, planningInputShapes: [TFConvolutionalSubgraph.inputName: chw.shape])
         let outputs = try network.run([TFConvolutionalSubgraph.inputName: chw])
         var report: [String: (Float, Float)] = [:]
         for (key, name) in zip(targets, subgraph.outputs) {
             let expected = try array(photo, key)
-            let ours = toChannelsLast(try #require(outputs[name]))
+            let ours = (try #require(outputs[name])).nchwToNHWC()
             #expect(ours.shape == expected.shape, "\(key)")
             let difference = zip(ours.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
             report[key] = (difference, expected.values.map(abs).max() ?? 0)
@@ -102,12 +83,12 @@ extension TFConvolutionalSubgraphTests {
     /// crops (the first four of 300 recorded), 17x17 bilinear.
     @Test(arguments: [0, 1]) func cropAndResizeMatchesTensorFlow(_ index: Int) throws {
         let photo = try Self.recorded().photos[index]
-        let features = Self.toChannelsFirst(try Self.array(photo, "block17_20"))
+        let features = (try Self.array(photo, "block17_20")).nhwcToNCHW()
         let boxes = try Self.array(photo, "proposal_boxes")
         let expected = try Self.array(photo, "crop_and_resize")
         let firstFour = Tensor(shape: [4, 4], values: Array(boxes.values.prefix(16)))
         let crops = CropAndResize(cropHeight: 17, cropWidth: 17).reference([features, firstFour])[0]
-        let ours = Self.toChannelsLast(crops)
+        let ours = crops.nchwToNHWC()
         #expect(ours.shape == expected.shape)
         let difference = zip(ours.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
         #expect(difference <= 1e-6, "max |ours - TF| = \(difference)")
@@ -127,7 +108,7 @@ extension TFConvolutionalSubgraphTests {
         let subgraph = try TFConvolutionalSubgraph.build(graph, from: "Reshape_3", to: try keys.map { try #require(recorded.tensors[$0]) },
                                                         batch: crops.shape[0], height: crops.shape[1], width: crops.shape[2],
                                                         channels: crops.shape[3])
-        let input = Self.toChannelsFirst(crops)
+        let input = crops.nhwcToNCHW()
         let network = try Network(graph: subgraph, backend: .oneDNN, planningInputShapes: [TFConvolutionalSubgraph.inputName: input.shape])
         let outputs = try network.run([TFConvolutionalSubgraph.inputName: input])
         for (key, name) in zip(keys, subgraph.outputs) {

@@ -13,30 +13,8 @@ public struct MaxPool: PoolingWindow {
         self.pads = pads
     }
 
-
     public func reference(_ inputs: [Tensor]) -> [Tensor] {
-        let x = inputs[0]
-        let (planes, height, width) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
-        let out = outputSize(height: height, width: width)
-        var result = [Float](repeating: 0, count: planes * out.height * out.width)
-        for plane in 0..<planes {
-            for oy in 0..<out.height {
-                for ox in 0..<out.width {
-                    var best = -Float.infinity
-                    for ky in 0..<kernel.height {
-                        let iy = oy * strides.height - pads[0] + ky
-                        if iy < 0 || iy >= height { continue }
-                        for kx in 0..<kernel.width {
-                            let ix = ox * strides.width - pads[1] + kx
-                            if ix < 0 || ix >= width { continue }
-                            best = max(best, x.values[(plane * height + iy) * width + ix])
-                        }
-                    }
-                    result[(plane * out.height + oy) * out.width + ox] = best
-                }
-            }
-        }
-        return [Tensor(shape: [x.shape[0], x.shape[1], out.height, out.width], values: result)]
+        [pool(inputs[0]) { window in window.reduce(-Float.infinity, max) }]
     }
 }
 
@@ -62,5 +40,32 @@ extension PoolingWindow {
             throw EngineError.shapeMismatch(tensor: "\(node) input", expected: "at least the kernel size", actual: x)
         }
         return [[x[0], x[1], size.height, size.width]]
+    }
+
+    /// Each output cell's `reduce` of the input cells under its window (padded cells left out).
+    func pool(_ x: Tensor, reduce: ([Float]) -> Float) -> Tensor {
+        let (planes, height, width) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
+        let out = outputSize(height: height, width: width)
+        var result = [Float](repeating: 0, count: planes * out.height * out.width)
+        var window: [Float] = []
+        window.reserveCapacity(kernel.height * kernel.width)
+        for plane in 0..<planes {
+            for oy in 0..<out.height {
+                for ox in 0..<out.width {
+                    window.removeAll(keepingCapacity: true)
+                    for ky in 0..<kernel.height {
+                        let iy = oy * strides.height - pads[0] + ky
+                        if iy < 0 || iy >= height { continue }
+                        for kx in 0..<kernel.width {
+                            let ix = ox * strides.width - pads[1] + kx
+                            if ix < 0 || ix >= width { continue }
+                            window.append(x.values[(plane * height + iy) * width + ix])
+                        }
+                    }
+                    result[(plane * out.height + oy) * out.width + ox] = reduce(window)
+                }
+            }
+        }
+        return Tensor(shape: [x.shape[0], x.shape[1], out.height, out.width], values: result)
     }
 }
