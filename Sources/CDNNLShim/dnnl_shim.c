@@ -139,6 +139,24 @@ static int output_extent(int input, int kernel, int stride, int pad_begin, int p
     return (input + pad_begin + pad_end - effective) / stride + 1;
 }
 
+// Appends one md_activation as an eltwise post-op.
+static dnnl_status_t append_activation(dnnl_post_ops_t post_ops, int activation, float relu_alpha) {
+    dnnl_alg_kind_t alg;
+    float alpha = 1.0f, beta = 0.0f;
+    switch (activation) {
+    case MD_ACTIVATION_SILU: alg = dnnl_eltwise_swish; alpha = 1.0f; break;
+    case MD_ACTIVATION_RELU: alg = dnnl_eltwise_relu; alpha = relu_alpha; break;
+    case MD_ACTIVATION_SIGMOID: alg = dnnl_eltwise_logistic; alpha = 0.0f; break;
+    case MD_ACTIVATION_HARDSWISH: alg = dnnl_eltwise_hardswish; alpha = 1.0f / 6.0f; beta = 0.5f; break;
+    default: return dnnl_invalid_arguments;
+    }
+#if MD_DNNL_V3
+    return dnnl_post_ops_append_eltwise(post_ops, alg, alpha, beta);
+#else
+    return dnnl_post_ops_append_eltwise(post_ops, 1.0f, alg, alpha, beta);
+#endif
+}
+
 // Creates the primitive descriptor for `g` on an NHWC input of the given size; weights layout `any`.
 static dnnl_status_t create_conv_pd(const md_conv_geometry *g, int batch, int height, int width,
                                     dnnl_primitive_desc_t *pd) {
@@ -173,23 +191,9 @@ static dnnl_status_t create_conv_pd(const md_conv_geometry *g, int batch, int he
         dnnl_success)
         goto done;
     if ((status = dnnl_post_ops_create(&post_ops)) != dnnl_success) goto done;
-    if (g->activation != MD_ACTIVATION_NONE) {
-        dnnl_alg_kind_t alg = dnnl_eltwise_swish;
-        float alpha = 1.0f, beta = 0.0f;
-        switch (g->activation) {
-        case MD_ACTIVATION_SILU: alg = dnnl_eltwise_swish; alpha = 1.0f; break;
-        case MD_ACTIVATION_RELU: alg = dnnl_eltwise_relu; alpha = g->activation_alpha; break;
-        case MD_ACTIVATION_SIGMOID: alg = dnnl_eltwise_logistic; alpha = 0.0f; break;
-        case MD_ACTIVATION_HARDSWISH: alg = dnnl_eltwise_hardswish; alpha = 1.0f / 6.0f; beta = 0.5f; break;
-        default: status = dnnl_invalid_arguments; goto done;
-        }
-#if MD_DNNL_V3
-        status = dnnl_post_ops_append_eltwise(post_ops, alg, alpha, beta);
-#else
-        status = dnnl_post_ops_append_eltwise(post_ops, 1.0f, alg, alpha, beta);
-#endif
-        if (status != dnnl_success) goto done;
-    }
+    if (g->activation != MD_ACTIVATION_NONE &&
+        (status = append_activation(post_ops, g->activation, g->activation_alpha)) != dnnl_success)
+        goto done;
     if (g->add_residual) {
 #if MD_DNNL_V3
         status = dnnl_post_ops_append_sum(post_ops, 1.0f, 0, dnnl_data_type_undef);
@@ -197,6 +201,9 @@ static dnnl_status_t create_conv_pd(const md_conv_geometry *g, int batch, int he
         status = dnnl_post_ops_append_sum(post_ops, 1.0f);
 #endif
         if (status != dnnl_success) goto done;
+        if (g->residual_activation != MD_ACTIVATION_NONE &&
+            (status = append_activation(post_ops, g->residual_activation, g->residual_activation_alpha)) != dnnl_success)
+            goto done;
     }
     if ((status = dnnl_primitive_attr_set_post_ops(attr, post_ops)) != dnnl_success) goto done;
 

@@ -59,6 +59,7 @@ public final class Detector {
     public let fasterRCNN: FasterRCNNModel?
     public let configuration: DetectorConfiguration
     private let context: ExecutionContext?
+    private let fasterRCNNState = FasterRCNNModel.RunState()
 
     public init(model: LoadedModel, configuration: DetectorConfiguration) {
         self.model = model
@@ -106,7 +107,7 @@ public final class Detector {
 
     /// Runs the network on a preprocessed input and returns the detections for the photo.
     public func detect(tensor: Tensor, imageWidth: Int, imageHeight: Int) throws -> [DetectionResult] {
-        if let fasterRCNN { return Self.records(try fasterRCNN.detect(preprocessed: tensor), threshold: configuration.threshold) }
+        if let fasterRCNN { return Self.records(try fasterRCNN.detect(preprocessed: tensor, state: fasterRCNNState), threshold: configuration.threshold) }
         guard let model else { return [] }
         let output: Tensor
         if configuration.augment {

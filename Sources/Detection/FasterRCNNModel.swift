@@ -17,13 +17,14 @@ public final class FasterRCNNModel: @unchecked Sendable {
     public let backend: ExecutionBackend
     let graph: TFGraphDef
     let secondStage: Network
-    let secondStageInput: (batch: Int, channels: Int)
     var firstStages: [String: Network] = [:]
     let lock = NSLock()
     let proposalStage = FasterRCNNProposals()
     let detectionStage = FasterRCNNSecondStage()
 
     static let preprocessedInput = "Preprocessor/sub"
+    static let featuresInput = "features"
+    static let boxesInput = "boxes"
     static let backboneOutput = "FirstStageFeatureExtractor/InceptionResnetV2/InceptionResnetV2/Repeat_1/block17_20/Relu"
     static let rpnBoxes = "FirstStageBoxPredictor/BoxEncodingPredictor/BiasAdd"
     static let rpnObjectness = "FirstStageBoxPredictor/ClassPredictor/BiasAdd"
@@ -53,20 +54,28 @@ public final class FasterRCNNModel: @unchecked Sendable {
             throw ModelFormatError.unexpectedGraph("the resizer range is \(range)")
         }
         preprocessor = FasterRCNNPreprocessor(minDimension: range[0], maxDimension: range[1])
-        let crop = try integers("CropAndResize/CropAndResize/crop_size")
-        guard crop.count == 2, crop[0] == crop[1], crop[0] > 1 else { throw ModelFormatError.unexpectedGraph("the crop size is \(crop)") }
-        cropSize = crop[0]
+        let cropDimensions = try integers("CropAndResize/CropAndResize/crop_size")
+        guard cropDimensions.count == 2, cropDimensions[0] == cropDimensions[1], cropDimensions[0] > 1 else { throw ModelFormatError.unexpectedGraph("the crop size is \(cropDimensions)") }
+        cropSize = cropDimensions[0]
         // The second stage starts at what the crops are reshaped into, just before MaxPool2D.
         guard let pool = nodes["MaxPool2D/MaxPool"], let source = pool.inputs.first else {
             throw ModelFormatError.unexpectedGraph("node MaxPool2D/MaxPool is missing")
         }
         let backboneChannels = try Self.backboneChannels(nodes)
-        secondStageInput = (proposalStage.maxProposals, backboneChannels)
-        let second = try TFConvolutionalSubgraph.build(graph, from: source, to: [Self.classLogits, Self.boxEncodings],
-                                                      batch: proposalStage.maxProposals, height: cropSize, width: cropSize,
-                                                      channels: backboneChannels)
+        let heads = try TFConvolutionalSubgraph.build(graph, from: source, to: [Self.classLogits, Self.boxEncodings],
+                                                     batch: proposalStage.maxProposals, height: cropSize, width: cropSize,
+                                                     channels: backboneChannels)
+        // The crops are made inside the second stage's run, so that 300 x 17 x 17 x 1088 floats are
+        // written once, channels-last, into a buffer reused from photo to photo.
+        let crop = Graph.Node(name: "CropAndResize", operation: CropAndResize(cropHeight: cropSize, cropWidth: cropSize),
+                              inputs: [Self.featuresInput, Self.boxesInput], outputs: [TFConvolutionalSubgraph.inputName])
+        let second = try Graph(inputs: [.init(name: Self.featuresInput, shape: [1, backboneChannels, -1, -1]),
+                                        .init(name: Self.boxesInput, shape: [proposalStage.maxProposals, 4])],
+                               outputs: heads.outputs, nodes: [crop] + heads.nodes, constants: heads.constants)
+        // Planned for a 600x800 photo's stride-8 features; other sizes only change the crop sampling.
         secondStage = try Network(graph: second, backend: backend,
-                                  planningInputShapes: [TFConvolutionalSubgraph.inputName: [proposalStage.maxProposals, backboneChannels, cropSize, cropSize]])
+                                  planningInputShapes: [Self.featuresInput: [1, backboneChannels, 75, 100],
+                                                        Self.boxesInput: [proposalStage.maxProposals, 4]])
     }
 
     /// Channels of block17_20, from the up-projection weights of its residual.
@@ -78,12 +87,17 @@ public final class FasterRCNNModel: @unchecked Sendable {
         return shape[3]
     }
 
+    /// First stages (and run states) kept per preprocessed size: photos of a few cameras come in a few
+    /// sizes; a folder of many sizes rebuilds rather than holding every size's weights.
+    static let cachedSizes = 4
+
     /// The first stage for one preprocessed size (built once per size).
     func firstStage(height: Int, width: Int) throws -> Network {
         let key = "\(height)x\(width)"
         lock.lock()
         defer { lock.unlock() }
         if let network = firstStages[key] { return network }
+        if firstStages.count >= Self.cachedSizes, let evicted = firstStages.keys.first { firstStages[evicted] = nil }
         let subgraph = try TFConvolutionalSubgraph.build(graph, from: Self.preprocessedInput,
                                                         to: [Self.backboneOutput, Self.rpnBoxes, Self.rpnObjectness],
                                                         height: height, width: width, channels: 3)
@@ -92,16 +106,32 @@ public final class FasterRCNNModel: @unchecked Sendable {
         return network
     }
 
+    /// One worker's execution state: the oneDNN primitives and activation buffers of both stages, kept
+    /// from photo to photo (re-creating them costs about a second per photo). Not thread-safe: one per
+    /// concurrent worker; the model underneath is shared.
+    public final class RunState {
+        var firstStages: [String: ExecutionContext] = [:]
+        var secondStage: ExecutionContext?
+
+        public init() {}
+    }
+
     /// The graph's detections for a photo: at most 100, best first, normalised [ymin, xmin, ymax, xmax].
-    public func detect(_ image: RGBImage) throws -> [FasterRCNNSecondStage.Detection] {
-        try detect(preprocessed: preprocessor.preprocess(image))
+    public func detect(_ image: RGBImage, state: RunState = RunState()) throws -> [FasterRCNNSecondStage.Detection] {
+        try detect(preprocessed: preprocessor.preprocess(image), state: state)
     }
 
     /// The detections for an input already preprocessed by `preprocessor` ([1, height, width, 3]).
-    public func detect(preprocessed input: Tensor) throws -> [FasterRCNNSecondStage.Detection] {
+    public func detect(preprocessed input: Tensor, state: RunState = RunState()) throws -> [FasterRCNNSecondStage.Detection] {
         let (height, width) = (input.shape[1], input.shape[2])
         let first = try firstStage(height: height, width: width)
-        let outputs = try first.run([TFConvolutionalSubgraph.inputName: input.nhwcToNCHW()])
+        let key = "\(height)x\(width)"
+        let firstContext = state.firstStages[key].flatMap { $0.network === first ? $0 : nil } ?? ExecutionContext(network: first)
+        if state.firstStages[key] == nil, state.firstStages.count >= Self.cachedSizes, let evicted = state.firstStages.keys.first {
+            state.firstStages[evicted] = nil
+        }
+        state.firstStages[key] = firstContext
+        let outputs = try firstContext.run([TFConvolutionalSubgraph.inputName: input.nhwcToNCHW()])
         let names = first.graph.outputs
         guard let features = outputs[names[0]], let boxes = outputs[names[1]], let objectness = outputs[names[2]] else {
             throw ModelFormatError.unexpectedGraph("the first stage produced no output")
@@ -109,9 +139,10 @@ public final class FasterRCNNModel: @unchecked Sendable {
         let (proposals, count) = proposalStage.proposals(boxEncodings: boxes.nchwToNHWC().values, objectnessLogits: objectness.nchwToNHWC().values,
                                                          gridHeight: boxes.shape[2], gridWidth: boxes.shape[3],
                                                          imageHeight: height, imageWidth: width)
-        let crops = CropAndResize(cropHeight: cropSize, cropWidth: cropSize)
-            .reference([features, Tensor(shape: [proposals.count, 4], values: proposals.flatMap { $0 })])[0]
-        let heads = try secondStage.run([TFConvolutionalSubgraph.inputName: crops])
+        let secondContext = state.secondStage ?? ExecutionContext(network: secondStage)
+        state.secondStage = secondContext
+        let heads = try secondContext.run([Self.featuresInput: features,
+                                           Self.boxesInput: Tensor(shape: [proposals.count, 4], values: proposals.flatMap { $0 })])
         let headNames = secondStage.graph.outputs
         guard let logits = heads[headNames[0]], let encodings = heads[headNames[1]] else {
             throw ModelFormatError.unexpectedGraph("the second stage produced no output")

@@ -3,6 +3,7 @@
 ///   Conv -> Sigmoid (sole reader)           becomes Conv(activation: Sigmoid)
 ///   Conv -> Relu (sole reader)              becomes Conv(activation: ReLU)
 ///   Add(x, Conv(...)) (sole reader)         becomes Conv(..., residual: x)
+///   Conv(..., residual: x) -> Relu (sole reader) becomes Conv(..., residual: x, then ReLU)
 /// Results are identical up to float rounding; the fused forms run as oneDNN post-ops.
 public enum GraphFusion {
     public static func fuse(_ graph: Graph) throws -> Graph {
@@ -12,6 +13,7 @@ public enum GraphFusion {
            let shapes = try? Graph(inputs: graph.inputs, outputs: graph.outputs, nodes: nodes, constants: graph.constants)
             .inferShapes(inputShapes: Dictionary(uniqueKeysWithValues: graph.inputs.map { ($0.name, $0.shape) })) {
             fuseResiduals(&nodes, outputs: Set(graph.outputs), shapes: shapes)
+            fuseResidualActivations(&nodes, outputs: Set(graph.outputs))
         }
         return try Graph(inputs: graph.inputs, outputs: graph.outputs, nodes: nodes, constants: graph.constants)
     }
@@ -75,6 +77,21 @@ public enum GraphFusion {
                 removed.insert(convIndex)
                 break
             }
+        }
+        nodes = nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+    }
+
+    /// InceptionResNet's `relu(x + scale * up(branches))`: the ReLU after a fused residual sum.
+    private static func fuseResidualActivations(_ nodes: inout [Graph.Node], outputs: Set<String>) {
+        var removed = Set<Int>()
+        let readers = readers(nodes)
+        for (index, node) in nodes.enumerated() {
+            guard let conv = node.operation as? Conv, conv.addsResidual, conv.residualActivation == .none,
+                  let convOut = node.outputs.first, !outputs.contains(convOut), let convReaders = readers[convOut],
+                  convReaders.count == 1, (nodes[convReaders[0]].operation as? Unary)?.function == .activation(.relu) else { continue }
+            nodes[index] = Graph.Node(name: node.name, operation: conv.with(residualActivation: .relu), inputs: node.inputs,
+                                      outputs: nodes[convReaders[0]].outputs)
+            removed.insert(convReaders[0])
         }
         nodes = nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
     }

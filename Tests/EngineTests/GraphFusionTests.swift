@@ -28,6 +28,33 @@ struct GraphFusionTests {
         }
     }
 
+    /// InceptionResNet's residual: relu(x + up(relu(conv(x)))) becomes two convs, the second with the
+    /// residual sum and the ReLU after it in its epilogue.
+    @Test func fusesTheReLUAfterAResidualSum() throws {
+        var random = SeededGenerator(seed: 12)
+        let branch = Conv(weights: random.tensor([3, 4, 3, 3], scale: 0.3), bias: random.tensor([3]).values, pads: [1, 1, 1, 1])
+        let up = Conv(weights: random.tensor([4, 3, 1, 1], scale: 0.5), bias: [-3, -0.5, 0.5, 3])  // sums of both signs
+        let graph = try Graph(inputs: [Graph.Input(name: "x", shape: [2, 4, 5, 7])], outputs: ["out"], nodes: [
+            Graph.Node(name: "b", operation: branch, inputs: ["x"], outputs: ["b"]),
+            Graph.Node(name: "br", operation: Unary(.activation(.relu)), inputs: ["b"], outputs: ["br"]),
+            Graph.Node(name: "u", operation: up, inputs: ["br"], outputs: ["u"]),
+            Graph.Node(name: "add", operation: Elementwise(.add), inputs: ["x", "u"], outputs: ["sum"]),
+            Graph.Node(name: "relu", operation: Unary(.activation(.relu)), inputs: ["sum"], outputs: ["out"]),
+        ])
+        let fused = try GraphFusion.fuse(graph)
+        #expect(fused.nodes.count == 2)
+        let last = fused.nodes.last?.operation as? Conv
+        #expect(last?.addsResidual == true && last?.residualActivation == .relu && last?.activation == Activation.none)
+        let input = ["x": random.tensor([2, 4, 5, 7])]
+        let shapes = ["x": [2, 4, 5, 7]]
+        let expected = try Network(graph: graph, backend: .reference, planningInputShapes: shapes).run(input)["out"]!
+        #expect(expected.values.contains { $0 == 0 } && expected.values.contains { $0 > 0 })
+        for backend in ExecutionBackend.allCases {
+            let actual = try Network(graph: fused, backend: backend, planningInputShapes: shapes).run(input)["out"]!
+            #expect(actual.maxAbsoluteDifference(to: expected) < 1e-5)
+        }
+    }
+
     @Test func graphValidationCatchesUseBeforeDefinition() {
         #expect(throws: EngineError.self) {
             try Graph(inputs: [Graph.Input(name: "x", shape: [1])], outputs: ["y"], nodes: [

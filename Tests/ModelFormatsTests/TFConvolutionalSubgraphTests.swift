@@ -87,11 +87,17 @@ extension TFConvolutionalSubgraphTests {
         let boxes = try Self.array(photo, "proposal_boxes")
         let expected = try Self.array(photo, "crop_and_resize")
         let firstFour = Tensor(shape: [4, 4], values: Array(boxes.values.prefix(16)))
-        let crops = CropAndResize(cropHeight: 17, cropWidth: 17).reference([features, firstFour])[0]
-        let ours = crops.nchwToNHWC()
-        #expect(ours.shape == expected.shape)
-        let difference = zip(ours.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
-        #expect(difference <= 1e-6, "max |ours - TF| = \(difference)")
+        // The reference op and the channels-last kernel the detector runs (inside the second stage).
+        let graph = try Graph(inputs: [.init(name: "features", shape: features.shape), .init(name: "boxes", shape: [4, 4])],
+                              outputs: ["crops"], nodes: [Graph.Node(name: "crops", operation: CropAndResize(cropHeight: 17, cropWidth: 17),
+                                                                     inputs: ["features", "boxes"], outputs: ["crops"])])
+        for backend in ExecutionBackend.allCases {
+            let network = try Network(graph: graph, backend: backend, planningInputShapes: ["features": features.shape, "boxes": [4, 4]])
+            let ours = try #require(try network.run(["features": features, "boxes": firstFour])["crops"]).nchwToNHWC()
+            #expect(ours.shape == expected.shape)
+            let difference = zip(ours.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference <= 1e-6, "\(backend): max |ours - TF| = \(difference)")
+        }
         #expect(expected.values.contains { $0 != 0 })
     }
 }

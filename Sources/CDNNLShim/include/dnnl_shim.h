@@ -32,6 +32,8 @@ typedef struct {
     int activation;              // md_activation
     float activation_alpha;
     int add_residual;            // dst = activation(conv(src) + bias) + dst_before
+    int residual_activation;     // md_activation applied to that sum (with add_residual only)
+    float residual_activation_alpha;
 } md_conv_geometry;
 
 typedef struct md_conv_weights md_conv_weights;

@@ -50,16 +50,8 @@ final class OneDNNConvolutionWeights: @unchecked Sendable {
         geometry.dilation_w = Int32(conv.dilations.width)
         geometry.groups = Int32(conv.groups)
         geometry.add_residual = conv.addsResidual ? 1 : 0
-        switch conv.activation {
-        case .none: geometry.activation = Int32(MD_ACTIVATION_NONE.rawValue)
-        case .silu: geometry.activation = Int32(MD_ACTIVATION_SILU.rawValue)
-        case .relu: geometry.activation = Int32(MD_ACTIVATION_RELU.rawValue)
-        case let .leakyRelu(alpha):
-            geometry.activation = Int32(MD_ACTIVATION_RELU.rawValue)
-            geometry.activation_alpha = alpha
-        case .sigmoid: geometry.activation = Int32(MD_ACTIVATION_SIGMOID.rawValue)
-        case .hardswish: geometry.activation = Int32(MD_ACTIVATION_HARDSWISH.rawValue)
-        }
+        (geometry.activation, geometry.activation_alpha) = Self.shimActivation(conv.activation)
+        (geometry.residual_activation, geometry.residual_activation_alpha) = Self.shimActivation(conv.residualActivation)
         var error = [CChar](repeating: 0, count: 256)
         let created = conv.weights.values.withUnsafeBufferPointer { weights in
             conv.bias.withUnsafeBufferPointer { bias in
@@ -71,6 +63,18 @@ final class OneDNNConvolutionWeights: @unchecked Sendable {
             throw EngineError.backendFailure(node: node, message: Self.message(error))
         }
         handle = created
+    }
+
+    /// The shim's activation code and alpha for an activation.
+    static func shimActivation(_ activation: Activation) -> (Int32, Float) {
+        switch activation {
+        case .none: return (Int32(MD_ACTIVATION_NONE.rawValue), 0)
+        case .silu: return (Int32(MD_ACTIVATION_SILU.rawValue), 0)
+        case .relu: return (Int32(MD_ACTIVATION_RELU.rawValue), 0)
+        case let .leakyRelu(alpha): return (Int32(MD_ACTIVATION_RELU.rawValue), alpha)
+        case .sigmoid: return (Int32(MD_ACTIVATION_SIGMOID.rawValue), 0)
+        case .hardswish: return (Int32(MD_ACTIVATION_HARDSWISH.rawValue), 0)
+        }
     }
 
     deinit {

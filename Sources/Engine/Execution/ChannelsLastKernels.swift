@@ -27,6 +27,68 @@ enum ChannelsLastKernels {
         }
     }
 
+    /// Averages over the window cells inside the image, summed in the reference's order (row by row),
+    /// so the result equals `AveragePool.reference` exactly.
+    static func averagePool(_ op: AveragePool, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>,
+                            inputShape: [Int]) {
+        let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let out = op.outputSize(height: h, width: w)
+        for b in 0..<n {
+            let input = source + b * h * w * c
+            let output = destination + b * out.height * out.width * c
+            for oy in 0..<out.height {
+                let firstY = max(oy * op.strides.height - op.pads[0], 0)
+                let lastY = min(oy * op.strides.height - op.pads[0] + op.kernel.height, h)
+                for ox in 0..<out.width {
+                    let firstX = max(ox * op.strides.width - op.pads[1], 0)
+                    let lastX = min(ox * op.strides.width - op.pads[1] + op.kernel.width, w)
+                    let cell = output + (oy * out.width + ox) * c
+                    cell.initialize(repeating: 0, count: c)
+                    for y in firstY..<max(lastY, firstY) {
+                        for x in firstX..<max(lastX, firstX) {
+                            let other = input + (y * w + x) * c
+                            for ch in 0..<c { cell[ch] += other[ch] }
+                        }
+                    }
+                    let count = max(lastY - firstY, 0) * max(lastX - firstX, 0)
+                    if count > 0 { for ch in 0..<c { cell[ch] /= Float(count) } }
+                }
+            }
+        }
+    }
+
+    /// CropAndResize on a channels-last image into channels-last crops: per sample, the four corner
+    /// pixels are contiguous channel vectors. Same float32 arithmetic as `CropAndResize.reference`.
+    static func cropAndResize(_ op: CropAndResize, image: UnsafePointer<Float>, imageShape: [Int], boxes: UnsafePointer<Float>,
+                              boxCount: Int, _ destination: UnsafeMutablePointer<Float>) {
+        let (c, h, w) = (imageShape[1], imageShape[2], imageShape[3])
+        let (cropHeight, cropWidth) = (op.cropHeight, op.cropWidth)
+        for box in 0..<boxCount {
+            let b = boxes + box * 4
+            let rows = op.samples(start: b[0], end: b[2], size: h, count: cropHeight)
+            let columns = op.samples(start: b[1], end: b[3], size: w, count: cropWidth)
+            for (i, row) in rows.enumerated() {
+                for (j, column) in columns.enumerated() {
+                    let cell = destination + ((box * cropHeight + i) * cropWidth + j) * c
+                    guard let y = row, let x = column else {
+                        cell.initialize(repeating: op.extrapolationValue, count: c)
+                        continue
+                    }
+                    let (top, bottom) = (Int(y.rounded(.down)), Int(y.rounded(.up)))
+                    let (left, right) = (Int(x.rounded(.down)), Int(x.rounded(.up)))
+                    let (yLerp, xLerp) = (y - Float(top), x - Float(left))
+                    let topLeft = image + (top * w + left) * c, topRight = image + (top * w + right) * c
+                    let bottomLeft = image + (bottom * w + left) * c, bottomRight = image + (bottom * w + right) * c
+                    for ch in 0..<c {
+                        let upper = topLeft[ch] + (topRight[ch] - topLeft[ch]) * xLerp
+                        let lower = bottomLeft[ch] + (bottomRight[ch] - bottomLeft[ch]) * xLerp
+                        cell[ch] = upper + (lower - upper) * yLerp
+                    }
+                }
+            }
+        }
+    }
+
     static func maxPool(_ op: MaxPool, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>,
                         inputShape: [Int]) {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])

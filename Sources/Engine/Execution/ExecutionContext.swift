@@ -67,17 +67,20 @@ public final class ExecutionContext {
                 return [try convolution(conv, node: node, index: index, arguments: arguments, lastUse: lastUse,
                                         outputShape: outputShapes[0])]
             case let pool as MaxPool:
-                let input = channelsLast(arguments[0])
+                return [channelsLastKernel(arguments[0], outputShapes[0]) { ChannelsLastKernels.maxPool(pool, $0, $1, inputShape: $2) }]
+            case let crop as CropAndResize:
+                let image = channelsLast(arguments[0])
+                let boxes = rowMajor(arguments[1])
                 let output = allocate(outputShapes[0], layout: .channelsLast)
-                ChannelsLastKernels.maxPool(pool, input.buffer.pointer, output.buffer.pointer, inputShape: input.shape)
-                release(input, ifCopyOf: arguments[0])
+                ChannelsLastKernels.cropAndResize(crop, image: image.buffer.pointer, imageShape: image.shape, boxes: boxes.buffer.pointer,
+                                                  boxCount: boxes.shape[0], output.buffer.pointer)
+                release(image, ifCopyOf: arguments[0])
+                release(boxes, ifCopyOf: arguments[1])
                 return [output]
+            case let pool as AveragePool:
+                return [channelsLastKernel(arguments[0], outputShapes[0]) { ChannelsLastKernels.averagePool(pool, $0, $1, inputShape: $2) }]
             case let resize as Resize:
-                let input = channelsLast(arguments[0])
-                let output = allocate(outputShapes[0], layout: .channelsLast)
-                ChannelsLastKernels.resize(resize, input.buffer.pointer, output.buffer.pointer, inputShape: input.shape)
-                release(input, ifCopyOf: arguments[0])
-                return [output]
+                return [channelsLastKernel(arguments[0], outputShapes[0]) { ChannelsLastKernels.resize(resize, $0, $1, inputShape: $2) }]
             case let concat as Concat where concat.axis == 1 && arguments.allSatisfy({ $0.shape.count == 4 }):
                 let inputs = arguments.map(channelsLast)
                 let output = allocate(outputShapes[0], layout: .channelsLast)
@@ -152,6 +155,16 @@ public final class ExecutionContext {
             output = allocate(outputShape, layout: .channelsLast)
         }
         try plan.execute(source: input.buffer.pointer, destination: output.buffer.pointer, node: node.name)
+        return output
+    }
+
+    /// Runs a one-input channels-last kernel (source, destination, input shape) into a new value.
+    private func channelsLastKernel(_ argument: RuntimeValue, _ outputShape: [Int],
+                                    _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, [Int]) -> Void) -> RuntimeValue {
+        let input = channelsLast(argument)
+        let output = allocate(outputShape, layout: .channelsLast)
+        kernel(input.buffer.pointer, output.buffer.pointer, input.shape)
+        release(input, ifCopyOf: argument)
         return output
     }
 

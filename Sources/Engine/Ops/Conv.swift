@@ -1,6 +1,7 @@
 /// 2-D convolution (ONNX `Conv`) with bias and a fused epilogue: `activation(conv(x) + bias)`, then an
-/// optional residual added after the activation (YOLOv5's `x + cv2(cv1(x))`). BatchNorm is folded into
-/// `weights` and `bias` before this op is built.
+/// optional residual added after the activation (YOLOv5's `x + cv2(cv1(x))`), then an optional
+/// `residualActivation` of the sum (InceptionResNet's `relu(x + scale * up(branches))`). BatchNorm is
+/// folded into `weights` and `bias` before this op is built.
 ///
 /// Inputs: `x` [N, C, H, W], and the residual [N, O, H', W'] when `addsResidual`.
 public struct Conv: GraphOperation {
@@ -15,10 +16,13 @@ public struct Conv: GraphOperation {
     public let groups: Int
     public let activation: Activation
     public let addsResidual: Bool
+    /// Applied to the sum with the residual (only with `addsResidual`).
+    public let residualActivation: Activation
 
     public init(weights: Tensor, bias: [Float]?, strides: (Int, Int) = (1, 1), pads: [Int] = [0, 0, 0, 0],
                 dilations: (Int, Int) = (1, 1), groups: Int = 1, activation: Activation = .none,
-                addsResidual: Bool = false) {
+                addsResidual: Bool = false, residualActivation: Activation = .none) {
+        precondition(addsResidual || residualActivation == .none)
         precondition(weights.rank == 4 && pads.count == 4)
         self.weights = weights
         self.bias = bias ?? [Float](repeating: 0, count: weights.shape[0])
@@ -28,6 +32,7 @@ public struct Conv: GraphOperation {
         self.groups = groups
         self.activation = activation
         self.addsResidual = addsResidual
+        self.residualActivation = residualActivation
     }
 
     public var outChannels: Int { weights.shape[0] }
@@ -35,9 +40,10 @@ public struct Conv: GraphOperation {
     public var kernel: (height: Int, width: Int) { (weights.shape[2], weights.shape[3]) }
 
     /// The same convolution with another epilogue (used by graph fusion).
-    public func with(activation: Activation? = nil, addsResidual: Bool? = nil) -> Conv {
+    public func with(activation: Activation? = nil, addsResidual: Bool? = nil, residualActivation: Activation? = nil) -> Conv {
         Conv(weights: weights, bias: bias, strides: strides, pads: pads, dilations: dilations, groups: groups,
-             activation: activation ?? self.activation, addsResidual: addsResidual ?? self.addsResidual)
+             activation: activation ?? self.activation, addsResidual: addsResidual ?? self.addsResidual,
+             residualActivation: residualActivation ?? self.residualActivation)
     }
 
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
@@ -98,7 +104,7 @@ public struct Conv: GraphOperation {
                                 }
                                 let index = ((n * outChannels + o) * out.height + oy) * out.width + ox
                                 var value = activation.apply(sum + bias[o])
-                                if addsResidual { value += inputs[1].values[index] }
+                                if addsResidual { value = residualActivation.apply(value + inputs[1].values[index]) }
                                 result[index] = value
                             }
                         }

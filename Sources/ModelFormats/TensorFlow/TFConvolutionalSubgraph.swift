@@ -131,6 +131,11 @@ public struct TFConvolutionalSubgraph {
             guard kernel.count == 4, strides.count == 4 else { throw ModelFormatError.unexpectedGraph("\(name) has no ksize/strides") }
             let (top, bottom, height, left, right, width) = try pads(x.shape, kernel: (kernel[1], kernel[2]),
                                                                      strides: (strides[1], strides[2]), rate: 1, same: isSame(node))
+            if kernel[1] == 1, kernel[2] == 1, strides[1] == 1, strides[2] == 1 {
+                // A 1x1 window with stride 1 (the OD API's `maxpool_kernel_size: 1` after the crops) is the identity.
+                values[name] = x
+                return x
+            }
             let operation: any GraphOperation = node.op == "MaxPool"
                 ? MaxPool(kernel: (kernel[1], kernel[2]), strides: (strides[1], strides[2]), pads: [top, left, bottom, right])
                 : AveragePool(kernel: (kernel[1], kernel[2]), strides: (strides[1], strides[2]), pads: [top, left, bottom, right])

@@ -14,6 +14,22 @@ struct LayoutOpsTests {
         }
     }
 
+    /// Padded cells neither add nor count (TF SAME AvgPool); the channels-last kernel equals the reference
+    /// exactly, including the whole-plane mean of the MDv4 heads and odd SAME padding.
+    @Test func averagePoolReferenceAndFastPath() throws {
+        let x = Tensor(shape: [1, 1, 3, 3], values: [1, 9, 2, 3, 4, 5, 8, 6, 7])
+        let pool = AveragePool(kernel: (3, 3), strides: (1, 1), pads: [1, 1, 1, 1])
+        // Window sums over the cells inside the image, divided by how many there are (4 at corners, 6 on edges).
+        let sums: [Float] = [17, 24, 20, 31, 45, 33, 21, 33, 22]
+        let counts: [Float] = [4, 6, 4, 6, 9, 6, 4, 6, 4]
+        #expect(pool.reference([x])[0].values == zip(sums, counts).map { $0 / $1 })
+        var random = SeededGenerator(seed: 4)
+        for (kernel, stride, pads) in [((3, 3), 1, [1, 1, 1, 1]), ((3, 3), 2, [0, 0, 1, 1]), ((11, 13), 1, [0, 0, 0, 0]), ((2, 2), 2, [0, 0, 0, 0])] {
+            let op = AveragePool(kernel: kernel, strides: (stride, stride), pads: pads)
+            #expect(try fastPathDifference(op, inputs: [random.tensor([2, 6, 11, 13])]) == 0)
+        }
+    }
+
     @Test func nearestResize() throws {
         let x = Tensor(shape: [1, 1, 2, 2], values: [1, 2, 3, 4])
         #expect(Resize(scale: (2, 2)).reference([x])[0].values == [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])
