@@ -19,8 +19,10 @@ public final class FasterRCNNModel: @unchecked Sendable {
     let secondStage: Network
     var firstStages: [String: Network] = [:]
     let lock = NSLock()
-    let proposalStage = FasterRCNNProposals()
-    let detectionStage = FasterRCNNSecondStage()
+    /// Resizer range, crop size, anchors and NMS thresholds, as the file says.
+    public let hyperparameters: FasterRCNNHyperparameters
+    let proposalStage: FasterRCNNProposals
+    let detectionStage: FasterRCNNSecondStage
 
     static let preprocessedInput = "Preprocessor/sub"
     static let featuresInput = "features"
@@ -43,20 +45,22 @@ public final class FasterRCNNModel: @unchecked Sendable {
             throw ModelFormatError.unexpectedGraph("its weights are missing (\(summary.weightBytes) bytes stored for \(summary.weightCount) float weights)")
         }
         let nodes = try graph.nodesByName()
-        func integers(_ name: String) throws -> [Int] {
-            guard case let .tensor(tensor) = nodes[name]?.attributes["value"] else {
-                throw ModelFormatError.unexpectedGraph("node \(name) is missing or not a constant")
-            }
-            return try tensor.floats(in: graph.file, node: name).map { Int($0) }
+        hyperparameters = try FasterRCNNHyperparameters.read(graph)
+        preprocessor = FasterRCNNPreprocessor(minDimension: hyperparameters.minDimension, maxDimension: hyperparameters.maxDimension)
+        cropSize = hyperparameters.cropSize
+        var proposals = FasterRCNNProposals()
+        proposals.scales = hyperparameters.anchorScales
+        proposals.aspectRatios = hyperparameters.anchorAspectRatios
+        proposals.baseSize = Float(hyperparameters.anchorBaseSize)
+        proposals.stride = Float(hyperparameters.anchorStride)
+        proposals.iouThreshold = hyperparameters.firstStageIoUThreshold
+        guard proposals.anchorsPerCell == summary.anchorsPerCell else {
+            throw ModelFormatError.unexpectedGraph("\(proposals.anchorsPerCell) anchors per cell from the anchor generator, \(summary.anchorsPerCell) from the RPN weights")
         }
-        let range = try integers("Preprocessor/map/while/ResizeToRange/cond/stack")
-        guard range.count == 2, range[0] > 0, range[1] >= range[0] else {
-            throw ModelFormatError.unexpectedGraph("the resizer range is \(range)")
-        }
-        preprocessor = FasterRCNNPreprocessor(minDimension: range[0], maxDimension: range[1])
-        let cropDimensions = try integers("CropAndResize/CropAndResize/crop_size")
-        guard cropDimensions.count == 2, cropDimensions[0] == cropDimensions[1], cropDimensions[0] > 1 else { throw ModelFormatError.unexpectedGraph("the crop size is \(cropDimensions)") }
-        cropSize = cropDimensions[0]
+        proposalStage = proposals
+        var detections = FasterRCNNSecondStage()
+        detections.iouThreshold = hyperparameters.secondStageIoUThreshold
+        detectionStage = detections
         // The second stage starts at what the crops are reshaped into, just before MaxPool2D.
         guard let pool = nodes["MaxPool2D/MaxPool"], let source = pool.inputs.first else {
             throw ModelFormatError.unexpectedGraph("node MaxPool2D/MaxPool is missing")

@@ -66,9 +66,12 @@ public struct FasterRCNNProposals: Sendable {
         return intersection / (areaA + areaB - intersection)
     }
 
-    /// Greedy NMS as TensorFlow's NonMaxSuppressionV5 (hard, score threshold 0): indices kept, best first.
-    static func suppress(_ boxes: [[Float]], scores: [Float], iouThreshold: Float, limit: Int) -> [Int] {
-        let order = scores.indices.filter { scores[$0] > 0 }.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+    /// Greedy NMS as TensorFlow's NonMaxSuppressionV2-V5 (hard NMS): candidates scoring above
+    /// `scoreThreshold` (V3 and later; nil for V2, which has none) by score, ties to the lower index; a
+    /// candidate overlapping a kept box by more than `iouThreshold` is dropped. Indices kept, best first.
+    public static func suppress(_ boxes: [[Float]], scores: [Float], iouThreshold: Float, limit: Int, scoreThreshold: Float? = 0) -> [Int] {
+        let candidates = scores.indices.filter { index in scoreThreshold.map { scores[index] > $0 } ?? true }
+        let order = candidates.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
         var kept: [Int] = []
         for candidate in order {
             if kept.count >= limit { break }

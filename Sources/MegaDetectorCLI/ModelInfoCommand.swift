@@ -18,7 +18,8 @@ struct ModelInfoCommand: ParsableCommand {
         try reportingErrors {
             engine.apply()
             if file.lowercased().hasSuffix(".pb") {
-                print(Self.describe(try FasterRCNNGraph.inspect(try TensorFlowGraphFile.open(file)), path: file))
+                let graph = try TensorFlowGraphFile.open(file)
+                print(Self.describe(try FasterRCNNGraph.inspect(graph), try FasterRCNNHyperparameters.read(graph), path: file))
                 return
             }
             let model = try ModelLoader.load(path: file, backend: engine.backend)
@@ -54,21 +55,28 @@ struct ModelInfoCommand: ParsableCommand {
     }
 
     /// A MegaDetector v2-v4 frozen graph: what the structure checks found.
-    static func describe(_ summary: FasterRCNNGraph.Summary, path: String) -> String {
+    static func describe(_ summary: FasterRCNNGraph.Summary, _ numbers: FasterRCNNHyperparameters, path: String) -> String {
         let ops = summary.opCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        return [
+        let mostUsed = ops.prefix(6).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let scales = numbers.anchorScales.map { formatNumber($0) }.joined(separator: " ")
+        let ratios = numbers.anchorAspectRatios.map { formatNumber($0) }.joined(separator: " ")
+        let anchors = "\(summary.anchorsPerCell) per cell, base \(numbers.anchorBaseSize), stride \(numbers.anchorStride), scales \(scales), aspect ratios \(ratios)"
+        let lines: [String] = [
             "file:               \(path)",
             "format:             TensorFlow frozen graph (GraphDef producer \(summary.producer))",
             "architecture:       Faster R-CNN, InceptionResNetV2 (TF Object Detection API export, MegaDetector v2-v4)",
-            "nodes:              \(summary.nodeCount) (\(summary.opCounts.count) op types; most used: " +
-                ops.prefix(6).map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")",
+            "nodes:              \(summary.nodeCount) (\(summary.opCounts.count) op types; most used: \(mostUsed))",
             "weights:            \(summary.weightCount.formatted()) floats (\(summary.weightBytes.formatted()) bytes stored)",
             "input:              image_tensor uint8 1xHxWx3",
             "outputs:            detection_boxes, detection_scores, detection_classes, num_detections",
             "classes:            \(summary.classCount) (from the second-stage weights)",
-            "anchors per cell:   \(summary.anchorsPerCell)",
+            "resizer:            keep aspect ratio, \(numbers.minDimension) to \(numbers.maxDimension)",
+            "anchors:            \(anchors)",
+            "proposals:          NMS IoU \(formatNumber(numbers.firstStageIoUThreshold)); crops \(numbers.cropSize)x\(numbers.cropSize)",
+            "detections:         per-class NMS IoU \(formatNumber(numbers.secondStageIoUThreshold))",
             "runs:               natively (Engine), through detect, render and the batch service",
-        ].joined(separator: "\n")
+        ]
+        return lines.joined(separator: "\n")
     }
 
     private static func formatNumber(_ value: Float) -> String {

@@ -16,6 +16,25 @@ struct FasterRCNNPreprocessorTests {
         #expect(real.resizedSize(height: 2048, width: 1536) == (800, 600), "portrait")
     }
 
+    /// Both exporters' resizers, run by TensorFlow on 101 photo sizes (awkward, near the branch point of
+    /// the TF1-era rule, random; Tests/Fixtures/mdv4/make_legacy_op_fixtures.py), give our sizes.
+    @Test func sizesEqualTensorFlowForBothExporterGenerations() throws {
+        let data = try Data(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/mdv4/resizer_sizes.json"))
+        let record = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let sizes = try #require(record["photo_sizes"] as? [[Int]])
+        let resized = try #require(record["resized"] as? [String: [[Int]]])
+        let preprocessor = FasterRCNNPreprocessor(minDimension: try #require(record["min_dimension"] as? Int),
+                                                  maxDimension: try #require(record["max_dimension"] as? Int))
+        #expect(sizes.count > 100)
+        for generation in ["tf1", "tf2"] {
+            let expected = try #require(resized[generation])
+            for (size, tensorFlow) in zip(sizes, expected) {
+                let ours = preprocessor.resizedSize(height: size[0], width: size[1])
+                #expect([ours.height, ours.width] == tensorFlow, "\(generation) \(size)")
+            }
+        }
+    }
+
     @Test(arguments: [0, 1]) func preprocessedInputEqualsTensorFlow(_ index: Int) throws {
         guard let shared = Fixtures.shared else {
             print("skipped: ../shared is absent")

@@ -16,6 +16,29 @@ struct FasterRCNNProposalsTests {
         return (values, try #require(entry["shape"] as? [Int]))
     }
 
+    /// Every NonMaxSuppression version TF 1.x and 2.x exporters wrote (V2 without a score threshold, V3-V5
+    /// with 0), run by TensorFlow on tied scores, overlaps exactly at the threshold, flipped, empty and
+    /// zero-score boxes and small limits (Tests/Fixtures/mdv4/make_legacy_op_fixtures.py), selects what ours does.
+    @Test func suppressionSelectsWhatEveryTensorFlowVersionSelects() throws {
+        let data = try Data(contentsOf: Self.folder.appendingPathComponent("nms_ties.json"))
+        let record = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let boxes = try #require(record["boxes"] as? [[Double]]).map { $0.map(Float.init) }
+        let scores = try #require(record["scores"] as? [Double]).map(Float.init)
+        let cases = try #require(record["cases"] as? [[String: Any]])
+        #expect(cases.count == 6)
+        for entry in cases {
+            let iou = Float(try #require(entry["iou"] as? Double))
+            let limit = try #require(entry["limit"] as? Int)
+            let selected = try #require(entry["selected"] as? [String: [Int]])
+            #expect(selected.count == 4)
+            for (version, expected) in selected {
+                let threshold: Float? = version == "NonMaxSuppressionV2" ? nil : 0
+                let ours = FasterRCNNProposals.suppress(boxes, scores: scores, iouThreshold: iou, limit: limit, scoreThreshold: threshold)
+                #expect(ours == expected, "\(version), IoU \(iou), limit \(limit)")
+            }
+        }
+    }
+
     @Test func anchorsFollowTheGridRule() {
         let anchors = FasterRCNNProposals().anchors(gridHeight: 2, gridWidth: 3)
         #expect(anchors.count == 2 * 3 * 12)

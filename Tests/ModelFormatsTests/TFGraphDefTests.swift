@@ -18,9 +18,18 @@ struct TFGraphDefTests {
     /// A copy of the skeleton with `original` replaced by `replacement` (same length, so the protobuf
     /// stays well formed) everywhere it occurs.
     static func edited(_ original: String, _ replacement: String) throws -> String {
-        precondition(original.utf8.count == replacement.utf8.count)
+        try edited(bytes: Array(original.utf8), Array(replacement.utf8))
+    }
+
+    /// The same for a float32 value stored inline (`float_val`), e.g. a threshold constant.
+    static func edited(_ original: Float, _ replacement: Float) throws -> String {
+        try edited(bytes: withUnsafeBytes(of: original.bitPattern.littleEndian, Array.init),
+                   withUnsafeBytes(of: replacement.bitPattern.littleEndian, Array.init))
+    }
+
+    static func edited(bytes needle: [UInt8], _ patch: [UInt8]) throws -> String {
+        precondition(needle.count == patch.count)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: skeleton)))
-        let needle = Array(original.utf8), patch = Array(replacement.utf8)
         var index = 0
         while index + needle.count <= bytes.count {
             if bytes[index] == needle[0] && Array(bytes[index..<(index + needle.count)]) == needle {
@@ -92,6 +101,28 @@ struct TFGraphDefTests {
         let path = try Self.edited("detection_scores", "detection_scorez")
         #expect(throws: ModelFormatError.unexpectedGraph("node detection_scores is missing")) {
             try FasterRCNNGraph.inspect(try TensorFlowGraphFile.open(path))
+        }
+    }
+
+    /// MDv4's model config, read from the file's constants (not assumed).
+    @Test func readsTheHyperparametersFromTheGraph() throws {
+        let read = try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(Self.skeleton))
+        #expect(read == FasterRCNNHyperparameters(minDimension: 600, maxDimension: 1024, cropSize: 17, anchorScales: [0.25, 0.5, 1, 2],
+                                                  anchorAspectRatios: [0.5, 1, 2], anchorBaseSize: 256, anchorStride: 8,
+                                                  firstStageIoUThreshold: 0.7, secondStageIoUThreshold: 0.6))
+        // A file trained with another second-stage NMS threshold is run with that threshold.
+        let other = try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(try Self.edited(Float(0.6), Float(0.5))))
+        #expect(other.secondStageIoUThreshold == 0.5 && other.firstStageIoUThreshold == 0.7)
+    }
+
+    /// Constants the pipeline implements as fixed arithmetic are checked: a changed box-coder scale
+    /// factor or a renamed one is refused, naming the node.
+    @Test func refusesAGraphWhoseFixedConstantsDiffer() throws {
+        #expect(throws: ModelFormatError.unexpectedGraph("Decode/truediv/y is 9.0, the MegaDetector pipeline uses 10.0")) {
+            try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(try Self.edited(Float(10), Float(9))))
+        }
+        #expect(throws: ModelFormatError.unexpectedGraph("node SecondStagePostprocessor/scale_logits/y is missing")) {
+            try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(try Self.edited("scale_logits/y", "scale_logitz/y")))
         }
     }
 

@@ -31,14 +31,16 @@ public enum FasterRCNNGraph {
         ("SecondStageFeatureExtractor/InceptionResnetV2/Conv2d_7b_1x1/weights", "Const"),
     ]
 
-    /// The ops these exports use, with the older spellings TF 1.x exporters wrote for the same math.
+    /// The ops these exports use, with the older spellings TF 1.x exporters wrote for the same math
+    /// (Add, Concat, FusedBatchNorm, Gather, NonMaxSuppressionV2-V4) and the plumbing of the TF1-era
+    /// resizer and post-processing (Max in the resizer's cond, StopGradient on the proposals).
     static let knownOps: Set<String> = [
-        "Add", "AddV2", "All", "ArgMax", "Assert", "AvgPool", "BatchToSpaceND", "BiasAdd", "Cast", "ConcatV2", "Const", "Conv2D",
+        "Add", "AddV2", "All", "ArgMax", "Assert", "AvgPool", "BatchToSpaceND", "BiasAdd", "Cast", "Concat", "ConcatV2", "Const", "Conv2D",
         "CropAndResize", "Enter", "Equal", "Exit", "Exp", "ExpandDims", "Fill", "FloorMod", "FusedBatchNorm", "FusedBatchNormV3",
-        "GatherV2", "Greater", "GreaterEqual", "Identity", "Less", "LogicalAnd", "LoopCond", "MatMul", "MaxPool", "Maximum", "Mean",
+        "Gather", "GatherV2", "Greater", "GreaterEqual", "Identity", "Less", "LogicalAnd", "LoopCond", "MatMul", "Max", "MaxPool", "Maximum", "Mean",
         "Merge", "Minimum", "Mul", "NextIteration", "NoOp", "NonMaxSuppressionV2", "NonMaxSuppressionV3", "NonMaxSuppressionV4",
         "NonMaxSuppressionV5", "Pack", "Pad", "Placeholder", "Prod", "Range", "Rank", "RealDiv", "Relu", "Relu6", "Reshape",
-        "ResizeBilinear", "Round", "Select", "Shape", "Size", "Slice", "Softmax", "SpaceToBatchND", "Split", "Sqrt", "Squeeze",
+        "ResizeBilinear", "Round", "Select", "Shape", "Size", "Slice", "Softmax", "SpaceToBatchND", "Split", "Sqrt", "Squeeze", "StopGradient",
         "StridedSlice", "Sub", "Sum", "Switch", "TensorArrayGatherV3", "TensorArrayReadV3", "TensorArrayScatterV3",
         "TensorArraySizeV3", "TensorArrayV3", "TensorArrayWriteV3", "Tile", "TopKV2", "Transpose", "Unpack", "Where", "ZerosLike",
     ]

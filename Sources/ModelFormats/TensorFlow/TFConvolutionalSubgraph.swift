@@ -4,7 +4,7 @@ import Engine
 /// into an Engine graph (NCHW) for a fixed input size: Conv2D with its FusedBatchNorm or BiasAdd
 /// folded in, the atrous SpaceToBatchND -> Conv2D(VALID) -> BatchToSpaceND triples as dilated
 /// convolutions with TF's SAME padding, TF SAME padding for strided convolutions and pools (the
-/// extra pixel bottom/right), Relu/Relu6, residual Add and Mul by a constant scale, ConcatV2 on channels,
+/// extra pixel bottom/right), Relu/Relu6, residual Add/AddV2 and Mul by a constant scale, Concat/ConcatV2 on channels,
 /// and the second stage's spatial Mean + fully connected MatMul/BiasAdd heads (as 1x1 convolutions).
 /// Anything else inside the range is refused naming the node, so a graph that differs is never
 /// computed silently.
@@ -118,11 +118,13 @@ public struct TFConvolutionalSubgraph {
             let x = try value(data[tensorIndex])
             constants["\(name)/scale"] = Tensor(shape: [1], values: scale.values)
             return emit(name, Elementwise(.mul), [x.name, "\(name)/scale"], shape: x.shape)
-        case "ConcatV2":
-            guard let axis = try constant(data[data.count - 1])?.values.first, axis == 3 || axis == -1 else {
+        case "ConcatV2", "Concat":
+            // ConcatV2 takes the axis last; TF 1.x's Concat takes it first.
+            let (axisInput, inputs) = node.op == "Concat" ? (data[0], data.dropFirst()) : (data[data.count - 1], data.dropLast())
+            guard let axis = try constant(axisInput)?.values.first, axis == 3 || axis == -1 else {
                 throw ModelFormatError.unexpectedGraph("\(name) does not concatenate channels")
             }
-            let parts = try data.dropLast().map { try value($0) }
+            let parts = try inputs.map { try value($0) }
             let shape = [parts[0].shape[0], parts[0].shape[1], parts[0].shape[2], parts.reduce(0) { $0 + $1.shape[3] }]
             return emit(name, Concat(axis: 1), parts.map(\.name), shape: shape)
         case "MaxPool", "AvgPool":
