@@ -126,6 +126,19 @@ struct TFGraphDefTests {
         }
     }
 
+    /// The resizer must sample as TF's legacy bilinear resize: a graph resizing with half-pixel centres
+    /// (its `half_pixel_centers` attribute set to true) is refused.
+    @Test func refusesAResizerThatSamplesDifferently() throws {
+        let flag = Array("half_pixel_centers".utf8), off: [UInt8] = [0x12, 0x02, 0x28, 0x00], on: [UInt8] = [0x12, 0x02, 0x28, 0x01]
+        let path = try Self.edited(bytes: flag + off, flag + on)
+        do {
+            _ = try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(path))
+            Issue.record("a resizer with half-pixel centres was accepted")
+        } catch let ModelFormatError.unexpectedGraph(reason) {
+            #expect(reason.hasSuffix("resizes with half_pixel_centers; the pipeline implements TF's legacy bilinear resize"), "\(reason)")
+        }
+    }
+
     @Test func namesUnsupportedOps() throws {
         let path = try Self.edited("CropAndResize", "CropAndResizX")
         #expect(throws: ModelFormatError.unsupportedTensorFlowOps(["CropAndResizX"])) {

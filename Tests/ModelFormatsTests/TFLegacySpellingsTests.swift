@@ -44,6 +44,27 @@ struct TFLegacySpellingsTests {
         }
     }
 
+    /// The same block stored channels-first (data_format NCHW on every op) is refused by name, not
+    /// translated as if it were NHWC.
+    @Test func refusesChannelsFirstOps() throws {
+        var bytes = [UInt8](try Data(contentsOf: Self.folder.appendingPathComponent("legacy_convolutions.pb")))
+        let from = Array("NHWC".utf8), to = Array("NCHW".utf8)
+        var index = 0
+        while index + 4 <= bytes.count {
+            if Array(bytes[index..<(index + 4)]) == from { bytes.replaceSubrange(index..<(index + 4), with: to) }
+            index += 1
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nchw-\(UUID().uuidString).pb")
+        try Data(bytes).write(to: path)
+        let graph = try TFGraphDef(path: path.path)
+        do {
+            _ = try TFConvolutionalSubgraph.build(graph, from: "input", to: ["logits"], height: 13, width: 17, channels: 6)
+            Issue.record("a channels-first graph was translated")
+        } catch let ModelFormatError.unexpectedGraph(reason) {
+            #expect(reason.hasSuffix("uses data format NCHW, expected NHWC"), "\(reason)")
+        }
+    }
+
     /// The TF1-era resizer keeps min and max dimension as float constants divided by the photo's short
     /// and long side, inside Preprocessor/map/while (a TF1 while-loop) and its cond; the TF2-era one
     /// stacks them for its landscape branch. Both are read; a graph with neither is refused.

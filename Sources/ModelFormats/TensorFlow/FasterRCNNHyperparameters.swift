@@ -48,6 +48,7 @@ public struct FasterRCNNHyperparameters: Sendable, Equatable {
                 throw ModelFormatError.unexpectedGraph("\(name) is \(value), the MegaDetector pipeline uses \(expected)")
             }
         }
+        try checkSampling(reader.nodes)
         let (minDimension, maxDimension) = try resizerRange(reader)
         let crop = try reader.values("CropAndResize/CropAndResize/crop_size").map { Int($0) }
         guard crop.count == 2, crop[0] == crop[1], crop[0] > 1 else { throw ModelFormatError.unexpectedGraph("the crop size is \(crop)") }
@@ -65,6 +66,23 @@ public struct FasterRCNNHyperparameters: Sendable, Equatable {
         return FasterRCNNHyperparameters(minDimension: minDimension, maxDimension: maxDimension, cropSize: crop[0], anchorScales: scales,
                                          anchorAspectRatios: ratios, anchorBaseSize: base[0], anchorStride: stride[0],
                                          firstStageIoUThreshold: first, secondStageIoUThreshold: second)
+    }
+
+    /// The resizer samples as TF's legacy bilinear resize (no corner alignment, no half-pixel centres) and
+    /// the crops bilinearly with extrapolation 0: the arithmetic the native pipeline implements.
+    static func checkSampling(_ nodes: [String: TFNode]) throws {
+        for node in nodes.values where node.op == "ResizeBilinear" && node.name.hasPrefix("Preprocessor/") {
+            for flag in ["align_corners", "half_pixel_centers"] where node.attributes[flag] == .bool(true) {
+                throw ModelFormatError.unexpectedGraph("\(node.name) resizes with \(flag); the pipeline implements TF's legacy bilinear resize")
+            }
+        }
+        let crop = "CropAndResize/CropAndResize"
+        if case let .string(method) = nodes[crop]?.attributes["method"], method != "bilinear" {
+            throw ModelFormatError.unexpectedGraph("\(crop) samples with \(method), the pipeline implements bilinear")
+        }
+        if case let .float(value) = nodes[crop]?.attributes["extrapolation_value"], value != 0 {
+            throw ModelFormatError.unexpectedGraph("\(crop) extrapolates with \(value), the pipeline uses 0")
+        }
     }
 
     /// The resizer's (min, max) of a graph (a whole export, or any graph with the exporter's

@@ -89,6 +89,10 @@ public struct TFConvolutionalSubgraph {
         if let known = values[name] { return known }
         let node = try node(name)
         let data = node.inputs.filter { !$0.hasPrefix("^") }
+        // Every op here is translated for TensorFlow's default NHWC layout.
+        if case let .string(format) = node.attributes["data_format"], format != "NHWC" {
+            throw ModelFormatError.unexpectedGraph("\(name) uses data format \(format), expected NHWC")
+        }
         switch node.op {
         case "Identity":
             let input = try value(data[0])
@@ -189,6 +193,9 @@ public struct TFConvolutionalSubgraph {
             return ConvolutionSpec(input: data[0], filter: data[1], strides: (1, 1), samePadding: false, rate: 1)
         }
         if node.op == "Conv2D" {
+            if case let .string(format) = node.attributes["data_format"], format != "NHWC" {
+                throw ModelFormatError.unexpectedGraph("\(node.name) uses data format \(format), expected NHWC")
+            }
             let strides = ints(node, "strides"), dilations = ints(node, "dilations")
             guard strides.count == 4, dilations.allSatisfy({ $0 == 1 }) else {
                 throw ModelFormatError.unexpectedGraph("\(node.name) has strides \(strides), dilations \(dilations)")
