@@ -269,7 +269,7 @@ done:
 }
 
 md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const float *weights_oihw,
-                                        const float *bias, int plan_height, int plan_width,
+                                        const float *bias, int plan_batch, int plan_height, int plan_width,
                                         char *error, size_t error_capacity) {
     md_conv_weights *result = NULL;
     dnnl_primitive_desc_t pd = NULL;
@@ -291,7 +291,7 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
         CHECK(desc_create(&plain_md, w_ndims, w_dims, w_ndims == 5 ? dnnl_goihw : dnnl_oihw),
               "weights descriptor");
     }
-    CHECK(create_conv_pd(geometry, 1, plan_height, plan_width, &pd), "convolution descriptor");
+    CHECK(create_conv_pd(geometry, plan_batch > 0 ? plan_batch : 1, plan_height, plan_width, &pd), "convolution descriptor");
     {
         md_desc_ref chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         CHECK(desc_copy(&result->weights_desc, chosen), "weights descriptor copy");

@@ -47,9 +47,10 @@ void md_dnnl_version(int *major, int *minor, int *patch);
 void md_dnnl_set_threads(int threads);
 
 /// Reorders OIHW (or G,O/G,I/G,H,W) float32 weights once into the layout oneDNN prefers for this
-/// convolution, planned for a representative input size. Returns NULL and fills `error` on failure.
+/// convolution, planned for a representative input shape (batch, height, width): the layout depends on
+/// the batch too. Returns NULL and fills `error` on failure.
 md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const float *weights_oihw,
-                                        const float *bias, int plan_height, int plan_width,
+                                        const float *bias, int plan_batch, int plan_height, int plan_width,
                                         char *error, size_t error_capacity);
 void md_conv_weights_destroy(md_conv_weights *weights);
 

@@ -8,7 +8,7 @@ public enum OneDNN {
 }
 
 final class OneDNNConvolutionWeights: Sendable {
-    init(conv: Conv, planningHeight: Int, planningWidth: Int, node: String) throws {
+    init(conv: Conv, planningBatch: Int, planningHeight: Int, planningWidth: Int, node: String) throws {
         throw EngineError.unsupported(node: node, reason: "built without oneDNN")
     }
 }

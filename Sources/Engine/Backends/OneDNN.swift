@@ -34,7 +34,7 @@ final class OneDNNConvolutionWeights: @unchecked Sendable {
     // Safety: the handle is written once in init and only read (by plan creation) afterwards.
     let handle: OpaquePointer
 
-    init(conv: Conv, planningHeight: Int, planningWidth: Int, node: String) throws {
+    init(conv: Conv, planningBatch: Int, planningHeight: Int, planningWidth: Int, node: String) throws {
         var geometry = md_conv_geometry()
         geometry.in_channels = Int32(conv.inChannels)
         geometry.out_channels = Int32(conv.outChannels)
@@ -55,7 +55,7 @@ final class OneDNNConvolutionWeights: @unchecked Sendable {
         var error = [CChar](repeating: 0, count: 256)
         let created = conv.weights.values.withUnsafeBufferPointer { weights in
             conv.bias.withUnsafeBufferPointer { bias in
-                md_conv_weights_create(&geometry, weights.baseAddress, bias.baseAddress, Int32(planningHeight),
+                md_conv_weights_create(&geometry, weights.baseAddress, bias.baseAddress, Int32(planningBatch), Int32(planningHeight),
                                        Int32(planningWidth), &error, error.count)
             }
         }

@@ -44,7 +44,8 @@ public final class Network: Sendable {
         DispatchQueue.concurrentPerform(iterations: jobs.count) { position in
             let job = jobs[position]
             results.set(position, Result {
-                try OneDNNConvolutionWeights(conv: job.conv, planningHeight: job.input[2], planningWidth: job.input[3], node: job.name)
+                try OneDNNConvolutionWeights(conv: job.conv, planningBatch: job.input[0], planningHeight: job.input[2],
+                                             planningWidth: job.input[3], node: job.name)
             })
         }
         var weights: [Int: OneDNNConvolutionWeights] = [:]
