@@ -54,12 +54,14 @@ public final class FasterRCNNModel: @unchecked Sendable {
         proposals.baseSize = Float(hyperparameters.anchorBaseSize)
         proposals.stride = Float(hyperparameters.anchorStride)
         proposals.iouThreshold = hyperparameters.firstStageIoUThreshold
+        proposals.maxProposals = hyperparameters.maxProposals
         guard proposals.anchorsPerCell == summary.anchorsPerCell else {
             throw ModelFormatError.unexpectedGraph("\(proposals.anchorsPerCell) anchors per cell from the anchor generator, \(summary.anchorsPerCell) from the RPN weights")
         }
         proposalStage = proposals
         var detections = FasterRCNNSecondStage()
         detections.iouThreshold = hyperparameters.secondStageIoUThreshold
+        detections.maxPerClass = hyperparameters.maxDetectionsPerClass
         detectionStage = detections
         // The second stage starts at what the crops are reshaped into, just before MaxPool2D.
         guard let pool = nodes["MaxPool2D/MaxPool"], let source = pool.inputs.first else {

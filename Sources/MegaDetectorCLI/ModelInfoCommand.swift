@@ -60,7 +60,8 @@ struct ModelInfoCommand: ParsableCommand {
         let mostUsed = ops.prefix(6).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         let scales = numbers.anchorScales.map { formatNumber($0) }.joined(separator: " ")
         let ratios = numbers.anchorAspectRatios.map { formatNumber($0) }.joined(separator: " ")
-        let anchors = "\(summary.anchorsPerCell) per cell, base \(numbers.anchorBaseSize), stride \(numbers.anchorStride), scales \(scales), aspect ratios \(ratios)"
+        let source = numbers.anchorsReadFromFile ? "" : " (MegaDetector's config: not stored under GridAnchorGenerator/)"
+        let anchors = "\(summary.anchorsPerCell) per cell, base \(numbers.anchorBaseSize), stride \(numbers.anchorStride), scales \(scales), aspect ratios \(ratios)\(source)"
         let lines: [String] = [
             "file:               \(path)",
             "format:             TensorFlow frozen graph (GraphDef producer \(summary.producer))",
@@ -72,8 +73,8 @@ struct ModelInfoCommand: ParsableCommand {
             "classes:            \(summary.classCount) (from the second-stage weights)",
             "resizer:            keep aspect ratio, \(numbers.minDimension) to \(numbers.maxDimension)",
             "anchors:            \(anchors)",
-            "proposals:          NMS IoU \(formatNumber(numbers.firstStageIoUThreshold)); crops \(numbers.cropSize)x\(numbers.cropSize)",
-            "detections:         per-class NMS IoU \(formatNumber(numbers.secondStageIoUThreshold))",
+            "proposals:          \(numbers.maxProposals), NMS IoU \(formatNumber(numbers.firstStageIoUThreshold)); crops \(numbers.cropSize)x\(numbers.cropSize)",
+            "detections:         up to \(numbers.maxDetectionsPerClass) per class, NMS IoU \(formatNumber(numbers.secondStageIoUThreshold))",
             "runs:               natively (Engine), through detect, render and the batch service",
         ]
         return lines.joined(separator: "\n")

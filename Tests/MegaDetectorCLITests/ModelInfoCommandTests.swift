@@ -72,8 +72,8 @@ extension ModelInfoCommandTests {
         #expect(info.stdout.contains("nodes:              12343 (70 op types"))
         #expect(info.stdout.contains("resizer:            keep aspect ratio, 600 to 1024"))
         #expect(info.stdout.contains("anchors:            12 per cell, base 256, stride 8, scales 0.25 0.50 1 2, aspect ratios 0.50 1 2"))
-        #expect(info.stdout.contains("proposals:          NMS IoU 0.70; crops 17x17"))
-        #expect(info.stdout.contains("detections:         per-class NMS IoU 0.60"))
+        #expect(info.stdout.contains("proposals:          300, NMS IoU 0.70; crops 17x17"))
+        #expect(info.stdout.contains("detections:         up to 100 per class, NMS IoU 0.60"))
         // The skeleton keeps the structure but not the weights: detect refuses it with one clear line.
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("v4-\(UUID().uuidString).json").path
         let detect = try Fixtures.runCLI(["detect", graph, Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/synthetic").path, output])

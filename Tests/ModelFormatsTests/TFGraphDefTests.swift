@@ -108,8 +108,9 @@ struct TFGraphDefTests {
     @Test func readsTheHyperparametersFromTheGraph() throws {
         let read = try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(Self.skeleton))
         #expect(read == FasterRCNNHyperparameters(minDimension: 600, maxDimension: 1024, cropSize: 17, anchorScales: [0.25, 0.5, 1, 2],
-                                                  anchorAspectRatios: [0.5, 1, 2], anchorBaseSize: 256, anchorStride: 8,
-                                                  firstStageIoUThreshold: 0.7, secondStageIoUThreshold: 0.6))
+                                                  anchorAspectRatios: [0.5, 1, 2], anchorBaseSize: 256, anchorStride: 8, anchorsReadFromFile: true,
+                                                  firstStageIoUThreshold: 0.7, secondStageIoUThreshold: 0.6, maxProposals: 300,
+                                                  maxDetectionsPerClass: 100))
         // A file trained with another second-stage NMS threshold is run with that threshold.
         let other = try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(try Self.edited(Float(0.6), Float(0.5))))
         #expect(other.secondStageIoUThreshold == 0.5 && other.firstStageIoUThreshold == 0.7)
@@ -121,9 +122,22 @@ struct TFGraphDefTests {
         #expect(throws: ModelFormatError.unexpectedGraph("Decode/truediv/y is 9.0, the MegaDetector pipeline uses 10.0")) {
             try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(try Self.edited(Float(10), Float(9))))
         }
-        #expect(throws: ModelFormatError.unexpectedGraph("node SecondStagePostprocessor/scale_logits/y is missing")) {
-            try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(try Self.edited("scale_logits/y", "scale_logitz/y")))
+        #expect(throws: ModelFormatError.unexpectedGraph("node Decode/truediv_2/y is missing")) {
+            try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(try Self.edited("Decode/truediv_2/y", "Decode/truediv_2/z")))
         }
+    }
+
+    /// Names older exporters wrote elsewhere are not required: without `GridAnchorGenerator/` constants the
+    /// anchors are MegaDetector's config (and the RPN weights must still say 12 per cell); without a
+    /// logit scale there is nothing to check.
+    @Test func toleratesNamesOlderExportersPutElsewhere() throws {
+        let expected = try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(Self.skeleton))
+        var moved = try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(try Self.edited("GridAnchorGenerator", "GridAnchorGeneratoX")))
+        #expect(!moved.anchorsReadFromFile)
+        moved.anchorsReadFromFile = true
+        #expect(moved == expected)
+        let unscaled = try FasterRCNNHyperparameters.read(try TensorFlowGraphFile.open(try Self.edited("scale_logits", "scale_logitz")))
+        #expect(unscaled == expected)
     }
 
     /// The resizer must sample as TF's legacy bilinear resize: a graph resizing with half-pixel centres
