@@ -73,13 +73,14 @@ import TestSupport
         /// Downloads the job's results and checks them against `detect` on the same folder: every photo
         /// exactly once, in order, entries identical. Returns the served file.
         @discardableResult
-        func expectResultsEqualDetect(job id: String, folder: String = ServeCommandTests.photos, recursive: Bool = false) async throws -> ResultsFile {
+        func expectResultsEqualDetect(job id: String, folder: String = ServeCommandTests.photos, recursive: Bool = false,
+                                      model: String = ServeCommandTests.model) async throws -> ResultsFile {
             let (_, _, data) = try await request("GET", "/v1/jobs/\(id)/results")
             let servedPath = self.folder.appendingPathComponent("served-\(id).json")
             try data.write(to: servedPath)
             let served = try ResultsFile.read(path: servedPath.path)
             let output = self.folder.appendingPathComponent("detect-\(id).json").path
-            let run = try Fixtures.runCLI(["detect", ServeCommandTests.model, folder, output, "--quiet"] + (recursive ? ["--recursive"] : []))
+            let run = try Fixtures.runCLI(["detect", model, folder, output, "--quiet"] + (recursive ? ["--recursive"] : []))
             #expect(run.status == 0, "\(run.stderr)")
             let expected = try ResultsFile.read(path: output)
             #expect(served.images.map(\.file) == expected.images.map(\.file), "every photo exactly once, in order")
@@ -301,6 +302,19 @@ import TestSupport
             expected?["file"] = .string(url)
             #expect(entry(url) == expected, "\(name)")
         }
+    }
+
+    /// A MegaDetector v4-structure graph served like a `.pt` model: the job's results equal `detect`'s.
+    @Test func megadetectorV4GraphJobEqualsDetect() async throws {
+        let graph = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/mdv4/mdv4_thin.pb").path
+        let server = try Server(extra: ["--model", graph])
+        try await server.waitUntilUp()
+        let (status, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"folder": ".", "model": "mdv4_thin.pb"}"#)
+        #expect(status == 201, "\(String(describing: created))")
+        let id = try #require(created?.object?["id"]?.string)
+        _ = try await server.waitFor(job: id, status: "completed")
+        let served = try await server.expectResultsEqualDetect(job: id, model: graph)
+        #expect(served.images.contains { !($0.detections ?? []).isEmpty })
     }
 
     /// A model that cannot be loaded fails the job with the reason instead of retrying forever.
