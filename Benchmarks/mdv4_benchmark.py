@@ -13,7 +13,8 @@ Measured for each side, every process started afresh and timed by wall clock:
   - ours: `megadetector detect GRAPH FOLDER OUT --threads 2` over 1 photo and over --runs copies; per photo =
     (T(N) - T(1)) / (N - 1), start-up (graph load + one photo's set-up) = T(1) - per photo;
   - peak resident memory of each process (ru_maxrss of a wrapper's only child).
-Also prints the largest score difference between the two sides' top detections. Nothing is asserted.
+Also compares the detections: TF's outputs through the reference TFDetector's conventions next to ours.
+Nothing is asserted.
 
 Usage (the TF environment of ../shared/docs/mdv4-notes.md; a release build of ours):
     swift build -c release
@@ -130,14 +131,25 @@ def main():
           f"   T(1) {ours[1][0]:.2f} s, T({many}) {ours[many][0]:.2f} s")
     print(f"ratio TensorFlow / ours per photo: {tf_per_photo / our_per_photo:.2f}x")
 
-    # The same detections? Our file keeps score > 0.0001 with the reference conventions; compare top scores.
-    results = json.loads((scratch / "ours_1.json").read_text())
-    our_scores = sorted((d["conf"] for d in results["images"][0].get("detections", [])), reverse=True)
-    tf_scores = sorted((round(s, 3) for s in tf_figures["scores"] if s > 0.0001), reverse=True)
-    count = min(len(our_scores), len(tf_scores), 20)
-    difference = max((abs(a - b) for a, b in zip(our_scores[:count], tf_scores[:count])), default=float("nan"))
-    print(f"top {count} scores (3 decimals): largest difference {difference:.3f}")
+    # The same detections? TF's outputs through the reference TFDetector's conventions (score above the
+    # threshold, [xmin, ymin, w, h], truncated to 4 and 3 decimals) next to our entries, in order.
+    def truncate(value, digits):
+        factor = 10 ** digits
+        return int(value * factor) / factor
 
+    threshold = 0.0001
+    reference = []
+    for score, box in zip(tf_figures["scores"], tf_figures["boxes"]):
+        if score > threshold:
+            ymin, xmin, ymax, xmax = box
+            reference.append((truncate(score, 3), [truncate(v, 4) for v in (xmin, ymin, xmax - xmin, ymax - ymin)]))
+    results = json.loads((scratch / "ours_1.json").read_text())
+    ours = [(d["conf"], d["bbox"]) for d in results["images"][0].get("detections", [])]
+    pairs = list(zip(ours, reference))
+    conf_error = max((abs(a[0] - b[0]) for a, b in pairs), default=float("nan"))
+    box_error = max((abs(x - y) for a, b in pairs for x, y in zip(a[1], b[1])), default=float("nan"))
+    print(f"detections: ours {len(ours)}, TensorFlow {len(reference)} (score > {threshold}); in order, largest confidence "
+          f"difference {conf_error:.3f}, largest coordinate difference {box_error:.4f}")
 
 if __name__ == "__main__":
     main()
