@@ -95,12 +95,13 @@ def main():
     parser.add_argument("--scratch", default="/tmp/mdv4-bench")
     parser.add_argument("--binary", default=str(ROOT / ".build" / "release" / "megadetector"))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--photo", help="a photo to use as it is, instead of the 2048x1536 one made from ../shared")
     args = parser.parse_args()
     if not Path(args.graph).exists():
         sys.exit(f"{args.graph} is missing: run Tests/Fixtures/mdv4/make_mdv4_fixtures.py (it leaves the full export there)")
     scratch = Path(args.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
-    photo = make_photo(Path(args.shared), scratch)
+    photo = Path(args.photo).resolve() if args.photo else make_photo(Path(args.shared), scratch)
     folders = {}
     for count in (1, args.runs + 1):
         folder = scratch / f"photos_{count}"
@@ -110,7 +111,7 @@ def main():
             (folder / f"photo_{index:02d}.jpg").symlink_to(photo)
         folders[count] = folder
 
-    print(f"graph {args.graph} ({Path(args.graph).stat().st_size / 1e6:.1f} MB), photo 2048x1536 -> 600x800, 2 threads")
+    print(f"graph {args.graph} ({Path(args.graph).stat().st_size / 1e6:.1f} MB), photo {photo.name}, 2 threads")
     _, tf_peak, tf_out = measured([sys.executable, __file__, "--tensorflow-worker", args.graph, str(photo), str(args.runs)])
     tf_figures = json.loads(tf_out.strip().splitlines()[-1])
     tf_per_photo = sum(tf_figures["times"]) / len(tf_figures["times"])
