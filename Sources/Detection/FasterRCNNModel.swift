@@ -4,10 +4,12 @@ import Imaging
 import ModelFormats
 
 /// A MegaDetector v2-v4 frozen graph run natively: the structure is verified at load, the
-/// hyper-parameters the pipeline needs are read from the file (resizer range, crop size, class
-/// count), the convolutional parts run on the Engine (first stage per input size, cached; second
-/// stage batched over the proposals), and the rest (proposals, crops, post-processing) is TensorFlow's
-/// arithmetic in Swift. Immutable after load except for the network cache, which is locked.
+/// hyper-parameters the pipeline needs are read from the file (`FasterRCNNHyperparameters`: resizer
+/// range, crop size, anchors, NMS thresholds and limits; the class count from the weights), the
+/// convolutional parts run on the Engine (first stage per input size, cached; second stage, crops
+/// included, batched over the proposals), and the rest (proposals, post-processing) is TensorFlow's
+/// arithmetic in Swift. Immutable after load except for the network cache, which is locked; per-worker
+/// buffers live in a `RunState`.
 public final class FasterRCNNModel: @unchecked Sendable {
     // Safety: `firstStages` is only touched under `lock`; everything else is immutable after init.
     public let path: String
