@@ -51,16 +51,22 @@ struct FasterRCNNProposalsTests {
         #expect(cell == expected)
     }
 
-    @Test(arguments: [0, 1]) func proposalsEqualTensorFlow(_ index: Int) throws {
-        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("mdv4_thin_outputs.json"))) as? [String: Any])
+    /// A recorded photo, our proposals from TensorFlow's RPN outputs for it, and the preprocessed size.
+    static func proposals(photo index: Int) throws -> (photo: [String: Any], boxes: [[Float]], count: Int, image: [Int]) {
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("mdv4_thin_outputs.json"))) as? [String: Any])
         let photo = try #require((manifest["photos"] as? [[String: Any]])?[index])
-        let encodings = try Self.array(photo, "rpn_box_encodings")
-        let objectness = try Self.array(photo, "rpn_objectness")
-        let image = try Self.array(photo, "preprocessed")
-        let expected = try Self.array(photo, "proposal_boxes")
+        let encodings = try array(photo, "rpn_box_encodings")
+        let objectness = try array(photo, "rpn_objectness")
+        let image = try array(photo, "preprocessed")
         let (boxes, count) = FasterRCNNProposals().proposals(boxEncodings: encodings.values, objectnessLogits: objectness.values,
                                                              gridHeight: encodings.shape[1], gridWidth: encodings.shape[2],
                                                              imageHeight: image.shape[1], imageWidth: image.shape[2])
+        return (photo, boxes, count, image.shape)
+    }
+
+    @Test(arguments: [0, 1]) func proposalsEqualTensorFlow(_ index: Int) throws {
+        let (photo, boxes, count, _) = try Self.proposals(photo: index)
+        let expected = try Self.array(photo, "proposal_boxes")
         #expect(boxes.count == expected.shape[0])
         let ours = boxes.flatMap { $0 }
         let difference = zip(ours, expected.values).map { abs($0 - $1) }.max() ?? .infinity
@@ -73,19 +79,12 @@ extension FasterRCNNProposalsTests {
     /// From TensorFlow's proposals and second-stage logits/encodings to the graph's final outputs:
     /// detection boxes, scores and classes equal TensorFlow's (100 per photo).
     @Test(arguments: [0, 1]) func detectionsEqualTensorFlow(_ index: Int) throws {
-        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("mdv4_thin_outputs.json"))) as? [String: Any])
-        let photo = try #require((manifest["photos"] as? [[String: Any]])?[index])
-        let encodings = try Self.array(photo, "rpn_box_encodings")
-        let objectness = try Self.array(photo, "rpn_objectness")
-        let image = try Self.array(photo, "preprocessed")
-        let (proposals, count) = FasterRCNNProposals().proposals(boxEncodings: encodings.values, objectnessLogits: objectness.values,
-                                                                 gridHeight: encodings.shape[1], gridWidth: encodings.shape[2],
-                                                                 imageHeight: image.shape[1], imageWidth: image.shape[2])
+        let (photo, proposals, count, image) = try Self.proposals(photo: index)
         let logits = try Self.array(photo, "second_stage_class_logits")
         let boxEncodings = try Self.array(photo, "second_stage_box_encodings")
         let detections = FasterRCNNSecondStage().detections(proposals: proposals, count: count, classLogits: logits.values,
                                                             boxEncodings: boxEncodings.values, classCount: logits.shape[1] - 1,
-                                                            imageHeight: image.shape[1], imageWidth: image.shape[2])
+                                                            imageHeight: image[1], imageWidth: image[2])
         let boxes = try Self.array(photo, "detection_boxes").values
         let scores = try Self.array(photo, "detection_scores").values
         let classes = try Self.array(photo, "detection_classes").values
