@@ -70,6 +70,16 @@ import TestSupport
             return nil
         }
 
+        /// Polls until at least `photos` photos of the job are done (up to a minute); returns the count.
+        func waitForProgress(job id: String, photos: Double) async throws -> Double {
+            var done = 0.0
+            for _ in 0..<1200 where done < photos {
+                done = try await request("GET", "/v1/jobs/\(id)").1?.object?["photos_done"]?.number ?? 0
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+            return done
+        }
+
         /// Downloads the job's results and checks them against `detect` on the same folder: every photo
         /// exactly once, in order, entries identical. Returns the served file.
         @discardableResult
@@ -202,11 +212,7 @@ import TestSupport
         try await first.waitUntilUp()
         let (_, created, _) = try await first.request("POST", "/v1/jobs", body: #"{"folder": ".", "first_n": 6}"#)
         let id = try #require(created?.object?["id"]?.string)
-        var done = 0.0
-        for _ in 0..<1200 where done < 1 {
-            done = try await first.request("GET", "/v1/jobs/\(id)").1?.object?["photos_done"]?.number ?? 0
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
+        let done = try await first.waitForProgress(job: id, photos: 1)
         #expect(done >= 1 && done < 6, "killed after \(done) photos")
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
@@ -367,11 +373,7 @@ extension ServeCommandTests {
         try await server.waitUntilUp()
         let (_, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"folder": ".", "first_n": 8}"#)
         let id = try #require(created?.object?["id"]?.string)
-        var done = 0.0
-        for _ in 0..<1200 where done < 2 {
-            done = try await server.request("GET", "/v1/jobs/\(id)").1?.object?["photos_done"]?.number ?? 0
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
+        let done = try await server.waitForProgress(job: id, photos: 2)
         let (status, canceled, _) = try await server.request("POST", "/v1/jobs/\(id)/cancel")
         #expect(status == 200 && canceled?.object?["status"]?.string == "canceled")
         let atCancel = try #require(canceled?.object?["photos_done"]?.number)
