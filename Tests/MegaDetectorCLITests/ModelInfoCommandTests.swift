@@ -25,6 +25,8 @@ struct ModelInfoCommandTests {
         ("evil_os_system.pt", "refused to load: the pickle references 'os.system'"),
         ("evil_subprocess_popen.pt", "'subprocess.Popen'"),
         ("state_dict_only.pt", "not a YOLOv5 checkpoint"),
+        ("module_state_dict.pt", "not a YOLOv5 checkpoint"),
+        ("layer_reads_nothing.pt", "layer 1 (Conv) reads 0 layers"),
         ("unsupported_op.onnx", "unsupported ONNX operator Erf (opset 13)"),
     ])
     func failsWithOneClearLine(file: String, message: String) throws {

@@ -122,10 +122,13 @@ public struct Unpickler {
                 try push(try PickleAllowList.instantiate(type, arguments: items, offset: offset))
             case 0x62:  // BUILD
                 let state = try pop(offset)
-                guard case let .object(object) = try top(offset) else {
-                    throw malformed(offset, "BUILD on something that is not an object")
+                switch try top(offset) {
+                case let .object(object): object.state = state
+                // An OrderedDict's instance attributes (`torch.save(model.state_dict())` stores
+                // `_metadata` there): nothing a model is built from, so they are dropped.
+                case .dict: break
+                default: throw malformed(offset, "BUILD on something that is not an object")
                 }
-                object.state = state
             case 0x51:  // BINPERSID
                 try push(try persistentLoad(try pop(offset)))
             case 0x71: memo[try littleEndian(1)] = try top(offset)  // BINPUT

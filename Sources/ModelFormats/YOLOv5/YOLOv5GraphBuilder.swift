@@ -38,6 +38,10 @@ struct YOLOv5GraphBuilder {
             let inputs = try resolveInputs(layer: layer, index: index, outputs: layerOutputs)
             let output = index == layers.count - 1 ? Self.outputName : "model.\(index)"
             let typeName = layer.type.name
+            let multipleInputs: Set<String> = ["Concat", "Detect"]
+            guard multipleInputs.contains(typeName) ? !inputs.isEmpty : inputs.count == 1 else {
+                throw ModelFormatError.unknownArchitecture("layer \(index) (\(typeName)) reads \(inputs.count) layers")
+            }
             layerTypes.append(typeName)
             switch typeName {
             case "Conv", "DWConv":
@@ -188,6 +192,9 @@ struct YOLOv5GraphBuilder {
         guard strides.count == levelCount else {
             throw ModelFormatError.shapeMismatch(tensor: "\(name).stride", expected: [levelCount], actual: [strides.count])
         }
+        guard strides.allSatisfy({ $0 >= 1 && $0 <= 256 && $0 == $0.rounded() }), classCount <= 100_000 else {
+            throw ModelFormatError.unsupportedModule(type: "Detect(strides \(strides), nc \(classCount))", layer: layer)
+        }
         guard let anchorTensor = module.tensor("anchors") else {
             throw ModelFormatError.unsupportedModule(type: "Detect without anchors", layer: layer)
         }
@@ -269,6 +276,12 @@ struct YOLOv5GraphBuilder {
         guard let padding = conv2d["padding"]?.ints, padding.count >= 1, stride.count >= 1, dilation.count >= 1 else {
             throw ModelFormatError.unsupportedModule(type: "Conv2d with padding '\(conv2d["padding"]?.string ?? "?")'", layer: layer)
         }
+        // The file is input: every number that divides or sizes something is checked before use.
+        guard groups >= 1, outChannels % groups == 0, weightRef.shape.allSatisfy({ $0 >= 1 }), stride.allSatisfy({ (1...64).contains($0) }),
+              dilation.allSatisfy({ (1...64).contains($0) }), padding.allSatisfy({ (0...64).contains($0) }) else {
+            throw ModelFormatError.unsupportedModule(type: "Conv2d(groups \(groups), stride \(stride), dilation \(dilation), padding \(padding), weight \(weightRef.shape))",
+                                                     layer: layer)
+        }
         if let mode = conv2d["padding_mode"]?.string, mode != "zeros" {
             throw ModelFormatError.unsupportedModule(type: "Conv2d(padding_mode=\(mode))", layer: layer)
         }
@@ -298,6 +311,10 @@ struct YOLOv5GraphBuilder {
         }
         let stride = module["stride"]?.ints ?? kernel
         let padding = module["padding"]?.ints ?? [0]
+        guard !kernel.isEmpty, !stride.isEmpty, !padding.isEmpty, kernel.allSatisfy({ (1...64).contains($0) }),
+              stride.allSatisfy({ (1...64).contains($0) }), padding.allSatisfy({ (0...32).contains($0) }) else {
+            throw ModelFormatError.unsupportedModule(type: "MaxPool2d(kernel \(kernel), stride \(stride), padding \(padding))", layer: layer)
+        }
         if module["ceil_mode"]?.bool == true || (module["dilation"]?.ints ?? [1]).contains(where: { $0 != 1 }) {
             throw ModelFormatError.unsupportedModule(type: "MaxPool2d with ceil_mode or dilation", layer: layer)
         }
@@ -309,7 +326,7 @@ struct YOLOv5GraphBuilder {
 
     private func upsample(_ module: PickleObject, layer: Int) throws -> Resize {
         guard module["mode"]?.string == "nearest", let factor = module["scale_factor"]?.double ?? module["scale_factor"]?.items?.first?.double,
-              factor >= 1, factor == factor.rounded() else {
+              factor >= 1, factor <= 16, factor == factor.rounded() else {
             throw ModelFormatError.unsupportedModule(type: "Upsample (only nearest by a whole factor is supported)", layer: layer)
         }
         return Resize(scale: (Int(factor), Int(factor)))

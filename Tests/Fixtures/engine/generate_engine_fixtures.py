@@ -347,6 +347,15 @@ def crafted_files():
     # A state dict (weights only, no module tree): a valid PyTorch file that is not a YOLOv5 checkpoint.
     torch.save({"conv.weight": torch.zeros(2, 3, 1, 1), "conv.bias": torch.zeros(2)}, HERE / "state_dict_only.pt")
     entries["state_dict_only.pt"] = "not a YOLOv5 checkpoint"
+    # What `torch.save(module.state_dict())` writes: an OrderedDict whose `_metadata` attribute arrives as
+    # BUILD on the dict. Also weights only: refused as "not a YOLOv5 checkpoint", not as a malformed pickle.
+    torch.save(torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1)).state_dict(), HERE / "module_state_dict.pt")
+    entries["module_state_dict.pt"] = "not a YOLOv5 checkpoint"
+    # A real checkpoint whose second layer names no input layer (`f = []`): refused, not a crash.
+    crafted = torch.load(HERE / "yolov5_p5_tiny.pt", map_location="cpu", weights_only=False)
+    crafted["model"].model[1].f = []
+    torch.save(crafted, HERE / "layer_reads_nothing.pt")
+    entries["layer_reads_nothing.pt"] = "layer 1 (Conv) reads 0 layers"
     # A truncated copy of a real checkpoint (the end-of-central-directory record is gone).
     whole = (HERE / "yolov5_p5_tiny.pt").read_bytes()
     (HERE / "truncated.pt").write_bytes(whole[: len(whole) // 2])
@@ -388,7 +397,14 @@ def tensor_layouts():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared", default=str(HERE.parents[3] / "shared"))
+    parser.add_argument("--crafted-only", action="store_true", help="only rewrite the crafted files (models untouched)")
     args = parser.parse_args()
+    if args.crafted_only:
+        manifest = json.loads((HERE / "manifest.json").read_text())
+        manifest["crafted"] = crafted_files()
+        (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        print("rewrote the crafted files and", HERE / "manifest.json")
+        return
     shared = Path(args.shared).resolve()
     np.random.seed(SEED)
     torch.set_num_threads(2)
