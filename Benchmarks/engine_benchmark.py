@@ -77,7 +77,7 @@ def child(engine, model, tensor, threads, repeats):
         torch.set_num_threads(threads)
         import yolov5.models.yolo  # noqa: F401
         checkpoint = torch.load(model, map_location="cpu", weights_only=False)
-        net = checkpoint["model"].float().eval()
+        net = checkpoint["model"].float().fuse().eval()  # as the reference PTDetector runs it
         inp = torch.from_numpy(x)
         with torch.no_grad():
             for _ in range(repeats + 1):

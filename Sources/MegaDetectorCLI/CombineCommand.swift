@@ -17,9 +17,7 @@ struct CombineCommand: ParsableCommand {
         try reportingErrors {
             guard paths.count >= 3 else { throw ValidationError("give at least two input files and an output file") }
             let output = paths.last!, inputs = paths.dropLast()
-            if !overwrite, FileManager.default.fileExists(atPath: output) {
-                throw ValidationError("output \(output) exists (use --overwrite)")
-            }
+            try OutputGuard.check(output, overwrite: overwrite, inputs: Array(inputs))
             let documents = try inputs.map { ($0, try ResultsInput.loadDocument($0)) }
             let combined = try ResultsCombination.combine(documents, allowDuplicates: allowDuplicates) {
                 FileHandle.standardError.write(Data(($0 + "\n").utf8))

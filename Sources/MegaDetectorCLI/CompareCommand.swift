@@ -17,6 +17,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "With --html: folder the file names are relative to.") var imagesDir: String?
     @Option(help: "With --html: detection thresholds, one per file or one for all.") var thresholds: String = "0.15"
     @Option(help: "With --html: photos per class page.") var maxImagesPerClass: Int = 100
+    @Flag(help: "With --html: replace the pages of an existing, non-empty folder.") var overwrite = false
     @Option(help: "Largest acceptable confidence difference.") var confidenceTolerance: Double = 0.001
     @Option(help: "Largest acceptable box coordinate difference.") var coordinateTolerance: Double = 0.0005
 
@@ -24,6 +25,7 @@ struct CompareCommand: ParsableCommand {
         try reportingErrors {
             if let html {
                 guard files.count >= 2 else { throw ValidationError("give at least two results files") }
+                try OutputGuard.check(html, overwrite: overwrite, inputs: files)
                 var options = ResultsComparisonReport.Options(outputFolder: html)
                 options.imagesFolder = imagesDir
                 options.thresholds = thresholds.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }

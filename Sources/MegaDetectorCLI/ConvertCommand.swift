@@ -29,9 +29,7 @@ struct ConvertCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            if to != .labelme, !overwrite, FileManager.default.fileExists(atPath: output) {
-                throw ValidationError("output \(output) exists (use --overwrite)")
-            }
+            if to != .labelme { try OutputGuard.check(output, overwrite: overwrite, inputs: [input]) }
             if to == .json {
                 let text = try String(contentsOfFile: input, encoding: .utf8)
                 let results = try LegacyCSV.results(fromCSV: text)

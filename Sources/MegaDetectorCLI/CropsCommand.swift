@@ -17,9 +17,11 @@ struct CropsCommand: ParsableCommand {
     @Option(help: "JPEG quality.") var quality: Int = 95
     @Option(help: "Comma-separated category names to crop (default all).") var categoryNames: String?
     @Option(help: "Write the results with crop_id / crop_filename_relative on each cropped detection.") var outputFile: String?
+    @Flag(help: "Replace the --output-file if it exists.") var overwrite = false
 
     func run() throws {
         try reportingErrors {
+            if let outputFile { try OutputGuard.check(outputFile, overwrite: overwrite, inputs: [results]) }
             var options = CropFolder.Options()
             options.confidenceThreshold = confidenceThreshold
             options.expansion = expansion

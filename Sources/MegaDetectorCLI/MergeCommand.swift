@@ -26,7 +26,7 @@ struct MergeCommand: ParsableCommand {
         try reportingErrors {
             guard paths.count >= 3 else { throw ValidationError("give SOURCE... TARGET OUTPUT") }
             let output = paths[paths.count - 1], target = paths[paths.count - 2], sources = Array(paths.dropLast(2))
-            if !overwrite, FileManager.default.fileExists(atPath: output) { throw ValidationError("output \(output) exists (use --overwrite)") }
+            try OutputGuard.check(output, overwrite: overwrite, inputs: Array(paths.dropLast()))
             guard categoriesToInclude == nil || categoriesToExclude == nil else {
                 throw ValidationError("--categories-to-include and --categories-to-exclude are mutually exclusive")
             }

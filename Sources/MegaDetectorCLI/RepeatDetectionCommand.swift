@@ -31,6 +31,9 @@ struct RepeatDetectionCommand: ParsableCommand {
         @Option(help: "Comma-separated category ids to leave alone.") var excludeClasses: String?
         @Flag(help: "Compare boxes regardless of category.") var categoryAgnostic = false
         @Option(help: "Group photos this many folder levels above their own folder.") var nDirLevelsFromLeaf: Int = 0
+        @Option(help: "Review photos are scaled down to this width.") var maxOutputImageWidth: Int = 2000
+        @Option(help: "Box line thickness on the review photos.") var lineThickness: Int = 10
+        @Option(help: "Grow the drawn box by this many pixels.") var boxExpansion: Int = 2
 
         func run() throws {
             try reportingErrors {
@@ -44,16 +47,28 @@ struct RepeatDetectionCommand: ParsableCommand {
                 options.excludeClasses = Set((excludeClasses ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
                 options.categoryAgnostic = categoryAgnostic
                 options.directoryLevelsFromLeaf = nDirLevelsFromLeaf
+                guard maxOutputImageWidth >= 1, lineThickness >= 1, boxExpansion >= 0 else {
+                    throw ValidationError("--max-output-image-width and --line-thickness must be positive, --box-expansion not negative")
+                }
+                options.maxOutputImageWidth = maxOutputImageWidth
+                options.lineThickness = lineThickness
+                options.boxExpansion = boxExpansion
                 let loaded = try ResultsInput.load(results)
                 let groups = RepeatDetectionElimination.find(loaded, options: options)
                 let formatter = DateFormatter()
                 formatter.locale = Locale(identifier: "en_US_POSIX")
                 formatter.dateFormat = "yyyy.MM.dd.HH.mm.ss"
                 let folder = (outputDir as NSString).appendingPathComponent("filtering_" + formatter.string(from: Date()))
-                _ = try RepeatDetectionElimination.writeReviewFolder(groups, results: loaded, imageFolder: imageFolder, folder: folder,
-                                                                     options: options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+                let written = try RepeatDetectionElimination.writeReviewFolder(groups, results: loaded, imageFolder: imageFolder, folder: folder,
+                                                                               options: options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
                 let instances = groups.reduce(0) { $0 + $1.instances.count }
                 print("Found \(groups.count) suspicious detections (\(instances) boxes); review folder: \(folder)")
+                // A review that cannot show a group is not a review: say so and fail, so nobody runs
+                // `rde remove` believing every group was looked at (that leaves unshown groups alone).
+                let unshown = written.filter { !$0.rendered }
+                if let first = unshown.first {
+                    throw ValidationError("\(unshown.count) of \(written.count) groups could not be shown: none of their photos could be read (e.g. \((imageFolder as NSString).appendingPathComponent(first.instances[0].file))); check --image-folder. `rde remove` leaves those groups' detections alone.")
+                }
             }
         }
     }
@@ -68,7 +83,7 @@ struct RepeatDetectionCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                if !overwrite, FileManager.default.fileExists(atPath: output) { throw ValidationError("output \(output) exists (use --overwrite)") }
+                try OutputGuard.check(output, overwrite: overwrite, inputs: [results])
                 let (document, changed, kept) = try RepeatDetectionElimination.remove(document: try ResultsInput.loadDocument(results),
                                                                                     reviewFolder: filteringDir)
                 try AtomicFile.write(Data(JSONWriter.serialize(.object(document)).utf8), to: output)

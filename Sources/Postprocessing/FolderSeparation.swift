@@ -138,7 +138,15 @@ public struct FolderSeparation {
             if options.allowMissingFiles { return Action(kind: .skipExisting, source: source, target: target) }
             throw Failure.missingPhoto(source)
         }
-        if targetExists && !options.overwrite && !options.move { return Action(kind: .skipExisting, source: source, target: target) }
+        if targetExists && !options.overwrite {
+            // A move interrupted after its copy left the same bytes in both places: finish it. Any other
+            // file already at the target is the user's and stays; so does the photo.
+            if options.move, try sameContents(source, target) {
+                if !options.dryRun { try fileManager.removeItem(atPath: source) }
+                return Action(kind: .alreadyMoved, source: source, target: target)
+            }
+            return Action(kind: .skipExisting, source: source, target: target)
+        }
         // The reference creates the target's folder before deciding to skip an empty photo; the
         // folder tree matches it.
         if !options.dryRun {
@@ -169,6 +177,19 @@ public struct FolderSeparation {
         }
         if options.renderBoxes { renderer.render(detections, on: &image, font: nil) }
         try AtomicFile.write(image.jpegData(quality: 90), to: path)
+    }
+
+    /// Whether two files hold the same bytes (sizes first, then the contents a megabyte at a time).
+    static func sameContents(_ a: String, _ b: String) throws -> Bool {
+        let sizeA = try FileManager.default.attributesOfItem(atPath: a)[.size] as? Int
+        let sizeB = try FileManager.default.attributesOfItem(atPath: b)[.size] as? Int
+        guard sizeA == sizeB, let first = FileHandle(forReadingAtPath: a), let second = FileHandle(forReadingAtPath: b) else { return false }
+        defer { try? first.close(); try? second.close() }
+        while true {
+            let chunkA = first.readData(ofLength: 1 << 20), chunkB = second.readData(ofLength: 1 << 20)
+            if chunkA != chunkB { return false }
+            if chunkA.isEmpty { return true }
+        }
     }
 
     static func copy(_ source: String, to target: String) throws {

@@ -118,7 +118,10 @@ extension LegacyCSV {
         let (fileColumn, maxColumn, detectionsColumn) = (try column("image_path"), try column("max_confidence"), try column("detections"))
         let optional = Dictionary(uniqueKeysWithValues: ["width", "height", "datetime"].compactMap { name in header.firstIndex(of: name).map { (name, $0) } })
         var images: [ImageResult] = []
-        for (offset, row) in rows.dropFirst().enumerated() where row.count == header.count {
+        for (offset, row) in rows.dropFirst().enumerated() where row != [""] {  // blank lines carry nothing
+            guard row.count == header.count else {
+                throw Failure.badRow(line: offset + 2, reason: "\(row.count) fields, the header has \(header.count)")
+            }
             var image = ImageResult(file: row[fileColumn])
             if row[maxColumn] == "failure" {
                 image.failure = row[detectionsColumn]
@@ -129,6 +132,9 @@ extension LegacyCSV {
                 image.detections = try list.map { value in
                     guard let numbers = value.array?.compactMap(\.number), numbers.count == 6 else {
                         throw Failure.badRow(line: offset + 2, reason: "a detection is not [ymin, xmin, ymax, xmax, conf, category]")
+                    }
+                    guard (1...3).contains(numbers[5]), numbers[5] == numbers[5].rounded() else {
+                        throw Failure.badRow(line: offset + 2, reason: "category \(numbers[5]) is not a MegaDetector category (1, 2, 3)")
                     }
                     return DetectionResult(category: String(Int(numbers[5])), conf: numbers[4],
                                            bbox: [numbers[1], numbers[0], numbers[3] - numbers[1], numbers[2] - numbers[0]])

@@ -42,6 +42,8 @@ public enum RepeatDetectionElimination {
         public var bbox: [Double]
         public var instances: [Instance]
         public var sampleFileName = ""
+        /// Whether the review photo was written (false when none of the group's photos could be read).
+        public var rendered = false
     }
 
     /// All groups with at least `occurrenceThreshold` members, folder by folder (folders sorted,
@@ -97,19 +99,22 @@ public enum RepeatDetectionElimination {
             let groupIndex = counters[group.directory, default: 0]
             counters[group.directory] = groupIndex + 1
             group.sampleFileName = String(format: "dir%04d_det%04d_n%04d.jpg", directoryIndex, groupIndex, group.instances.count)
-            let sample = group.instances[0]
-            do {
-                var image = try ImageDecoder.decode(path: (imageFolder as NSString).appendingPathComponent(sample.file)).image
-                if image.width > options.maxOutputImageWidth {
-                    let height = max(1, image.height * options.maxOutputImageWidth / image.width)
-                    image = LinearResize.resize(image, width: options.maxOutputImageWidth, height: height)
+            // The most confident instance whose photo can be read shows the group.
+            for sample in group.instances where !group.rendered {
+                do {
+                    var image = try ImageDecoder.decode(path: (imageFolder as NSString).appendingPathComponent(sample.file)).image
+                    if image.width > options.maxOutputImageWidth {
+                        let height = max(1, image.height * options.maxOutputImageWidth / image.width)
+                        image = LinearResize.resize(image, width: options.maxOutputImageWidth, height: height)
+                    }
+                    let renderer = DetectionRenderer(threshold: 0, boxThickness: options.lineThickness, boxExpansion: options.boxExpansion,
+                                                     categories: Dictionary(results.detectionCategories, uniquingKeysWith: { a, _ in a }))
+                    renderer.render([DetectionResult(category: group.category, conf: sample.conf, bbox: group.bbox)], on: &image)
+                    try image.jpegData().write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(group.sampleFileName)))
+                    group.rendered = true
+                } catch {
+                    log("Warning: cannot render \(sample.file) for review: \(error)")
                 }
-                let renderer = DetectionRenderer(threshold: 0, boxThickness: options.lineThickness, boxExpansion: options.boxExpansion,
-                                                 categories: Dictionary(results.detectionCategories, uniquingKeysWith: { a, _ in a }))
-                renderer.render([DetectionResult(category: group.category, conf: sample.conf, bbox: group.bbox)], on: &image)
-                try image.jpegData().write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(group.sampleFileName)))
-            } catch {
-                log("Warning: cannot render \(sample.file) for review: \(error)")
             }
             named.append(group)
         }
@@ -117,7 +122,7 @@ public enum RepeatDetectionElimination {
             ("format", .string("megadetector-swift repeat detections 1")),
             ("suspicious_detections", .array(named.map { group in
                 .object(JSONObject([
-                    ("sample_file", .string(group.sampleFileName)), ("directory", .string(group.directory)),
+                    ("sample_file", .string(group.sampleFileName)), ("rendered", .bool(group.rendered)), ("directory", .string(group.directory)),
                     ("category", .string(group.category)), ("bbox", .array(group.bbox.map { .double($0) })),
                     ("instances", .array(group.instances.map { instance in
                         .object(JSONObject([("file", .string(instance.file)), ("detection_index", .int(instance.detectionIndex)),
@@ -155,7 +160,9 @@ public enum RepeatDetectionElimination {
                                   uniquingKeysWith: { first, _ in first })
         var changed = 0, kept = 0
         for groupValue in groups {
-            guard let group = groupValue.object, let sample = group["sample_file"]?.string,
+            // A group whose photo is gone was deleted by the reviewer (a real animal); one that was never
+            // rendered was never reviewed: both keep their detections.
+            guard let group = groupValue.object, let sample = group["sample_file"]?.string, group["rendered"] != .bool(false),
                   FileManager.default.fileExists(atPath: (reviewFolder as NSString).appendingPathComponent(sample)) else { continue }
             kept += 1
             for instanceValue in group["instances"]?.array ?? [] {

@@ -82,6 +82,28 @@ struct FolderSeparationTests {
         #expect(Set(placed.map { $0.split(separator: "/").last! }) == Set(names.map { Substring($0) }))
     }
 
+    /// A move never replaces a different file already at the target (the user's), and keeps the photo.
+    @Test func moveKeepsADifferentFileAlreadyAtTheTarget() throws {
+        let work = Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let photos = work.appendingPathComponent("photos"), output = work.appendingPathComponent("sorted")
+        let original = Self.source("synthetic")!
+        try FileManager.default.copyItem(atPath: original.photos, toPath: photos.path)
+        var options = FolderSeparation.Options(resultsPath: original.results, inputFolder: photos.path, outputFolder: output.path)
+        options.threshold = 0.03
+        options.dryRun = true
+        let planned = try FolderSeparation.run(options)
+        let victim = try #require(planned.first)
+        try FileManager.default.createDirectory(atPath: (victim.target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data("the user's own file".utf8).write(to: URL(fileURLWithPath: victim.target))
+        let run = try Fixtures.runCLI(["separate", original.results, photos.path, output.path, "--threshold", "0.03", "--move",
+                                       "--allow-existing-directory"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try String(contentsOfFile: victim.target, encoding: .utf8) == "the user's own file")
+        #expect(FileManager.default.fileExists(atPath: victim.source), "the photo stays where it was")
+        #expect(Self.tree(photos).filter { !$0.hasSuffix("/") }.count == 1, "every other photo moved")
+    }
+
     @Test func dryRunChangesNothing() throws {
         let output = Self.temporaryFolder()
         let source = Self.source("synthetic")!
