@@ -3,7 +3,7 @@ import ResultsFormat
 
 /// The reference's `combine_batch_output_dictionaries`: several results files into one. The first
 /// file's `info` and other keys are kept, detection categories are merged (the same id with another
-/// name is an error), every image appears once (a duplicate is an error unless allowed, and then a
+/// name is an error unless allowed, and then the first file's name is kept), every image appears once (a duplicate is an error unless allowed, and then a
 /// success replaces a failure), images sorted by file name.
 public enum ResultsCombination {
     public enum Failure: Error, CustomStringConvertible {
@@ -27,7 +27,7 @@ public enum ResultsCombination {
     static let knownFields = ["info", "detection_categories", "images"] + classificationFields
 
     /// `documents` are (path, validated document) pairs, in order.
-    public static func combine(_ documents: [(String, JSONObject)], allowDuplicates: Bool,
+    public static func combine(_ documents: [(String, JSONObject)], allowDuplicates: Bool, allowCategoryConflicts: Bool = false,
                                log: (String) -> Void = { _ in }) throws -> JSONObject {
         var output: JSONObject?
         var images: [String: JSONObject] = [:]
@@ -41,7 +41,10 @@ public enum ResultsCombination {
                 for entry in document["detection_categories"]?.object?.entries ?? [] {
                     if let existing = categories[entry.key] {
                         guard existing == entry.value else {
-                            throw Failure.categoryConflict(id: entry.key, first: existing.string ?? "", second: entry.value.string ?? "", file: path)
+                            let conflict = Failure.categoryConflict(id: entry.key, first: existing.string ?? "", second: entry.value.string ?? "", file: path)
+                            guard allowCategoryConflicts else { throw conflict }
+                            log("Warning: \(conflict); keeping '\(existing.string ?? "")'")
+                            continue
                         }
                     } else {
                         categories[entry.key] = entry.value

@@ -69,9 +69,13 @@ public struct ResultsValidator {
                     guard let category = detection["category"] else { throw fail("Image \(file) has a detection with no category") }
                     guard let conf = detection["conf"] else { throw fail("Image \(file) has a detection with no confidence") }
                     guard case .double = conf else { throw fail("Image \(file) has an illegal confidence value") }
-                    guard detection["bbox"] != nil else { throw fail("Image \(file) has a detection with no box") }
+                    guard let bbox = detection["bbox"] else { throw fail("Image \(file) has a detection with no box") }
                     guard let key = category.string, categoryKeys.contains(key) else {
                         throw fail("Image \(file) has a detection with an unmapped category \(category.string ?? "\(category)")")
+                    }
+                    // Beyond the reference's rules: every tool here reads four numbers.
+                    guard let box = bbox.array, box.count == 4, box.allSatisfy({ $0.number != nil }) else {
+                        throw fail("Image \(file) has a detection whose box is not 4 numbers")
                     }
                     report.detectionCounts[key, default: 0] += 1
                     if let classifications = detection["classifications"]?.array {

@@ -43,5 +43,11 @@ struct ResultsCombinationTests {
             """.utf8).write(to: conflicting)
         let conflict = try Fixtures.runCLI(["combine", part, conflicting.path, output, "--overwrite"])
         #expect(conflict.status == 1 && conflict.stderr.contains("detection category 1 is 'animal'"))
+        // Told to, the first file's name is kept, with a warning.
+        let told = try Fixtures.runCLI(["combine", part, conflicting.path, output, "--overwrite", "--allow-category-conflicts"])
+        #expect(told.status == 0 && told.stderr.contains("keeping 'animal'"), "\(told.stderr)")
+        let combined = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+        #expect((combined["detection_categories"] as? [String: String])?["1"] == "animal")
+        #expect((combined["images"] as? [Any])?.count == 1 + (try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: part))) as? [String: Any])["images"] as? [Any])!.count)
     }
 }

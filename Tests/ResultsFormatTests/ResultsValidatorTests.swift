@@ -27,6 +27,8 @@ struct ResultsValidatorTests {
         (document(images: "[{\"detections\": []}]"), "Image without filename at index 0"),
         (document(images: "[{\"file\": \"a\", \"detections\": [{\"category\": \"1\", \"conf\": 1, \"bbox\": []}]}]"), "illegal confidence"),
         (document(images: "[{\"file\": \"a\", \"detections\": [{\"category\": \"7\", \"conf\": 0.5, \"bbox\": []}]}]"), "unmapped category 7"),
+        (document(images: "[{\"file\": \"a\", \"detections\": [{\"category\": \"1\", \"conf\": 0.5, \"bbox\": [0.1, 0.2, 0.3]}]}]"),
+         "Image a has a detection whose box is not 4 numbers"),
         (document(images: "[{\"file\": \"a\", \"failure\": \"x\", \"detections\": []}]"), "failure value but a non-null detections"),
         (document(images: "[{\"file\": \"a\"}]"), "Invalid detections list for image a"),
         (document(images: "[{\"file\": \"v.mp4\", \"detections\": []}]"), "Video without frames_processed"),
