@@ -42,18 +42,19 @@ struct RenderCommand: ParsableCommand {
             if Font.standard == nil { FileHandle.standardError.write(Data("warning: no font found; drawing boxes without labels\n".utf8)) }
             if let outputDir { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) }
             var written = 0
+            var collisions: [String: Int] = [:]
             for path in inputs {
                 do {
                     var image = try ImageDecoder.decode(path: path).image
                     let detections = try detector.detect(image)
                     if crop {
                         for (index, piece) in renderer.crops(detections, of: image).enumerated() {
-                            try piece.jpegData().write(to: URL(fileURLWithPath: outputPath(for: path, crop: index)))
+                            try piece.jpegData().write(to: URL(fileURLWithPath: outputPath(for: path, crop: index, collisions: &collisions)))
                             written += 1
                         }
                     } else {
                         renderer.render(detections, on: &image)
-                        try image.jpegData().write(to: URL(fileURLWithPath: outputPath(for: path, crop: nil)))
+                        try image.jpegData().write(to: URL(fileURLWithPath: outputPath(for: path, crop: nil, collisions: &collisions)))
                         written += 1
                     }
                 } catch {
@@ -65,12 +66,22 @@ struct RenderCommand: ParsableCommand {
     }
 
     /// `foo.jpg` -> `foo_detections.jpg` (crops: `foo_crop00_detections.jpg`), next to the photo or in
-    /// --output-dir.
-    func outputPath(for path: String, crop index: Int?) -> String {
+    /// --output-dir. In one flat --output-dir, photos of the same name from different folders get the
+    /// reference's prefixes (`0000_foo_detections.jpg`, `0001_...`) instead of overwriting each other.
+    func outputPath(for path: String, crop index: Int?, collisions: inout [String: Int]) -> String {
         let url = URL(fileURLWithPath: path)
         var name = url.deletingPathExtension().lastPathComponent
         if let index { name += String(format: "_crop%02d", index) }
+        name += "_detections.jpg"
+        if outputDir != nil {
+            if let count = collisions[name] {
+                collisions[name] = count + 1
+                name = String(format: "%04d_", count) + name
+            } else {
+                collisions[name] = 0
+            }
+        }
         let folder = outputDir ?? url.deletingLastPathComponent().path
-        return (folder as NSString).appendingPathComponent(name + "_detections.jpg")
+        return (folder as NSString).appendingPathComponent(name)
     }
 }

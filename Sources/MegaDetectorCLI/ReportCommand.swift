@@ -14,11 +14,12 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Confidence threshold (default: the file's typical_detection_threshold).") var confidenceThreshold: Double?
     @Flag(help: "Add an 'almost detections' class between the two thresholds.") var includeAlmostDetections = false
     @Option(help: "Lower threshold for almost detections (default: threshold - 0.05).") var almostDetectionConfidenceThreshold: Double?
-    @Option(help: "Photos to render across all pages.") var numImagesToSample: Int = 500
+    // `.unconditional` so that `-1` is read as the value, not as an option.
+    @Option(parsing: .unconditional, help: "Photos to render across all pages (-1: all).") var numImagesToSample: Int = 500
     @Option(help: "Order on the pages: filename, confidence or random.") var sortOrder: String = "filename"
     @Option(help: "COCO Camera Traps ground truth (image-level labels) for precision/recall.") var groundTruth: String?
     @Option(help: "Recall to find the threshold for.") var targetRecall: Double = 0.9
-    @Option(help: "Rendering threads.") var workers: Int = 2
+    @Option(help: "Rendering threads (default: the number of cores).") var workers: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
         try reportingErrors {
@@ -30,7 +31,8 @@ struct ReportCommand: ParsableCommand {
                 let threshold = confidenceThreshold ?? ResultsInput.typicalThreshold(loaded)
                 options.almostDetectionThreshold = almostDetectionConfidenceThreshold ?? max(((threshold - 0.05) * 1e6).rounded() / 1e6, 0)
             }
-            options.numberOfImagesToSample = numImagesToSample
+            guard numImagesToSample >= -1 else { throw ValidationError("--num-images-to-sample must be -1 (all) or a count") }
+            options.numberOfImagesToSample = numImagesToSample == -1 ? Int.max : numImagesToSample
             guard let order = BatchReport.Options.SortOrder(rawValue: sortOrder) else {
                 throw ValidationError("--sort-order must be filename, confidence or random")
             }

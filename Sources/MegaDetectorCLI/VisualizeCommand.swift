@@ -12,9 +12,10 @@ struct VisualizeCommand: ParsableCommand {
     @Argument(help: "Folder for the rendered images and index.html.") var outputDir: String
     @Option(help: "Folder that relative file names are relative to.") var imagesDir: String?
     @Option(help: "Draw detections at or above this confidence.") var confidence: Double = 0.15
-    @Option(help: "Render a random sample of N photos.") var sample: Int?
+    // `.unconditional` so that `-1` is read as the value, not as an option.
+    @Option(parsing: .unconditional, help: "Render a random sample of N photos (-1: all).") var sample: Int?
     @Option(help: "Seed for --sample.") var randomSeed: UInt64 = 0
-    @Option(help: "Width of the rendered images (-1: keep the size).") var outputImageWidth: Int = 1000
+    @Option(parsing: .unconditional, help: "Width of the rendered images (-1: keep the size).") var outputImageWidth: Int = 1000
     @Flag(help: "Only photos with a detection at or above --confidence.") var detectionsOnly = false
     @Flag(help: "Keep the photos' relative paths (otherwise anno_<path with ~>.jpg).") var preservePathStructure = false
     @Option(help: "Comma-separated category names to blur, e.g. person.") var blurCategories: String?
@@ -26,7 +27,8 @@ struct VisualizeCommand: ParsableCommand {
             var options = ResultsVisualizer.Options(resultsPath: results, outputFolder: outputDir)
             options.imagesFolder = imagesDir
             options.confidence = confidence
-            options.sample = sample
+            if let sample, sample < -1 || sample == 0 { throw ValidationError("--sample must be -1 (all) or a positive count") }
+            options.sample = sample == -1 ? nil : sample
             options.randomSeed = randomSeed
             options.outputImageWidth = outputImageWidth > 0 ? outputImageWidth : nil
             options.detectionsOnly = detectionsOnly

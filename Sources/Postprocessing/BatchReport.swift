@@ -23,7 +23,7 @@ public enum BatchReport {
         public var groundTruthPath: String?
         public var targetRecall = 0.9
         public var imageWidth = 800
-        public var workers = 2
+        public var workers = ProcessInfo.processInfo.activeProcessorCount
         public init(outputFolder: String) { self.outputFolder = outputFolder }
     }
 
@@ -64,16 +64,20 @@ public enum BatchReport {
 
         // Evaluation against ground truth (image level).
         var evaluationClassOf: [String: String] = [:]
+        var groundTruthLabels: [String: [String]] = [:]
         if let path = options.groundTruthPath {
             let truth = try GroundTruth(path: path)
             var scores: [Double] = [], labels: [Bool] = []
+            let matched = results.images.filter { truth.statusByFile[$0.file] != nil }.count
+            if matched == 0 { log("Warning: none of the \(results.images.count) results' files is in the ground truth \(path)") }
             for image in results.images where image.failure == nil {
-                guard let status = truth.statusByFile[image.file], status != .unknown else { continue }
+                guard let status = truth.statusByFile[image.file], status == .positive || status == .negative else { continue }
                 let score = (image.detections ?? []).map(\.conf).max() ?? 0
                 scores.append(score)
                 labels.append(status == .positive)
                 let predicted = score >= threshold
                 evaluationClassOf[image.file] = status == .positive ? (predicted ? "tp" : "fn") : (predicted ? "fp" : "tn")
+                groundTruthLabels[image.file] = (truth.labelsByFile[image.file] ?? []).sorted()
             }
             let curve = PrecisionRecall(scores: scores, labels: labels)
             summary.precisionRecall = curve
@@ -96,13 +100,16 @@ public enum BatchReport {
         let imagesFolder = (options.outputFolder as NSString).appendingPathComponent("images")
         try fileManager.createDirectory(atPath: imagesFolder, withIntermediateDirectories: true)
         let renderer = DetectionRenderer(threshold: threshold, categories: names)
+        // Almost-detections are shown with the boxes that put them there (drawn from the lower threshold).
+        let almostRenderer = DetectionRenderer(threshold: options.almostDetectionThreshold ?? threshold, categories: names)
         let outcomes = ConcurrentSlots<String>(count: sample.count)
-        let jobs = sample
+        let jobs = sample, classes = classOf
         DispatchQueue.concurrentPerform(iterations: max(min(options.workers, jobs.count), 1)) { worker in
             var index = worker
             while index < jobs.count {
                 let image = jobs[index]
-                if let path = renderOne(image, index: index, renderer: renderer, options: options, folder: imagesFolder, log: log) {
+                let chosen = classes[image.file] == "almost_detections" ? almostRenderer : renderer
+                if let path = renderOne(image, index: index, renderer: chosen, options: options, folder: imagesFolder, log: log) {
                     outcomes.set(index, path)
                 }
                 index += max(options.workers, 1)
@@ -117,9 +124,11 @@ public enum BatchReport {
             if let evaluation = evaluationClassOf[image.file] { pagesByClass[evaluation, default: []].append((image, outcomes.get(index))) }
         }
         let classNames = counts.keys.sorted { order($0) < order($1) || (order($0) == order($1) && $0 < $1) }
-        for kind in classNames + ["tp", "fp", "fn", "tn"] where counts[kind] != nil || summary.evaluationCounts[kind] != nil {
+        // With ground truth all four evaluation pages exist (the index links each cell, even a 0).
+        let evaluationPages = options.groundTruthPath == nil ? [] : ["tp", "fp", "fn", "tn"]
+        for kind in classNames + evaluationPages {
             try writeClassPage(kind, pagesByClass[kind] ?? [], total: counts[kind] ?? summary.evaluationCounts[kind] ?? 0,
-                               threshold: threshold, folder: options.outputFolder)
+                               threshold: threshold, folder: options.outputFolder, groundTruth: groundTruthLabels)
         }
         try writeIndex(summary, classNames: classNames, results: results, options: options)
         return summary
@@ -163,12 +172,15 @@ public enum BatchReport {
 
     static let style = "<style>body{font-family:sans-serif;margin:20px}img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}</style>"
 
-    static func writeClassPage(_ kind: String, _ members: [(ImageResult, String?)], total: Int, threshold: Double, folder: String) throws {
+    static func writeClassPage(_ kind: String, _ members: [(ImageResult, String?)], total: Int, threshold: Double, folder: String,
+                               groundTruth: [String: [String]] = [:]) throws {
         var html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>\(HTML.escape(title(kind)))</title>\(style)</head><body>\n"
         html += "<h1>\(HTML.escape(title(kind)))</h1>\n<p>\(total) images in all, \(members.count) sampled. <a href=\"index.html\">Back to the summary</a></p>\n"
         for (image, rendered) in members {
             let maximum = (image.detections ?? []).map(\.conf).max() ?? 0
-            let caption = "\(HTML.escape(image.file)), max confidence \(String(format: "%.3f", maximum))" + (image.failure.map { ", \(HTML.escape($0))" } ?? "")
+            let labels = groundTruth[image.file].map { ", ground truth: \(HTML.escape($0.joined(separator: ", ")))" } ?? ""
+            let caption = "\(HTML.escape(image.file)), max confidence \(String(format: "%.3f", maximum))" + labels
+                + (image.failure.map { ", \(HTML.escape($0))" } ?? "")
             if let rendered {
                 html += "<figure><img src=\"\(rendered)\" alt=\"\(HTML.escape(image.file))\"><figcaption>\(caption)</figcaption></figure>\n"
             } else {

@@ -94,7 +94,7 @@ public struct PrecisionRecall: Sendable {
 
 /// COCO Camera Traps ground truth: image-level labels by file name.
 public struct GroundTruth: Sendable {
-    public enum Status: Sendable { case positive, negative, unknown }
+    public enum Status: Sendable { case positive, negative, unknown, ambiguous }
     public let statusByFile: [String: Status]
     public let labelsByFile: [String: [String]]
 
@@ -125,15 +125,19 @@ public struct GroundTruth: Sendable {
             guard let file = fileById[imageKey] else { continue }
             labels[file, default: []].append(names[categoryKey] ?? categoryKey)
         }
+        // The reference's rule: labels of more than one kind (positive, negative, unknown) make an image
+        // ambiguous, no labels make it unknown; both are left out of the evaluation.
         var status: [String: Status] = [:]
         for file in fileById.values {
-            let these = labels[file] ?? []
-            if these.contains(where: { !Self.negativeClasses.contains($0) && !Self.unknownClasses.contains($0) }) {
-                status[file] = .positive
-            } else if !these.isEmpty, these.allSatisfy({ Self.negativeClasses.contains($0) }) {
-                status[file] = .negative
-            } else {
+            let these = Set(labels[file] ?? [])
+            let unknown = !these.isDisjoint(with: Self.unknownClasses), negative = !these.isDisjoint(with: Self.negativeClasses)
+            let positive = !these.subtracting(Self.unknownClasses.union(Self.negativeClasses)).isEmpty
+            if these.isEmpty || (unknown && !negative && !positive) {
                 status[file] = .unknown
+            } else if [unknown, negative, positive].filter({ $0 }).count > 1 {
+                status[file] = .ambiguous
+            } else {
+                status[file] = positive ? .positive : .negative
             }
         }
         statusByFile = status

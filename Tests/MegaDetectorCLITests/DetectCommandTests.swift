@@ -133,6 +133,25 @@ extension DetectCommandTests {
     }
 }
 
+extension DetectCommandTests {
+    /// Photos of the same name in different folders, rendered into one --output-dir, get the reference's
+    /// `0000_` prefixes instead of overwriting each other.
+    @Test func renderKeepsSameNamedPhotosApart() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-render-same-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let photo = Self.fixtures.appendingPathComponent("synthetic/portrait_600x900.jpg")
+        for sub in ["a", "b"] {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent("in/\(sub)"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: photo, to: folder.appendingPathComponent("in/\(sub)/x.jpg"))
+        }
+        let out = folder.appendingPathComponent("out")
+        let run = try Fixtures.runCLI(["render", Self.model, "--image-dir", folder.appendingPathComponent("in").path, "--recursive",
+                                       "--output-dir", out.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out.path)) == ["x_detections.jpg", "0000_x_detections.jpg"])
+    }
+}
+
 /// Reads a JPEG's size through the CLI-independent decoder (tests of the CLI target link no library).
 enum ImageDecoderShim {
     static func size(_ path: String) throws -> [Int] {

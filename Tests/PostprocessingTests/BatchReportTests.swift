@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Postprocessing
 import ResultsFormat
 import Testing
@@ -127,5 +128,66 @@ extension BatchReportTests {
         #expect(text.contains("detections_animal.html: 3 images, 0 not loaded"), "\(text)")
         #expect(text.contains("index.html: 1 images, 0 not loaded"), "\(text)")  // the precision/recall SVG
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("shots/index.png").path))
+    }
+}
+
+extension BatchReportTests {
+    /// Every confusion-matrix cell links to a page, also a 0; the almost-detections page shows the boxes
+    /// that put photos there; `--num-images-to-sample -1` renders all.
+    @Test func everyLinkedPageExistsAndAlmostDetectionsShowTheirBoxes() throws {
+        let (results, truth, folder) = try fixture()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let photo = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/synthetic/tiny_64x48.jpg")
+        for name in ["a", "b", "c", "d", "e", "f", "u"] {
+            try FileManager.default.copyItem(at: photo, to: folder.appendingPathComponent("\(name).jpg"))
+        }
+        let report = folder.appendingPathComponent("report")
+        // At threshold 1.0 nothing is predicted non-empty: the TP and FP cells are 0.
+        let run = try Fixtures.runCLI(["report", results, report.path, "--images-dir", folder.path, "--ground-truth", truth,
+                                       "--confidence-threshold", "1.0", "--num-images-to-sample", "-1", "--include-almost-detections",
+                                       "--almost-detection-confidence-threshold", "0.25"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let index = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(index.contains("<a href=\"tp.html\">0</a>") && index.contains("<a href=\"fp.html\">0</a>"))
+        let links = index.components(separatedBy: "href=\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+        #expect(!links.isEmpty)
+        for link in links where link.hasSuffix(".html") {
+            #expect(FileManager.default.fileExists(atPath: report.appendingPathComponent(link).path), "\(link) is linked but missing")
+        }
+        #expect(run.stdout.contains("8 rendered") || run.stdout.contains("7 rendered"), "\(run.stdout)")
+        // a.jpg (0.9) is an almost-detection at threshold 1.0: its page image has the box drawn.
+        let almost = try String(contentsOf: report.appendingPathComponent("almost_detections.html"), encoding: .utf8)
+        let source = try #require(almost.components(separatedBy: "<img src=\"").dropFirst().first { $0.contains("alt=\"a.jpg\"") })
+        let rendered = try ImageDecoder.decode(path: report.appendingPathComponent(String(source.prefix { $0 != "\"" })).path).image
+        let plain = try ImageDecoder.decode(path: photo.path).image
+        #expect(rendered.width == plain.width)
+        // The box's left edge (x = 0.1 * 64) against the plain photo, averaged over its rows.
+        let (x, rows) = (7, 6..<14)
+        let difference = rows.map { y in (0..<3).map { abs(Int(rendered.pixels[(y * 64 + x) * 3 + $0]) - Int(plain.pixels[(y * 64 + x) * 3 + $0])) }.reduce(0, +) }
+        #expect(difference.reduce(0, +) / rows.count > 60, "box edge pixels differ by \(difference)")
+    }
+
+    /// The reference's ground-truth rule: labels of more than one kind make an image ambiguous, no labels
+    /// or only unknown ones make it unknown; neither is evaluated.
+    @Test func groundTruthStatusFollowsTheReference() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-truth-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let labels: [(String, [Int])] = [("pos", [1]), ("neg", [0]), ("mixed", [1, 0]), ("posunk", [1, 2]), ("unk", [2]), ("none", [])]
+        let images = labels.map { "{\"id\": \"\($0.0)\", \"file_name\": \"\($0.0).jpg\"}" }.joined(separator: ", ")
+        var annotations: [String] = []
+        for (image, categories) in labels {
+            for category in categories { annotations.append("{\"id\": \(annotations.count), \"image_id\": \"\(image)\", \"category_id\": \(category)}") }
+        }
+        let text = """
+            {"images": [\(images)], "annotations": [\(annotations.joined(separator: ", "))],
+             "categories": [{"id": 0, "name": "empty"}, {"id": 1, "name": "deer"}, {"id": 2, "name": "unknown"}]}
+            """
+        let path = folder.appendingPathComponent("truth.json")
+        try Data(text.utf8).write(to: path)
+        let truth = try GroundTruth(path: path.path)
+        #expect(truth.statusByFile["pos.jpg"] == .positive && truth.statusByFile["neg.jpg"] == .negative)
+        #expect(truth.statusByFile["mixed.jpg"] == .ambiguous && truth.statusByFile["posunk.jpg"] == .ambiguous)
+        #expect(truth.statusByFile["unk.jpg"] == .unknown && truth.statusByFile["none.jpg"] == .unknown)
     }
 }

@@ -41,6 +41,36 @@ struct ResultsVisualizerTests {
         #expect(links.contains("anno_exif_orientation_6.jpg"))
     }
 
+    /// `visualize --blur-categories person` end to end: inside a person's box the picture is blurred,
+    /// far from it nothing changes; `--sample -1` means all photos.
+    @Test func blurCategoriesBlursPeopleOnly() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("md-blur-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let results = work.appendingPathComponent("results.json")
+        try Data("""
+            {"images": [{"file": "portrait_600x900.jpg", "detections": [{"category": "2", "conf": 0.9, "bbox": [0.3, 0.4, 0.5, 0.4]}]}],
+             "detection_categories": {"1": "animal", "2": "person", "3": "vehicle"}, "info": {"format_version": "1.6"}}
+            """.utf8).write(to: results)
+        var outputs: [RGBImage] = []
+        for blur in [false, true] {
+            let output = work.appendingPathComponent(blur ? "blurred" : "plain")
+            let run = try Fixtures.runCLI(["visualize", results.path, output.path, "--images-dir", Self.detect.appendingPathComponent("synthetic").path,
+                                           "--output-image-width", "-1", "--sample", "-1"] + (blur ? ["--blur-categories", "person"] : []))
+            #expect(run.status == 0, "\(run.stderr)")
+            outputs.append(try ImageDecoder.decode(path: output.appendingPathComponent("anno_portrait_600x900.jpg").path).image)
+        }
+        let (plain, blurred) = (outputs[0], outputs[1])
+        func meanDifference(_ xs: Range<Int>, _ ys: Range<Int>) -> Double {
+            var total = 0
+            for y in ys { for x in xs { for c in 0..<3 { total += abs(Int(plain.pixels[(y * 600 + x) * 3 + c]) - Int(blurred.pixels[(y * 600 + x) * 3 + c])) } } }
+            return Double(total) / Double(xs.count * ys.count * 3)
+        }
+        // Box: x 180..480, y 360..720; inside it away from the drawn edges, and a corner far from it.
+        #expect(meanDifference(220..<440, 400..<680) > 2, "the person's box is blurred")
+        #expect(meanDifference(0..<96, 0..<96) == 0, "far from the box nothing changes")
+    }
+
     @Test func sampleIsReproducible() throws {
         var first: [String] = []
         for round in 0..<2 {
