@@ -114,6 +114,7 @@ public final class BatchRunner: @unchecked Sendable {
                 if let frequency = request.checkpointFrequency, let path = request.checkpointPath, sinceCheckpoint >= frequency {
                     try Checkpoint.write(Self.ordered(results, request.imagePaths), to: path)
                     sinceCheckpoint = 0
+                    self.progress.note("Checkpoint written to \(path) (\(results.count) images)")
                 }
                 if self.shouldStop {
                     await channel.finish()

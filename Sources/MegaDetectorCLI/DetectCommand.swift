@@ -16,9 +16,12 @@ struct DetectCommand: AsyncParsableCommand {
         then the model cache folder, then a download with its MD5 checked.
 
         Log lines (stderr) that other programs may parse: "N image files found in the input directory", \
+        "Resuming from checkpoint PATH", "No checkpoint found next to OUTPUT; starting from the beginning", \
         "Image PATH cannot be loaded: REASON", "Processed N of M images (R images per second, ETA T)", \
-        "Checkpoint written to PATH", "Interrupted: ... Resume with: COMMAND" and, on stdout, \
-        "Finished inference for N images in T (X images per second)" and "Output file saved at PATH".
+        "Checkpoint written to PATH (N images)", "Interrupted after N new images; checkpoint written to PATH. \
+        Resume with: COMMAND" and, on stdout, "Output file OUTPUT exists, skipping", "Finished inference for N \
+        images in T (X images per second)" (N counts every image in the results, resumed ones included, as \
+        the reference does) and "Output file saved at PATH".
         """
     )
 
@@ -114,9 +117,11 @@ struct DetectCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         switch outcome {
-        case let .completed(processed, _, _, seconds):
-            let rate = seconds > 0 ? Double(processed) / seconds : 0
-            print("Finished inference for \(processed) images in \(ProgressReporter.duration(seconds)) (\(String(format: "%.2f", rate)) images per second)")
+        case let .completed(processed, reused, _, seconds):
+            // As the reference: every image in the results, resumed ones included.
+            let total = processed + reused
+            let rate = seconds > 0 ? Double(total) / seconds : 0
+            print("Finished inference for \(total) images in \(ProgressReporter.duration(seconds)) (\(String(format: "%.2f", rate)) images per second)")
             print("Output file saved at \(output)")
         case let .interrupted(processed, checkpoint):
             let resume = Self.resumeCommand(checkpoint: checkpoint)

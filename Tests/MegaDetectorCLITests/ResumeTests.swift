@@ -103,7 +103,8 @@ struct ResumeTests {
         try expectSameImages(output, expected)
     }
 
-    @Test func sigintWritesACheckpointAndPrintsTheResumeCommand() throws {
+    @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
+    func signalWritesACheckpointAndPrintsTheResumeCommand(_ signal: Int32, _ status: Int32) throws {
         let expected = try baseline()
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("interrupted.json").path
@@ -116,15 +117,66 @@ struct ResumeTests {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         try waitUntil { try checkpointCount(checkpoint) >= 2 }
-        kill(process.processIdentifier, SIGINT)
+        kill(process.processIdentifier, signal)
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 130)
+        #expect(process.terminationStatus == status)
         #expect(message.contains("Resume with: "))
         #expect(message.contains("--resume-from-checkpoint \(checkpoint)"))
         #expect(try checkpointCount(checkpoint) >= 2)
         let finish = try Fixtures.runCLI(arguments(output: output, checkpoint: checkpoint, resume: true))
         #expect(finish.status == 0, "\(finish.stderr)")
         try expectSameImages(output, expected)
+    }
+
+    /// `--resume-from-checkpoint auto` finds the newest `md_checkpoint_*.json` next to the output, in the
+    /// reference's shape (absolute paths, a failure entry, the older `images` key also read), reuses its
+    /// entries as they are and runs only the rest; "Finished inference" counts them all, as the reference.
+    @Test(arguments: ["checkpoint", "images"]) func autoResumesFromAReferenceShapedCheckpoint(_ key: String) throws {
+        let expected = try baseline()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = folder.appendingPathComponent("auto-\(key)")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        let output = run.appendingPathComponent("results.json").path
+        // The reference writes absolute paths; the first entry becomes a failure to prove it is reused.
+        var entries = expected.images.prefix(4).map { image -> JSONValue in
+            var object = image.json.object ?? JSONObject()
+            object["file"] = .string((Self.input as NSString).appendingPathComponent(image.file))
+            return .object(object)
+        }
+        var first = entries[0].object ?? JSONObject()
+        first["failure"] = .string("image access failure")
+        first["detections"] = .null
+        entries[0] = .object(first)
+        let checkpoint = run.appendingPathComponent("md_checkpoint_20260101000000.json")
+        try Data(JSONWriter.serialize(.object(JSONObject([(key, .array(entries))]))).utf8).write(to: checkpoint)
+        let resumed = try Fixtures.runCLI(["detect", Self.model, Self.input, output, "--recursive", "--output-relative-filenames",
+                                           "--include-image-size", "--resume-from-checkpoint", "auto"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("Resuming from checkpoint \(checkpoint.path)"), "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("Finished inference for \(expected.images.count) images"), "\(resumed.stdout)")
+        let actual = try ResultsFile.read(path: output)
+        #expect(actual.images.count == expected.images.count)
+        #expect(actual.images.first { $0.file == expected.images[0].file }?.failure == "image access failure", "the checkpoint's entry was reused")
+        #expect(Array(actual.images.dropFirst()) == Array(expected.images.dropFirst()) || actual.images.count < 2)
+    }
+
+    /// `--previous-results`: entries of an earlier results file are reused as they are, the rest detected.
+    @Test func previousResultsAreReused() throws {
+        let expected = try baseline()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var previous = expected
+        previous.images = Array(expected.images.prefix(3))
+        previous.images[0].detections = []
+        let previousPath = folder.appendingPathComponent("previous.json").path
+        try previous.write(to: previousPath)
+        let output = folder.appendingPathComponent("with-previous.json").path
+        let run = try Fixtures.runCLI(["detect", Self.model, Self.input, output, "--recursive", "--output-relative-filenames",
+                                       "--include-image-size", "--previous-results", previousPath, "--quiet"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let actual = try ResultsFile.read(path: output)
+        #expect(actual.images.count == expected.images.count)
+        #expect(actual.images.first { $0.file == expected.images[0].file }?.detections == [], "the previous entry was reused")
+        #expect(Array(actual.images.dropFirst()) == Array(expected.images.dropFirst()))
     }
 }
