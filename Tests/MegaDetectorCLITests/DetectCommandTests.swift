@@ -152,6 +152,33 @@ extension DetectCommandTests {
     }
 }
 
+extension DetectCommandTests {
+    /// INPUT as one image, a .txt list and a .json list gives the same entries as the folder run.
+    @Test func imageAndListInputsGiveTheFolderRunsEntries() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-inputs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let photos = ["portrait_600x900.jpg", "tiny_64x48.jpg"].map { Self.fixtures.appendingPathComponent("synthetic/\($0)").path }
+        let whole = folder.appendingPathComponent("folder.json").path
+        #expect(try Fixtures.runCLI(["detect", Self.model, Self.fixtures.appendingPathComponent("synthetic").path, whole, "--quiet"]).status == 0)
+        let expected = Dictionary(uniqueKeysWithValues: try ResultsFile.read(path: whole).images.map { ($0.file, $0) })
+        let text = folder.appendingPathComponent("list.txt"), json = folder.appendingPathComponent("list.json")
+        try Data((photos.joined(separator: "\n") + "\n").utf8).write(to: text)
+        try Data(("[" + photos.map { "\"\($0)\"" }.joined(separator: ", ") + "]").utf8).write(to: json)
+        for (input, count) in [(photos[0], 1), (text.path, 2), (json.path, 2)] {
+            let output = folder.appendingPathComponent("out-\(UUID().uuidString).json").path
+            let run = try Fixtures.runCLI(["detect", Self.model, input, output, "--quiet"])
+            #expect(run.status == 0, "\(input): \(run.stderr)")
+            let images = try ResultsFile.read(path: output).images
+            #expect(images.count == count, "\(input)")
+            for image in images {
+                let reference = try #require(expected[image.file] ?? expected.values.first { $0.file.hasSuffix("/" + URL(fileURLWithPath: image.file).lastPathComponent) })
+                #expect(image.detections == reference.detections, "\(input): \(image.file)")
+            }
+        }
+    }
+}
+
 /// Reads a JPEG's size through the CLI-independent decoder (tests of the CLI target link no library).
 enum ImageDecoderShim {
     static func size(_ path: String) throws -> [Int] {
