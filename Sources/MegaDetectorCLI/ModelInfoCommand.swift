@@ -32,7 +32,7 @@ struct ModelInfoCommand: ParsableCommand {
             "file:               \(info.path)",
             "format:             \(info.format)",
             "architecture:       \(info.architecture)",
-            "parameters:         \(info.parameterCount.formatted()) (\(String(format: "%.1f", Double(info.parameterCount) / 1e6)) M)",
+            "parameters:         \(info.parameterCount.formatted()) (\(String(format: "%.1f", Double(info.parameterCount) / 1e6)) M, after BatchNorm folding)",
             "storage precision:  \(info.storagePrecision) (computed in float32)",
             "input:              \(info.inputName) \(info.inputShape.map { $0 < 0 ? "?" : String($0) }.joined(separator: "x"))",
             "default input size: \(info.defaultInputSize)",

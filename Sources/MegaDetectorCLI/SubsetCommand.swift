@@ -45,6 +45,8 @@ struct SubsetCommand: ParsableCommand {
                     throw ValidationError("--split-folder-mode must be one of \(ResultsSubset.SplitMode.allCases.map(\.rawValue))")
                 }
                 options.splitFolders = mode
+            } else if splitFolderMode != "bottom" || splitFolderParam != 0 {
+                throw ValidationError("--split-folder-mode and --split-folder-param need --split-folders")
             }
             options.splitFolderParameter = splitFolderParam
             options.makeFolderRelative = makeFolderRelative

@@ -46,6 +46,16 @@ struct LayoutOpsTests {
         #expect(try fastPathDifference(Concat(axis: 1), inputs: inputs) == 0)
     }
 
+    /// ONNX Expand broadcasts to the larger of each pair of dimensions; Unary exp is e^x.
+    @Test func expandAndExp() throws {
+        let x = Tensor(shape: [3, 1], values: [1, 2, 3])
+        let expanded = Expand(target: [2, 1, 4]).reference([x])[0]
+        #expect(expanded.shape == [2, 3, 4])
+        #expect(expanded.values == (0..<2).flatMap { _ in [1, 2, 3].flatMap { Array(repeating: Float($0), count: 4) } })
+        let exponent = Unary(.exp).reference([Tensor(shape: [3], values: [0, 1, -2])])[0].values
+        #expect(exponent[0] == 1 && abs(exponent[1] - 2.7182817) < 1e-6 && abs(exponent[2] - 0.13533528) < 1e-7)
+    }
+
     @Test func elementwiseBroadcasting() throws {
         let a = Tensor(shape: [2, 1], values: [1, 2]), b = Tensor(shape: [3], values: [10, 20, 30])
         #expect(Elementwise(.add).reference([a, b])[0] == Tensor(shape: [2, 3], values: [11, 21, 31, 12, 22, 32]))
