@@ -31,6 +31,9 @@ struct RepeatDetectionCommand: ParsableCommand {
         @Option(help: "Comma-separated category ids to leave alone.") var excludeClasses: String?
         @Flag(help: "Compare boxes regardless of category.") var categoryAgnostic = false
         @Option(help: "Group photos this many folder levels above their own folder.") var nDirLevelsFromLeaf: Int = 0
+        @Option(help: "Leave out folders with more photos than this.") var maxImagesPerFolder: Int?
+        @Option(help: "Comma-separated folders to look at (as grouped; not with --exclude-folders).") var includeFolders: String?
+        @Option(help: "Comma-separated folders to leave out (as grouped).") var excludeFolders: String?
         @Option(help: "Review photos are scaled down to this width.") var maxOutputImageWidth: Int = 2000
         @Option(help: "Box line thickness on the review photos.") var lineThickness: Int = 10
         @Option(help: "Grow the drawn box by this many pixels.") var boxExpansion: Int = 2
@@ -50,6 +53,15 @@ struct RepeatDetectionCommand: ParsableCommand {
                 guard maxOutputImageWidth >= 1, lineThickness >= 1, boxExpansion >= 0 else {
                     throw ValidationError("--max-output-image-width and --line-thickness must be positive, --box-expansion not negative")
                 }
+                guard includeFolders == nil || excludeFolders == nil else {
+                    throw ValidationError("--include-folders and --exclude-folders are mutually exclusive")
+                }
+                func folderSet(_ list: String?) -> Set<String>? {
+                    list.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+                }
+                options.maxImagesPerFolder = maxImagesPerFolder
+                options.includeFolders = folderSet(includeFolders)
+                options.excludeFolders = folderSet(excludeFolders)
                 options.maxOutputImageWidth = maxOutputImageWidth
                 options.lineThickness = lineThickness
                 options.boxExpansion = boxExpansion

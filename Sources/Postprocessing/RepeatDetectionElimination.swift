@@ -21,6 +21,11 @@ public enum RepeatDetectionElimination {
         public var categoryAgnostic = false
         /// Group photos this many folder levels above their own folder (0: the photo's folder).
         public var directoryLevelsFromLeaf = 0
+        /// Folders with more photos than this are left out (the reference's maxImagesPerFolder).
+        public var maxImagesPerFolder: Int?
+        /// Only these folders (includeFolders) or all but these (excludeFolders); not both.
+        public var includeFolders: Set<String>?
+        public var excludeFolders: Set<String>?
         public var maxOutputImageWidth = 2000
         public var lineThickness = 10
         public var boxExpansion = 2
@@ -57,6 +62,9 @@ public enum RepeatDetectionElimination {
         }
         var suspicious: [Group] = []
         for directory in folders.keys.sorted() {
+            if let limit = options.maxImagesPerFolder, folders[directory]!.count > limit { continue }
+            if let included = options.includeFolders, !included.contains(directory) { continue }
+            if let excluded = options.excludeFolders, excluded.contains(directory) { continue }
             var groups: [Group] = []
             for image in folders[directory]! {
                 guard image.failure == nil, let detections = image.detections,

@@ -1,4 +1,5 @@
 import Foundation
+import Postprocessing
 import ResultsFormat
 import Testing
 import TestSupport
@@ -54,6 +55,30 @@ struct RepeatDetectionEliminationTests {
         #expect(again.status == 0)
         #expect(try Self.negated(edited) == Self.expectedNegated("vehicle_deleted"))
         #expect(try Self.negated(edited).count == 35)
+    }
+
+    /// The reference's folder filters: maxImagesPerFolder, includeFolders, excludeFolders.
+    @Test func folderFiltersLeaveFoldersOut() throws {
+        let results = try ResultsFile.read(path: Self.folder.appendingPathComponent("rde_input.json").path)
+        let all = RepeatDetectionElimination.find(results, options: .init())
+        #expect(all.count == 2 && Set(all.map(\.directory)) == ["camera-traps"])
+        let photosInFolder = results.images.filter { $0.file.hasPrefix("camera-traps/") }.count
+        var options = RepeatDetectionElimination.Options()
+        options.maxImagesPerFolder = photosInFolder
+        #expect(RepeatDetectionElimination.find(results, options: options).count == 2)
+        options.maxImagesPerFolder = photosInFolder - 1
+        #expect(RepeatDetectionElimination.find(results, options: options).isEmpty)
+        options = .init()
+        options.includeFolders = ["camera-traps"]
+        #expect(RepeatDetectionElimination.find(results, options: options).count == 2)
+        options.includeFolders = ["elsewhere"]
+        #expect(RepeatDetectionElimination.find(results, options: options).isEmpty)
+        options = .init()
+        options.excludeFolders = ["camera-traps"]
+        #expect(RepeatDetectionElimination.find(results, options: options).isEmpty)
+        let both = try Fixtures.runCLI(["rde", "find", Self.folder.appendingPathComponent("rde_input.json").path, "--image-folder", "/tmp",
+                                        "--output-dir", "/tmp", "--include-folders", "a", "--exclude-folders", "b"])
+        #expect(both.status == 1 && both.stderr.contains("mutually exclusive"))
     }
 
     @Test func removeNeedsAReviewFolder() throws {
