@@ -195,16 +195,9 @@ extension DetectCommandTests {
         #expect(try Fixtures.runCLI(["detect", Self.model, photos, plain, "--quiet"]).status == 0)
         #expect(try Fixtures.runCLI(["detect", Self.model, photos, rich, "--quiet", "--output-relative-filenames", "--include-image-size",
                                      "--include-image-timestamp", "--include-exif-tags", "Make,Model"]).status == 0)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [Fixtures.repositoryRoot.appendingPathComponent("scripts/validate_with_reference.py").path, plain, rich]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try Fixtures.runTool(python, [Fixtures.repositoryRoot.appendingPathComponent("scripts/validate_with_reference.py").path,
+                                                           plain, rich])
+        #expect(status == 0, "\(text)")
     }
 }
 

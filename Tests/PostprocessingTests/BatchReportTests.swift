@@ -114,17 +114,10 @@ extension BatchReportTests {
         let report = folder.appendingPathComponent("report")
         let run = try Fixtures.runCLI(["report", results, report.path, "--images-dir", folder.path, "--ground-truth", truth])
         #expect(run.status == 0, "\(run.stderr)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Fixtures.repositoryRoot.appendingPathComponent("scripts/check_report_pages.py").path, report.path,
-                             "index.html", "detections_animal.html", "fp.html", "--screenshots", folder.appendingPathComponent("shots").path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try Fixtures.runTool("/usr/bin/env", ["python3", Fixtures.repositoryRoot.appendingPathComponent("scripts/check_report_pages.py").path,
+                                                                    report.path, "index.html", "detections_animal.html", "fp.html",
+                                                                    "--screenshots", folder.appendingPathComponent("shots").path])
+        #expect(status == 0, "\(text)")
         #expect(text.contains("detections_animal.html: 3 images, 0 not loaded"), "\(text)")
         #expect(text.contains("index.html: 1 images, 0 not loaded"), "\(text)")  // the precision/recall SVG
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("shots/index.png").path))
