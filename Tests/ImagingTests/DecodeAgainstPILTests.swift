@@ -39,6 +39,22 @@ struct DecodeAgainstPILTests {
         #expect(MD5.hex(boxed.pixels) == entry["letterboxed_md5"] as? String, "letterboxed pixels differ from OpenCV's")
     }
 
+    /// Where the reference fails (CMYK JPEG, palette PNG) we convert: to exactly what PIL's
+    /// `convert("RGB")` gives.
+    static let convertedByUs = expected.filter { $0.value["pil_rgb_md5"] != nil }.map(\.key).sorted()
+
+    @Test(arguments: convertedByUs)
+    func conversionsEqualPILsConvertRGB(_ key: String) throws {
+        guard let path = Self.path(key) else {
+            print("skipped \(key): ../shared is absent")
+            return
+        }
+        let entry = try #require(Self.expected[key])
+        let decoded = try ImageDecoder.decode(path: path)
+        #expect([decoded.image.height, decoded.image.width, 3] == entry["pil_rgb_shape"] as? [Int])
+        #expect(MD5.hex(decoded.image.pixels) == entry["pil_rgb_md5"] as? String, "converted pixels differ from PIL's convert('RGB')")
+    }
+
     @Test func md5MatchesKnownVectors() {
         #expect(MD5.hex([UInt8]()) == "d41d8cd98f00b204e9800998ecf8427e")
         #expect(MD5.hex(Array("The quick brown fox jumps over the lazy dog".utf8)) == "9e107d9d372bb6826bd81d3542a419d6")

@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import generate_engine_fixtures as engine  # noqa: E402
 import cv2  # noqa: E402
-from PIL import Image  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
 
 from megadetector.visualization import visualization_utils as vis_utils  # noqa: E402
 from yolov5.utils.augmentations import letterbox as yolov5_letterbox  # noqa: E402
@@ -105,6 +105,15 @@ def pixel_digests(folders):
                 image = np.asarray(vis_utils.load_image(str(path)))
             except Exception as error:  # the reference records these as failures
                 digests[key] = {"error": type(error).__name__}
+                # Where we decode what the reference cannot (CMYK, palette), PIL's own conversion to RGB
+                # (after the same EXIF handling) is what we are compared with.
+                try:
+                    with Image.open(path) as opened:
+                        rgb = np.asarray(ImageOps.exif_transpose(opened).convert("RGB"))
+                    digests[key].update({"pil_rgb_shape": list(rgb.shape),
+                                         "pil_rgb_md5": hashlib.md5(np.ascontiguousarray(rgb).tobytes()).hexdigest()})
+                except Exception:
+                    pass
                 continue
             entry = {"mode_shape": list(image.shape), "dtype": str(image.dtype),
                      "decoded_md5": hashlib.md5(np.ascontiguousarray(image).tobytes()).hexdigest()}
@@ -116,19 +125,27 @@ def pixel_digests(folders):
     return digests
 
 
+def write_pixels(shared, synthetic=HERE / "synthetic"):
+    digests = pixel_digests([(shared / "images", "shared"), (synthetic, "synthetic")])
+    (HERE / "expected_pixels.json").write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared", default=str(HERE.parents[3] / "shared"))
+    parser.add_argument("--pixels-only", action="store_true", help="only rewrite expected_pixels.json")
     args = parser.parse_args()
     shared = Path(args.shared).resolve()
+    if args.pixels_only:
+        write_pixels(shared)
+        return
     torch.set_num_threads(2)
     model = build_detector(shared)
     synthetic = make_synthetic(shared)
     command = run_reference(model, shared / "images", HERE / "expected_shared.json")
     run_reference(model, synthetic, HERE / "expected_synthetic.json")
     run_reference(model, synthetic, HERE / "expected_synthetic_augment.json", ["--augment"])
-    digests = pixel_digests([(shared / "images", "shared"), (synthetic, "synthetic")])
-    (HERE / "expected_pixels.json").write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
+    write_pixels(shared, synthetic)
     import megadetector
     from importlib.metadata import version
     manifest = {
