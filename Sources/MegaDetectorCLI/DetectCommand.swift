@@ -98,6 +98,7 @@ struct DetectCommand: AsyncParsableCommand {
                 }
             }
             request.checkpointPath = checkpointPath ?? resumedFrom ?? Checkpoint.defaultPath(forOutput: output)
+            for path in [request.checkpointPath, output].compactMap({ $0 }) { AtomicFile.removeLeftovers(of: path) }
             if let previousResults {
                 request.knownResults += try Self.previous(previousResults, base: base)
             }

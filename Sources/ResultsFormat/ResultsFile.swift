@@ -106,5 +106,23 @@ public enum AtomicFile {
             try? FileManager.default.removeItem(at: temporary)
             throw ResultsFormatError.unreadable(path: path, reason: "cannot replace (errno \(errno))")
         }
+        // The rename itself reaches the disk only with the directory: flush that too.
+        let folder = open(directory.path, O_RDONLY)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
+    }
+
+    /// Deletes temporary files a killed writer of `path` left behind (`.NAME.PID.tmp` whose process is gone).
+    public static func removeLeftovers(of path: String) {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent()
+        let prefix = ".\(url.lastPathComponent)."
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+            guard let pid = Int32(name.dropFirst(prefix.count).dropLast(".tmp".count)), pid != ProcessInfo.processInfo.processIdentifier,
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
     }
 }

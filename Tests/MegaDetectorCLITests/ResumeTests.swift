@@ -101,6 +101,8 @@ struct ResumeTests {
         let finish = try Fixtures.runCLI(arguments(output: output, checkpoint: checkpoint, resume: true))
         #expect(finish.status == 0, "\(finish.stderr)")
         try expectSameImages(output, expected)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty, "the killed writer's temporary file was not cleaned up: \(leftovers)")
     }
 
     @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
