@@ -42,6 +42,17 @@ struct BatchReportTests {
         return (resultsPath.path, truthPath.path, folder)
     }
 
+    static let standInPhoto = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/synthetic/tiny_64x48.jpg")
+
+    /// The fixture with a small photo under each of its names, so the pages have images to load.
+    func fixtureWithPhotos() throws -> (results: String, truth: String, folder: URL) {
+        let made = try fixture()
+        for name in ["a", "b", "c", "d", "e", "f", "u"] {
+            try FileManager.default.copyItem(at: Self.standInPhoto, to: made.folder.appendingPathComponent("\(name).jpg"))
+        }
+        return made
+    }
+
     @Test func countsPrecisionRecallAndThreshold() throws {
         let (results, truth, folder) = try fixture()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -104,13 +115,8 @@ extension BatchReportTests {
             print("skipped: chromium is not installed")
             return
         }
-        let (results, truth, folder) = try fixture()
+        let (results, truth, folder) = try fixtureWithPhotos()
         defer { try? FileManager.default.removeItem(at: folder) }
-        // Photos for the fixture's names, so the pages have images to load.
-        let photo = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/synthetic/tiny_64x48.jpg")
-        for name in ["a", "b", "c", "d", "e", "f", "u"] {
-            try FileManager.default.copyItem(at: photo, to: folder.appendingPathComponent("\(name).jpg"))
-        }
         let report = folder.appendingPathComponent("report")
         let run = try Fixtures.runCLI(["report", results, report.path, "--images-dir", folder.path, "--ground-truth", truth])
         #expect(run.status == 0, "\(run.stderr)")
@@ -128,12 +134,9 @@ extension BatchReportTests {
     /// Every confusion-matrix cell links to a page, also a 0; the almost-detections page shows the boxes
     /// that put photos there; `--num-images-to-sample -1` renders all.
     @Test func everyLinkedPageExistsAndAlmostDetectionsShowTheirBoxes() throws {
-        let (results, truth, folder) = try fixture()
+        let (results, truth, folder) = try fixtureWithPhotos()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let photo = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/synthetic/tiny_64x48.jpg")
-        for name in ["a", "b", "c", "d", "e", "f", "u"] {
-            try FileManager.default.copyItem(at: photo, to: folder.appendingPathComponent("\(name).jpg"))
-        }
+        let photo = Self.standInPhoto
         let report = folder.appendingPathComponent("report")
         // At threshold 1.0 nothing is predicted non-empty: the TP and FP cells are 0.
         let run = try Fixtures.runCLI(["report", results, report.path, "--images-dir", folder.path, "--ground-truth", truth,
