@@ -8,16 +8,7 @@ import TestSupport
 @Suite(.enabled(if: KubernetesValidator.path != nil, "kubernetes-validate is not installed (pip install kubernetes-validate)"))
 struct DeploymentFilesTests {
     static func validate(_ files: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(KubernetesValidator.path))
-        process.arguments = files
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        try Fixtures.runTool(try #require(KubernetesValidator.path), files)
     }
 
     @Test func kubernetesManifestsValidate() throws {

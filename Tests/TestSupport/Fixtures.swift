@@ -71,10 +71,12 @@ public enum Fixtures {
 
     /// Runs another program (a helper script) and returns its exit status and its stdout and stderr
     /// together.
-    public static func runTool(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    public static func runTool(_ executable: String, _ arguments: [String],
+                               environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
