@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOSSL
 import PostgresNIO
+import Diagnostics
 
 /// Opens the job store a `--database` value names: `postgres://user:password@host:port/db` (or
 /// `postgresql://`) for PostgreSQL, anything else is an SQLite file.
@@ -79,7 +80,7 @@ public enum JobStoreConnection {
                             try await store.createSchema()
                             return true
                         } catch where !Task.isCancelled {
-                            logger.notice("job store not ready, retrying: \(error)")
+                            logger.notice("job store not ready, retrying: \(ErrorMessage.sentence(for: error))")
                             try await Task.sleep(nanoseconds: 500_000_000)
                         }
                     }

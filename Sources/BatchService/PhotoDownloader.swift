@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import Diagnostics
 #endif
 
 /// Fetches one photo named by URL into a temporary file: the URL policy is checked again first,
@@ -88,7 +89,7 @@ public struct PhotoDownloader: Sendable {
                 try FileManager.default.moveItem(at: location, to: kept)
                 outcome.value = .success(kept)
             } catch {
-                outcome.value = .failure(.network("cannot keep the download: \(error)"))
+                outcome.value = .failure(.network("cannot keep the download: \(ErrorMessage.sentence(for: error))"))
             }
         }
         task.resume()

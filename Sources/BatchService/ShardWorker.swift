@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ModelFormats
 import ResultsFormat
+import Diagnostics
 
 /// Pulls shards from the store and runs the detector on them: one photo at a time, a heartbeat every
 /// few photos, and a fenced commit at the end. A canceled job or a stale lease stops the shard
@@ -66,7 +67,7 @@ public final class ShardWorker: @unchecked Sendable {
                     shardLogger.notice("not committed (stopping, canceled or lease lost)")
                 }
             } catch {
-                logger.error("worker error: \(error)")
+                logger.error("worker error: \(ErrorMessage.sentence(for: error))")
                 try? await Task.sleep(nanoseconds: UInt64(idleSeconds * 1e9))
             }
         }
@@ -81,7 +82,7 @@ public final class ShardWorker: @unchecked Sendable {
             loaded = try detector(for: claim.model, threshold: claim.threshold)
         } catch {
             // Retrying cannot help and other workers would fail the same way: end the job with the reason.
-            _ = try await store.fail(claim.jobId, message: "cannot load model \(claim.model): \(error)")
+            _ = try await store.fail(claim.jobId, message: "cannot load model \(claim.model): \(ErrorMessage.sentence(for: error))")
             return false
         }
         let runner = BatchRunner(detector: loaded, progress: ProgressReporter(interactive: false))
@@ -109,7 +110,7 @@ public final class ShardWorker: @unchecked Sendable {
                         return false
                     }
                 } catch {
-                    logger.warning("heartbeat failed, working on: \(error)")
+                    logger.warning("heartbeat failed, working on: \(ErrorMessage.sentence(for: error))")
                 }
                 lastHeartbeat = Date()
             }
@@ -128,7 +129,7 @@ public final class ShardWorker: @unchecked Sendable {
             do {
                 return try await store.complete(claim, results: results)
             } catch where Date() < deadline && !stopping {
-                logger.warning("commit failed, retrying in \(delay) s: \(error)")
+                logger.warning("commit failed, retrying in \(delay) s: \(ErrorMessage.sentence(for: error))")
                 try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
                 delay = min(delay * 2, 8)
             }
@@ -145,7 +146,7 @@ public final class ShardWorker: @unchecked Sendable {
             }
             return try downloader.download(reference)
         } catch {
-            FileHandle.standardError.write(Data("Image \(reference) cannot be downloaded: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("Image \(reference) cannot be downloaded: \(ErrorMessage.sentence(for: error))\n".utf8))
             return nil
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import Imaging
 import ModelFormats
 import ResultsFormat
+import Diagnostics
 
 /// What a batch run covers and how it records its work.
 public struct BatchRequest: Sendable {
@@ -154,7 +155,7 @@ public final class BatchRunner: @unchecked Sendable {
         } catch let error as ImagingError {
             return PreparedImage(path: path, input: .failure(error))
         } catch {
-            return PreparedImage(path: path, input: .failure(.unreadable(path: path, reason: "\(error)")))
+            return PreparedImage(path: path, input: .failure(.unreadable(path: path, reason: "\(ErrorMessage.sentence(for: error))")))
         }
     }
 
@@ -200,7 +201,7 @@ public final class BatchRunner: @unchecked Sendable {
     func infer(_ item: PreparedImage, request: BatchRequest?) -> ImageResult {
         switch item.input {
         case let .failure(error):
-            progress.note("Image \(item.path) cannot be loaded: \(error)")
+            progress.note("Image \(item.path) cannot be loaded: \(ErrorMessage.sentence(for: error))")
             return ImageResult(file: item.path, failure: FailureKind.imageAccess)
         case let .success(input):
             var result: ImageResult
@@ -208,7 +209,7 @@ public final class BatchRunner: @unchecked Sendable {
                 result = ImageResult(file: item.path, detections: try detector.detect(tensor: input.tensor, imageWidth: input.width,
                                                                                    imageHeight: input.height))
             } catch {
-                progress.note("Inference failed for \(item.path): \(error)")
+                progress.note("Inference failed for \(item.path): \(ErrorMessage.sentence(for: error))")
                 return ImageResult(file: item.path, failure: FailureKind.inference)
             }
             guard let request else { return result }

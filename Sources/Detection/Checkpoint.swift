@@ -1,5 +1,6 @@
 import Foundation
 import ResultsFormat
+import Diagnostics
 
 /// Checkpoints in the reference's format, `{"checkpoint": [per-image results with absolute paths]}`,
 /// so either tool can resume from the other's. Unlike the reference they are written to a temporary
@@ -19,7 +20,7 @@ public enum Checkpoint {
         }
         let value: JSONValue
         do { value = try JSONParser.parse([UInt8](data)) } catch {
-            throw ResultsFormatError.invalid(path: path, reason: "\(error)")
+            throw ResultsFormatError.invalid(path: path, reason: "\(ErrorMessage.sentence(for: error))")
         }
         // Our checkpoints and the reference's are {"checkpoint": [...]}; a full results file
         // ({"images": [...]}) is accepted too.

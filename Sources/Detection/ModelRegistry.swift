@@ -2,6 +2,8 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Crypto
+import Diagnostics
 import ResultsFormat
 
 /// MegaDetector's known models: names users type (MDV5A, v5a.0.1, default, ...), where the weights
@@ -96,13 +98,16 @@ public enum ModelRegistry {
         case notFound(String)
         case unavailable(name: String, fileName: String, url: String, cacheFolder: String, reason: String)
         case checksumMismatch(path: String, expected: String, actual: String)
+        case downloadRefused(url: String, status: Int)
 
         public var description: String {
             switch self {
             case let .notFound(model):
                 return "model '\(model)' is neither a file nor a known model name (MDV5A, MDV5B, MDV4, ...)"
             case let .unavailable(name, fileName, url, cacheFolder, reason):
-                return "model \(name) is not available offline (\(reason)). Download \(url) and either put it at \(cacheFolder)/\(fileName) or set the environment variable \(name)=/path/to/\(fileName)"
+                return "model \(name) is not here and cannot be downloaded: \(reason). Download \(url) elsewhere and either put it at \(cacheFolder)/\(fileName) or set the environment variable \(name)=/path/to/\(fileName)"
+            case let .downloadRefused(url, status):
+                return "the server answered HTTP \(status) for \(url)"
             case let .checksumMismatch(path, expected, actual):
                 return "\(path) has MD5 \(actual), expected \(expected): the file is damaged or not the published model"
             }
@@ -127,12 +132,13 @@ public enum ModelRegistry {
             return cached
         }
         guard download else {
-            throw Failure.unavailable(name: model, fileName: known.fileName, url: known.url, cacheFolder: cacheFolder, reason: "downloads disabled")
+            throw Failure.unavailable(name: model, fileName: known.fileName, url: known.url, cacheFolder: cacheFolder, reason: "downloads are disabled")
         }
         do {
             try fetch(known.url, to: cached)
         } catch {
-            throw Failure.unavailable(name: model, fileName: known.fileName, url: known.url, cacheFolder: cacheFolder, reason: "\(error)")
+            throw Failure.unavailable(name: model, fileName: known.fileName, url: known.url, cacheFolder: cacheFolder,
+                                      reason: ErrorMessage.sentence(for: error))
         }
         try verify(cached, known)
         return cached
@@ -142,9 +148,9 @@ public enum ModelRegistry {
         guard let expected = known.md5 else { return }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw Failure.notFound(path) }
         defer { try? handle.close() }
-        var md5 = MD5()
-        while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty { md5.update(chunk) }
-        let actual = md5.finalize()
+        var md5 = Insecure.MD5()
+        while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty { md5.update(data: chunk) }
+        let actual = md5.finalize().map { String(format: "%02x", $0) }.joined()
         guard actual == expected else { throw Failure.checksumMismatch(path: path, expected: expected, actual: actual) }
     }
 
@@ -163,7 +169,7 @@ public enum ModelRegistry {
                     outcome = .success(staged)
                 } catch { outcome = .failure(error) }
             } else {
-                outcome = .failure(error ?? Failure.notFound("HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)"))
+                outcome = .failure(error ?? Failure.downloadRefused(url: url, status: (response as? HTTPURLResponse)?.statusCode ?? 0))
             }
             semaphore.signal()
         }

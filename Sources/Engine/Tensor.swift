@@ -32,8 +32,13 @@ public struct Tensor: Sendable, Equatable {
     /// Largest absolute difference to `other` (same shape required).
     public func maxAbsoluteDifference(to other: Tensor) -> Float {
         precondition(shape == other.shape, "shapes differ: \(shape) vs \(other.shape)")
+        // NaN anywhere is the worst difference (Swift's max would drop it and let NaNs compare equal).
         var worst: Float = 0
-        for index in values.indices { worst = max(worst, abs(values[index] - other.values[index])) }
+        for index in values.indices {
+            let difference = abs(values[index] - other.values[index])
+            if difference.isNaN { return .nan }
+            worst = max(worst, difference)
+        }
         return worst
     }
 }

@@ -5,6 +5,7 @@ import Engine
 import Foundation
 import ModelFormats
 import ResultsFormat
+import Diagnostics
 
 struct DetectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -103,7 +104,7 @@ struct DetectCommand: AsyncParsableCommand {
                 request.knownResults += try Self.previous(previousResults, base: base)
             }
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
         }
         let runner = BatchRunner(detector: detector, progress: ProgressReporter(quiet: quiet))
@@ -114,7 +115,7 @@ struct DetectCommand: AsyncParsableCommand {
         do {
             outcome = try await runner.run(request)
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
         }
         switch outcome {
@@ -176,7 +177,7 @@ struct DetectCommand: AsyncParsableCommand {
             }
             return (indices, categories)
         } catch {
-            FileHandle.standardError.write(Data("error: --class-mapping \(classMapping): \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: --class-mapping \(classMapping): \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import ModelFormats
+import Diagnostics
 
 @main
 struct MegaDetectorCommand: AsyncParsableCommand {
@@ -34,7 +35,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as ExitCode {
         throw error
     } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
         throw ExitCode(1)
     }
 }

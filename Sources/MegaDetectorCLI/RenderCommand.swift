@@ -5,6 +5,7 @@ import Imaging
 import ModelFormats
 import Postprocessing
 import ResultsFormat
+import Diagnostics
 
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,7 +59,7 @@ struct RenderCommand: ParsableCommand {
                         written += 1
                     }
                 } catch {
-                    FileHandle.standardError.write(Data("Image \(path) cannot be processed: \(error)\n".utf8))
+                    FileHandle.standardError.write(Data("Image \(path) cannot be processed: \(ErrorMessage.sentence(for: error))\n".utf8))
                 }
             }
             print("Wrote \(written) image\(written == 1 ? "" : "s") for \(inputs.count) input\(inputs.count == 1 ? "" : "s")")

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Diagnostics
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             keys = try APIKeys(file: apiKeys)
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
         }
         guard !model.isEmpty, !root.isEmpty else {
@@ -54,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await JobStoreConnection.withStore(database, logger: logger, startTimeoutSeconds: databaseStartTimeout) { store in try await serve(store, keys: keys, s3: s3, logger: logger) }
         } catch let error as JobStoreConnection.LocationError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ResultsFormat
+import Diagnostics
 
 /// The HTTP routes of the batch service.
 struct ServiceAPI: Sendable {
@@ -109,7 +110,7 @@ struct ServiceAPI: Sendable {
             case .http, .network, .malformedListing: return problem(.badGateway, "\(failure)")
             }
         } catch let error as JSONParser.Failure {
-            return problem(.badRequest, "\(error)")
+            return problem(.badRequest, "\(ErrorMessage.sentence(for: error))")
         } catch let error as HTTPError {
             throw error
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BatchService
 import Foundation
 import Logging
+import Diagnostics
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +39,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 logger.info("stopped")
             }
         } catch {
-            FileHandle.standardError.write(Data("error: cannot open the job database \(JobStoreConnection.redacted(database)): \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: cannot open the job database \(JobStoreConnection.redacted(database)): \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Imaging
 import ResultsFormat
+import Diagnostics
 
 /// The reference's `postprocess_batch_results` preview: an `index.html` with the number of photos per
 /// result class at a threshold — `detections_<categories>` (e.g. `detections_animal_person`),
@@ -152,7 +153,7 @@ public enum BatchReport {
             try pixels.jpegData().write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)))
             return "images/" + name
         } catch {
-            log("Warning: cannot render \(source): \(error)")
+            log("Warning: cannot render \(source): \(ErrorMessage.sentence(for: error))")
             return nil
         }
     }

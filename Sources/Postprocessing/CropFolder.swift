@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import ResultsFormat
+import Diagnostics
 
 /// The reference's `create_crop_folder`: every detection at or above a threshold saved as its own
 /// JPEG (`<photo>.crop_<index>.jpg`, the detection's index in its photo, three digits), in a folder
@@ -56,7 +57,7 @@ public enum CropFolder {
                     report.crops.append(crop.name)
                 }
             } catch {
-                log("Warning: cannot crop \(file): \(error)")
+                log("Warning: cannot crop \(file): \(ErrorMessage.sentence(for: error))")
                 report.failures.append(file)
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import ResultsFormat
+import Diagnostics
 
 /// Repeat-detection elimination, after the reference's `find_repeat_detections` /
 /// `remove_repeat_detections`: a rock or branch that the detector flags in hundreds of photos of the
@@ -121,7 +122,7 @@ public enum RepeatDetectionElimination {
                     try image.jpegData().write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(group.sampleFileName)))
                     group.rendered = true
                 } catch {
-                    log("Warning: cannot render \(sample.file) for review: \(error)")
+                    log("Warning: cannot render \(sample.file) for review: \(ErrorMessage.sentence(for: error))")
                 }
             }
             named.append(group)

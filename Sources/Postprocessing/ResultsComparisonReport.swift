@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import ResultsFormat
+import Diagnostics
 
 /// The reference's `compare_batch_results` without ground truth: for each pair of results files,
 /// every photo falls in one class — common detections, common non-detections, detections by A only,
@@ -96,8 +97,8 @@ public enum ResultsComparisonReport {
                 try image.jpegData().write(to: URL(fileURLWithPath: (imagesFolder as NSString).appendingPathComponent(output)))
                 html += "<figure><img src=\"\(name)/\(output)\" alt=\"\(HTML.escape(a.file))\"><figcaption>\(HTML.escape(a.file))</figcaption></figure>\n"
             } catch {
-                log("Warning: cannot render \(source): \(error)")
-                html += "<p>\(HTML.escape(a.file)): not rendered (\(HTML.escape("\(error)")))</p>\n"
+                log("Warning: cannot render \(source): \(ErrorMessage.sentence(for: error))")
+                html += "<p>\(HTML.escape(a.file)): not rendered (\(HTML.escape(ErrorMessage.sentence(for: error))))</p>\n"
             }
         }
         html += "</body></html>\n"

@@ -1,5 +1,6 @@
 import Foundation
 import ResultsFormat
+import Diagnostics
 
 /// Loading a results file for a post-processing command: validated first (our validator, the
 /// reference's rules), so malformed input is refused with the problem and its position.
@@ -15,7 +16,7 @@ public enum ResultsInput {
             throw ResultsFormatError.unreadable(path: path, reason: "no such file")
         }
         let document: JSONValue
-        do { document = try JSONParser.parse([UInt8](data)) } catch { throw ResultsFormatError.invalid(path: path, reason: "\(error)") }
+        do { document = try JSONParser.parse([UInt8](data)) } catch { throw ResultsFormatError.invalid(path: path, reason: "\(ErrorMessage.sentence(for: error))") }
         let report = ResultsValidator.validate(document)
         guard report.isValid, let object = document.object else {
             throw ResultsFormatError.invalid(path: path, reason: report.errors.first ?? "not an object")

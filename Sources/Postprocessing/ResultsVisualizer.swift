@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import ResultsFormat
+import Diagnostics
 
 /// The reference's `visualize_detector_output`: draws a results file's boxes on its photos (blurring
 /// chosen categories first), resized to a width, plus an `index.html` of the rendered images.
@@ -75,8 +76,8 @@ public struct ResultsVisualizer {
                 try pixels.jpegData().write(to: URL(fileURLWithPath: output))
                 rendered.append(Rendered(file: image.file, output: output))
             } catch {
-                log("Warning: error rendering \(source): \(error)")
-                rendered.append(Rendered(file: image.file, failure: "\(error)"))
+                log("Warning: error rendering \(source): \(ErrorMessage.sentence(for: error))")
+                rendered.append(Rendered(file: image.file, failure: "\(ErrorMessage.sentence(for: error))"))
             }
         }
         try writeIndex(rendered, to: (options.outputFolder as NSString).appendingPathComponent("index.html"), base: options.outputFolder)

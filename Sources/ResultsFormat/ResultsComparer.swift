@@ -27,7 +27,11 @@ public struct ResultsComparer {
 
     public static let iouThreshold = 0.85
 
-    public static func compare(_ a: ResultsFile, _ b: ResultsFile) -> Report {
+    /// - Parameter unmatchedAllowedUpTo: an unmatched detection with at most this confidence counts
+    ///   no error. Both files were cut at an output threshold: a detection within the confidence
+    ///   tolerance of it on one side may fall just below it on the other and not be written at all.
+    ///   0 (the default, the reference's rule) counts every unmatched detection.
+    public static func compare(_ a: ResultsFile, _ b: ResultsFile, unmatchedAllowedUpTo: Double = 0) -> Report {
         var report = Report()
         let first = Dictionary(a.images.map { ($0.file, $0) }, uniquingKeysWith: { x, _ in x })
         let second = Dictionary(b.images.map { ($0.file, $0) }, uniquingKeysWith: { x, _ in x })
@@ -51,17 +55,19 @@ public struct ResultsComparer {
                         let overlap = iou(detection.bbox, candidate.bbox)
                         if overlap > bestIoU { bestIoU = overlap; best = candidate }
                     }
-                    var confidenceError = detection.conf, coordinateError = 0.0
+                    var confidenceError = detection.conf <= unmatchedAllowedUpTo ? 0 : detection.conf, coordinateError = 0.0
                     var detail = "unmatched \(describe(detection))"
                     if let best, bestIoU >= iouThreshold {
                         confidenceError = abs(detection.conf - best.conf)
-                        coordinateError = zip(detection.bbox, best.bbox).map { abs($0 - $1) }.max() ?? 0
+                        coordinateError = detection.bbox.count == best.bbox.count
+                            ? zip(detection.bbox, best.bbox).reduce(0) { Self.worse($0, abs($1.0 - $1.1)) } : .infinity
                         detail = "\(describe(detection)) vs \(describe(best))"
                     }
-                    if confidenceError > report.maxConfidenceError.value {
+                    // A NaN error is the worst (a plain `>` would skip it and let NaN outputs pass).
+                    if confidenceError.isNaN || confidenceError > report.maxConfidenceError.value {
                         report.maxConfidenceError = Worst(value: confidenceError, file: file, detail: detail)
                     }
-                    if coordinateError > report.maxCoordinateError.value {
+                    if coordinateError.isNaN || coordinateError > report.maxCoordinateError.value {
                         report.maxCoordinateError = Worst(value: coordinateError, file: file, detail: detail)
                     }
                 }
@@ -70,12 +76,16 @@ public struct ResultsComparer {
         return report
     }
 
+    /// The larger of two errors, NaN when either is NaN.
+    static func worse(_ a: Double, _ b: Double) -> Double { a.isNaN || b.isNaN ? .nan : max(a, b) }
+
     static func describe(_ detection: DetectionResult) -> String {
         "category \(detection.category) conf \(detection.conf) bbox \(detection.bbox)"
     }
 
     /// IoU of two [x, y, w, h] boxes.
     public static func iou(_ a: [Double], _ b: [Double]) -> Double {
+        guard a.count >= 4, b.count >= 4 else { return 0 }
         let x1 = max(a[0], b[0]), y1 = max(a[1], b[1])
         let x2 = min(a[0] + a[2], b[0] + b[2]), y2 = min(a[1] + a[3], b[1] + b[3])
         let intersection = max(0, x2 - x1) * max(0, y2 - y1)

@@ -28,6 +28,7 @@ struct FasterRCNNPreprocessorTests {
         #expect(sizes.count > 100)
         for generation in ["tf1", "tf2"] {
             let expected = try #require(resized[generation])
+            #expect(expected.count == sizes.count, "\(generation): one TensorFlow size per photo size")
             for (size, tensorFlow) in zip(sizes, expected) {
                 let ours = preprocessor.resizedSize(height: size[0], width: size[1])
                 #expect([ours.height, ours.width] == tensorFlow, "\(generation) \(size)")
@@ -35,11 +36,8 @@ struct FasterRCNNPreprocessorTests {
         }
     }
 
-    @Test(arguments: [0, 1]) func preprocessedInputEqualsTensorFlow(_ index: Int) throws {
-        guard let shared = Fixtures.shared else {
-            print("skipped: ../shared is absent")
-            return
-        }
+    @Test(.requires(.shared), arguments: [0, 1]) func preprocessedInputEqualsTensorFlow(_ index: Int) throws {
+        let shared = try Fixtures.requireShared()
         let folder = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/mdv4")
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("mdv4_thin_outputs.json"))) as? [String: Any])
         let photo = try #require((manifest["photos"] as? [[String: Any]])?[index])
@@ -51,7 +49,7 @@ struct FasterRCNNPreprocessorTests {
         let decoded = try ImageDecoder.decode(path: shared.appendingPathComponent(try #require(photo["photo"] as? String)).path)
         let ours = FasterRCNNPreprocessor(minDimension: 120, maxDimension: 200).preprocess(decoded.image)
         #expect(ours.shape == shape)
-        let difference = zip(ours.values, expected).map { abs($0 - $1) }.max() ?? .infinity
+        let difference = WorstError.absoluteDifference(ours.values, expected)
         #expect(difference <= 1e-6, "max |ours - TF| = \(difference)")
     }
 }

@@ -10,11 +10,8 @@ import TestSupport
 /// The fixture model's detections drawn on a real camera-trap photo: box edges in the category's
 /// colour, the label band above the box, crops the size of their boxes.
 struct RenderingOnPhotosTests {
-    @Test func boxesLabelsAndCropsOnASharedPhoto() throws {
-        guard let shared = Fixtures.shared else {
-            print("skipped: ../shared is absent")
-            return
-        }
+    @Test(.requires(.shared), .requires(.font)) func boxesLabelsAndCropsOnASharedPhoto() throws {
+        let shared = try Fixtures.requireShared()
         let model = try ModelLoader.load(path: Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/md_v5_tiny.pt").path)
         let detector = Detector(model: model, configuration: DetectorConfiguration.defaults(for: model))
         let photo = try ImageDecoder.decode(path: shared.appendingPathComponent("images/camera-traps/animl_IMAG0004_cougar.JPG").path).image
@@ -35,12 +32,15 @@ struct RenderingOnPhotosTests {
             #expect(rendered[x: x, y: y] == (color.r, color.g, color.b), "edge pixel at \(x),\(y)")
         }
         #expect(rendered[x: middleX, y: middleY] == photo[x: middleX, y: middleY], "inside the box is untouched")
-        if Font.standard != nil {
-            // The label band sits just above the top edge, starting at the box's left edge.
-            #expect(rendered[x: box.x0 + 1, y: box.y0 - 8] == (color.r, color.g, color.b))
-        }
+        // The label band sits just above the top edge, starting at the box's left edge.
+        #expect(rendered[x: box.x0 + 1, y: box.y0 - 8] == (color.r, color.g, color.b))
         let crops = renderer.crops([chosen], of: photo)
         #expect(crops.count == 1)
         #expect(crops[0].width == box.x1 - box.x0 + 1 && crops[0].height == box.y1 - box.y0 + 1)
     }
+}
+
+extension Requirement {
+    /// A TrueType font for label text (Imaging's search paths, or MEGADETECTOR_FONT).
+    static let font = Requirement("a TrueType font (fonts-dejavu-core, or MEGADETECTOR_FONT)") { Font.standard == nil ? "no font found" : nil }
 }

@@ -5,7 +5,7 @@ import TestSupport
 /// The Kubernetes manifests in deploy/k8s validate against the Kubernetes schemas offline
 /// (`kubernetes-validate` from PyPI; no API server can run here), and the validator does reject a
 /// manifest with a wrong field, so a pass means something.
-@Suite(.enabled(if: KubernetesValidator.path != nil, "kubernetes-validate is not installed (pip install kubernetes-validate)"))
+@Suite(.requires(.program("kubernetes-validate", install: "pip install kubernetes-validate")))
 struct DeploymentFilesTests {
     static func validate(_ files: [String]) throws -> (status: Int32, output: String) {
         try Fixtures.runTool(try #require(KubernetesValidator.path), files)
@@ -27,8 +27,5 @@ struct DeploymentFilesTests {
 
 enum KubernetesValidator {
     /// `kubernetes-validate` on PATH, if installed.
-    static var path: String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/kubernetes-validate" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    static var path: String? { Fixtures.executable(named: "kubernetes-validate") }
 }

@@ -9,7 +9,7 @@ import TestSupport
 /// Jobs over an S3 bucket: `moto_server` (PyPI `moto`) stands in for S3 on loopback; the photos of
 /// ../shared/images (or the fixture folder) are uploaded under a prefix, a job names `s3://traps/cams/`, and its
 /// results must equal `detect` on the same photos read from disk, each photo once under its s3 URI.
-@Suite(.serialized, .enabled(if: S3Tools.unavailableReason == nil, "moto_server and boto3 (pip install 'moto[server]' boto3) are needed"))
+@Suite(.serialized, .requires(Requirement("moto_server and boto3 (pip install 'moto[server]' boto3)") { S3Tools.unavailableReason }))
 struct S3ServiceTests {
     static let credentials = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret"]
 
@@ -67,10 +67,7 @@ struct S3ServiceTests {
 /// The S3 stand-in and the Python tools that fill it, found on PATH.
 enum S3Tools {
     static var unavailableReason: String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        guard path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/moto_server") }) else {
-            return "moto_server is not installed"
-        }
+        guard Fixtures.executable(named: "moto_server") != nil else { return "moto_server is not installed" }
         guard (try? run(["python3", "-c", "import boto3"]).status) == 0 else { return "boto3 is not installed" }
         return nil
     }

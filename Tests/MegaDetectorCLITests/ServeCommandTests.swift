@@ -93,6 +93,7 @@ import TestSupport
             let run = try Fixtures.runCLI(["detect", model, folder, output, "--quiet"] + (recursive ? ["--recursive"] : []))
             #expect(run.status == 0, "\(run.stderr)")
             let expected = try ResultsFile.read(path: output)
+            #expect(!expected.images.isEmpty, "detect found no photo in \(folder): the comparison would check nothing")
             #expect(served.images.map(\.file) == expected.images.map(\.file), "every photo exactly once, in order")
             #expect(ResultsComparer.compare(served, expected).identicalImages == expected.images.count)
             return served
@@ -213,9 +214,19 @@ import TestSupport
         let (_, created, _) = try await first.request("POST", "/v1/jobs", body: #"{"folder": ".", "first_n": 6}"#)
         let id = try #require(created?.object?["id"]?.string)
         let done = try await first.waitForProgress(job: id, photos: 1)
-        #expect(done >= 1 && done < 6, "killed after \(done) photos")
+        #expect(done >= 1, "no photo was done before the kill")
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
+
+        // The kill landed mid-job: a server without workers on the same database sees the job still
+        // running with photos left (the job could otherwise have finished between the poll and the kill).
+        let inspector = try Server(extra: ["--workers", "0"], reusing: first)
+        try await inspector.waitUntilUp()
+        let state = try await inspector.request("GET", "/v1/jobs/\(id)").1?.object
+        #expect(state?["status"]?.string == "running", "job state after the kill: \(String(describing: state))")
+        #expect((state?["photos_done"]?.number ?? 6) < 6, "the job was finished before the kill")
+        kill(inspector.process.processIdentifier, SIGTERM)
+        inspector.process.waitUntilExit()
 
         let second = try Server(extra: ["--shard-size", "1", "--lease-seconds", "2"], reusing: first)
         try await second.waitUntilUp()
@@ -234,11 +245,8 @@ import TestSupport
 
     /// The real camera-trap photos of ../shared/images (edge cases included) through the service equal
     /// a plain recursive `detect` over the same folder.
-    @Test func sharedPhotosJobEqualsDetect() async throws {
-        guard let shared = Fixtures.shared else {
-            print("skipped: ../shared is absent")
-            return
-        }
+    @Test(.requires(.shared)) func sharedPhotosJobEqualsDetect() async throws {
+        let shared = try Fixtures.requireShared()
         let images = shared.appendingPathComponent("images").resolvingSymlinksInPath().path
         let server = try Server(extra: ["--root", images, "--shard-size", "10"])
         try await server.waitUntilUp()
@@ -254,12 +262,7 @@ import TestSupport
     /// ../shared/images where present, else the fixture photos): fetched by the worker, detected exactly
     /// as the local files are, recorded under their URLs; a missing one is a failure record. Without
     /// --allow-private-url-hosts the same loopback URLs are refused.
-    @Test func urlPhotosAreFetchedAndInternalHostsRefused() async throws {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        guard path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/python3") }) else {
-            print("skipped: python3 is not available to serve photos over HTTP")
-            return
-        }
+    @Test(.requires(.python3)) func urlPhotosAreFetchedAndInternalHostsRefused() async throws {
         let photoFolder = Fixtures.shared?.appendingPathComponent("images").resolvingSymlinksInPath().path ?? Self.photos
         let webPort = Int.random(in: 20_000..<60_000)
         let web = Process()
@@ -346,11 +349,15 @@ extension ServeCommandTests {
         try await first.waitUntilUp()
         let (_, created, _) = try await first.request("POST", "/v1/jobs", body: #"{"folder": ".", "first_n": 6}"#)
         let id = try #require(created?.object?["id"]?.string)
-        for _ in 0..<600 {
+        // SIGTERM lands while the only shard (all 6 photos, committed together) is leased and unfinished.
+        var leased = false
+        for _ in 0..<600 where !leased {
             let metrics = String(decoding: try await first.request("GET", "/metrics", key: nil).2, as: UTF8.self)
-            if metrics.contains("megadetector_shards{state=\"leased\"} 1") { break }
-            try await Task.sleep(nanoseconds: 50_000_000)
+            leased = metrics.contains("megadetector_shards{state=\"leased\"} 1")
+            if !leased { try await Task.sleep(nanoseconds: 50_000_000) }
         }
+        try #require(leased, "no shard was ever leased: SIGTERM would not land mid-shard")
+        #expect(try await first.request("GET", "/v1/jobs/\(id)").1?.object?["photos_done"]?.number == 0)
         kill(first.process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(60)
         while first.process.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
@@ -373,7 +380,7 @@ extension ServeCommandTests {
         try await server.waitUntilUp()
         let (_, created, _) = try await server.request("POST", "/v1/jobs", body: #"{"folder": ".", "first_n": 8}"#)
         let id = try #require(created?.object?["id"]?.string)
-        let done = try await server.waitForProgress(job: id, photos: 2)
+        _ = try await server.waitForProgress(job: id, photos: 2)
         let (status, canceled, _) = try await server.request("POST", "/v1/jobs/\(id)/cancel")
         #expect(status == 200 && canceled?.object?["status"]?.string == "canceled")
         let atCancel = try #require(canceled?.object?["photos_done"]?.number)

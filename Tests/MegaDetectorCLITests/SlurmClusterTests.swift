@@ -5,7 +5,7 @@ import TestSupport
 
 /// The Slurm array script on a real (one-node) Slurm cluster: `sbatch --array` runs workers as
 /// array tasks until no shard is waiting; the job ends with every photo once and `detect`'s results.
-@Suite(.serialized, .enabled(if: SlurmCluster.unavailableReason == nil, "Slurm and munge are not installed here (or not root)"))
+@Suite(.serialized, .requires(.slurm))
 struct SlurmClusterTests {
     @Test func sbatchArrayDrainsTheJob() async throws {
         let cluster = try #require(try SlurmCluster.start())

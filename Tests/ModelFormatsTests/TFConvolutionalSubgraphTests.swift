@@ -51,7 +51,7 @@ struct TFConvolutionalSubgraphTests {
             let expected = try array(photo, key)
             let ours = (try #require(outputs[name])).nchwToNHWC()
             #expect(ours.shape == expected.shape, "\(key)")
-            let difference = zip(ours.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
+            let difference = WorstError.absoluteDifference(ours.values, expected.values)
             report[key] = (difference, expected.values.map(abs).max() ?? 0)
         }
         return report
@@ -95,7 +95,7 @@ extension TFConvolutionalSubgraphTests {
             let network = try Network(graph: graph, backend: backend, planningInputShapes: ["features": features.shape, "boxes": [4, 4]])
             let ours = try #require(try network.run(["features": features, "boxes": firstFour])["crops"]).nchwToNHWC()
             #expect(ours.shape == expected.shape)
-            let difference = zip(ours.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
+            let difference = WorstError.absoluteDifference(ours.values, expected.values)
             #expect(difference <= 1e-6, "\(backend): max |ours - TF| = \(difference)")
         }
         #expect(expected.values.contains { $0 != 0 })
@@ -117,13 +117,14 @@ extension TFConvolutionalSubgraphTests {
         let input = crops.nhwcToNCHW()
         let network = try Network(graph: subgraph, backend: .oneDNN, planningInputShapes: [TFConvolutionalSubgraph.inputName: input.shape])
         let outputs = try network.run([TFConvolutionalSubgraph.inputName: input])
+        #expect(!keys.isEmpty && subgraph.outputs.count == keys.count)
         for (key, name) in zip(keys, subgraph.outputs) {
             let expected = try Self.array(photo, key)
             let ours = try #require(outputs[name])  // [4, out, 1, 1]
             let rows = ours.shape[0], columns = ours.shape[1]
             #expect(rows == 4 && columns == expected.shape[1])
             let reference = Array(expected.values.prefix(rows * columns))
-            let difference = zip(ours.values, reference).map { abs($0 - $1) }.max() ?? .infinity
+            let difference = WorstError.absoluteDifference(ours.values, reference)
             let largest = reference.map(abs).max() ?? 0
             // Relative 2e-6 (about 17 float32 ulps): fused epilogues round differently after ~250 layers.
             #expect(difference <= 2e-6 * max(1, largest), "\(key): max |ours - TF| = \(difference), values up to \(largest)")

@@ -30,15 +30,18 @@ struct TFGraphDefTests {
     static func edited(bytes needle: [UInt8], _ patch: [UInt8]) throws -> String {
         precondition(needle.count == patch.count)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: skeleton)))
-        var index = 0
+        var index = 0, replaced = 0
         while index + needle.count <= bytes.count {
             if bytes[index] == needle[0] && Array(bytes[index..<(index + needle.count)]) == needle {
                 bytes.replaceSubrange(index..<(index + needle.count), with: patch)
                 index += needle.count
+                replaced += 1
             } else {
                 index += 1
             }
         }
+        // An edit that changed nothing would make the tests below compare the untouched graph with itself.
+        guard replaced > 0 else { throw Fixtures.FixtureError.missing("\(needle) does not occur in \(skeleton)") }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("edited-\(UUID().uuidString).pb").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path

@@ -6,22 +6,19 @@ import TestSupport
 /// `megadetector merge` against the reference's merge_detections on the same inputs: byte-identical.
 struct DetectionMergingTests {
     static let folder = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing")
-    nonisolated(unsafe) static let expected: [String: Any] = {  // read-only
-        let data = (try? Data(contentsOf: folder.appendingPathComponent("expected_merge.json"))) ?? Data()
-        return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
-    }()
-    static var cases: [String] { ((expected["cases"] as? [String: Any]) ?? [:]).keys.sorted() }
+    static func expected() throws -> [String: Any] { try Fixtures.jsonObject(at: folder.appendingPathComponent("expected_merge.json")) }
+    static func cases() throws -> [String] { try Fixtures.caseNames(try expected()["cases"], in: "expected_merge.json") }
 
-    @Test(arguments: cases)
+    @Test(arguments: try cases())
     func byteIdenticalToTheReference(_ name: String) throws {
-        let entry = try #require((Self.expected["cases"] as? [String: Any])?[name] as? [String: Any])
+        let entry = try #require((try Self.expected()["cases"] as? [String: Any])?[name] as? [String: Any])
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-merge-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: output) }
         let result = try Fixtures.runCLI(["merge", Self.folder.appendingPathComponent("merge_source.json").path,
                                           Self.folder.appendingPathComponent("merge_target.json").path, output.path]
-                                         + (entry["our_arguments"] as? [String] ?? []))
+                                         + (try #require(entry["our_arguments"] as? [String])))
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(MD5.hex(Array(try Data(contentsOf: output))) == entry["md5"] as? String)
+        #expect(Checksum.md5Hex(Array(try Data(contentsOf: output))) == entry["md5"] as? String)
     }
 
     @Test func mismatchedThresholdsAndForeignImagesAreErrors() throws {

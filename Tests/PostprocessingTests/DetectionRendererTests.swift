@@ -27,21 +27,31 @@ struct DetectionRendererTests {
         #expect(image[x: 200, y: 190] == (128, 128, 128))                  // inside untouched
         #expect(image[x: 20, y: 29] == (128, 128, 128))                    // faint detection not drawn
         #expect(renderer.label(animal) == "animal: 92%")
-        guard Font.standard != nil else {
-            print("skipped label pixels: no font installed")
-            return
-        }
-        // The label band sits above the box: box colour with black text in it.
+    }
+
+    /// The label band sits above the box: box colour with black text in it (text needs a font).
+    @Test(.requires(.font))
+    func labelBandHasText() throws {
+        var image = canvas()
+        let renderer = DetectionRenderer(threshold: 0.2, boxThickness: 4, labelFontSize: 16)
+        renderer.render([DetectionResult(category: "1", conf: 0.92, bbox: [0.25, 0.5, 0.5, 0.25])], on: &image)
+        let orange = DetectionRenderer.color(forCategory: "1")
         var bandPixels: [(UInt8, UInt8, UInt8)] = []
         for y in 125..<148 { for x in 98..<180 { bandPixels.append(image[x: x, y: y]) } }
         #expect(bandPixels.contains { $0 == (orange.r, orange.g, orange.b) })
         #expect(bandPixels.contains { $0.0 < 60 && $0.1 < 60 && $0.2 < 60 }, "no dark text pixels in the label")
     }
 
+    /// The documented colours (DetectionRenderer.color): animal orange, person blue, vehicle pink,
+    /// further categories from the fixed palette by number, so every render of a category matches.
     @Test func categoriesHaveDistinctFixedColours() {
-        let colours = ["1", "2", "3"].map(DetectionRenderer.color(forCategory:))
-        #expect(Set(colours.map { "\($0.r),\($0.g),\($0.b)" }).count == 3)
-        #expect(DetectionRenderer.color(forCategory: "1") == DetectionRenderer.color(forCategory: "1"))
+        #expect(DetectionRenderer.color(forCategory: "1") == Color(255, 140, 0))
+        #expect(DetectionRenderer.color(forCategory: "2") == Color(30, 144, 255))
+        #expect(DetectionRenderer.color(forCategory: "3") == Color(255, 20, 147))
+        #expect(DetectionRenderer.color(forCategory: "4") == Color(220, 20, 60))
+        #expect(DetectionRenderer.color(forCategory: "5") == Color(50, 205, 50))
+        let colours = ["1", "2", "3", "4", "5", "6", "7", "8"].map(DetectionRenderer.color(forCategory:))
+        #expect(Set(colours.map { "\($0.r),\($0.g),\($0.b)" }).count == 8)
     }
 
     @Test func cropsHaveTheBoxSizes() {
@@ -60,4 +70,9 @@ struct DetectionRendererTests {
         let (r, g, b) = decoded[x: 100, y: 100]
         #expect(abs(Int(r) - 200) < 8 && abs(Int(g) - 30) < 8 && abs(Int(b) - 30) < 8)
     }
+}
+
+extension Requirement {
+    /// A TrueType font for label text (Imaging's search paths, or MEGADETECTOR_FONT).
+    static let font = Requirement("a TrueType font (fonts-dejavu-core, or MEGADETECTOR_FONT)") { Font.standard == nil ? "no font found" : nil }
 }

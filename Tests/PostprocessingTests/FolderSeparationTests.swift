@@ -8,19 +8,24 @@ import TestSupport
 /// tree (Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py), plus moves that survive
 /// interruption and the failure paths.
 struct FolderSeparationTests {
-    nonisolated(unsafe) static let expected: [String: Any] = {  // read-only
-        let url = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing/expected_separate.json")
-        let data = (try? Data(contentsOf: url)) ?? Data()
-        return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
-    }()
+    static let fixture = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing/expected_separate.json")
 
-    static var cases: [String] { ((expected["separate"] as? [String: Any]) ?? [:]).keys.sorted() }
+    static func expected() throws -> [String: Any] { try Fixtures.jsonObject(at: fixture) }
 
-    static func source(_ name: String) -> (results: String, photos: String)? {
+    /// The fixture's separation cases whose photos come from `source` ("shared" or "synthetic").
+    static func cases(source: String) throws -> [String] {
+        let table = try expected()["separate"]
+        let names = try Fixtures.caseNames(table, in: fixture.lastPathComponent).filter {
+            ((table as? [String: Any])?[$0] as? [String: Any])?["source"] as? String == source
+        }
+        guard !names.isEmpty else { throw Fixtures.FixtureError.missing("\(fixture.lastPathComponent) has no \(source) cases") }
+        return names
+    }
+
+    static func source(_ name: String) throws -> (results: String, photos: String) {
         let detect = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect")
         if name == "shared" {
-            guard let shared = Fixtures.shared else { return nil }
-            return (detect.appendingPathComponent("expected_shared.json").path, shared.appendingPathComponent("images").path)
+            return (detect.appendingPathComponent("expected_shared.json").path, try Fixtures.requireShared().appendingPathComponent("images").path)
         }
         return (detect.appendingPathComponent("expected_synthetic.json").path, detect.appendingPathComponent("synthetic").path)
     }
@@ -40,13 +45,19 @@ struct FolderSeparationTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("md-separate-\(UUID().uuidString)")
     }
 
-    @Test(arguments: cases)
+    @Test(arguments: try cases(source: "synthetic"))
     func sameTreeAsTheReference(_ name: String) throws {
-        let entry = try #require((Self.expected["separate"] as? [String: Any])?[name] as? [String: Any])
-        guard let source = Self.source(entry["source"] as? String ?? "") else {
-            print("skipped \(name): ../shared is absent")
-            return
-        }
+        try Self.checkSameTree(name)
+    }
+
+    @Test(.requires(.shared), arguments: try cases(source: "shared"))
+    func sameTreeAsTheReferenceOnSharedPhotos(_ name: String) throws {
+        try Self.checkSameTree(name)
+    }
+
+    static func checkSameTree(_ name: String) throws {
+        let entry = try #require((try Self.expected()["separate"] as? [String: Any])?[name] as? [String: Any])
+        let source = try Self.source(entry["source"] as? String ?? "")
         let output = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: output) }
         let arguments = entry["our_arguments"] as? [String] ?? []
@@ -59,7 +70,7 @@ struct FolderSeparationTests {
         let work = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: work) }
         let photos = work.appendingPathComponent("photos"), output = work.appendingPathComponent("sorted")
-        let original = Self.source("synthetic")!
+        let original = try Self.source("synthetic")
         try FileManager.default.copyItem(atPath: original.photos, toPath: photos.path)
         let names = Self.tree(photos)
         // A first move, then undo part of it as if it had been interrupted: some photos are back in
@@ -87,7 +98,7 @@ struct FolderSeparationTests {
         let work = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: work) }
         let photos = work.appendingPathComponent("photos"), output = work.appendingPathComponent("sorted")
-        let original = Self.source("synthetic")!
+        let original = try Self.source("synthetic")
         try FileManager.default.copyItem(atPath: original.photos, toPath: photos.path)
         var options = FolderSeparation.Options(resultsPath: original.results, inputFolder: photos.path, outputFolder: output.path)
         options.threshold = 0.03
@@ -106,7 +117,7 @@ struct FolderSeparationTests {
 
     @Test func dryRunChangesNothing() throws {
         let output = Self.temporaryFolder()
-        let source = Self.source("synthetic")!
+        let source = try Self.source("synthetic")
         let result = try Fixtures.runCLI(["separate", source.results, source.photos, output.path, "--dry-run", "--threshold", "0.03"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("copy: "))
@@ -117,7 +128,7 @@ struct FolderSeparationTests {
         let work = Self.temporaryFolder()
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let source = Self.source("synthetic")!
+        let source = try Self.source("synthetic")
         let malformed = work.appendingPathComponent("malformed.json")
         try Data("{\"images\": [\n {\"file\": \"a.jpg\" \"detections\": []}]}".utf8).write(to: malformed)
         let unknown = work.appendingPathComponent("unknown.json")
@@ -144,7 +155,7 @@ extension FolderSeparationTests {
     @Test func renderBoxesDrawsOnTheCopiesOnly() throws {
         let output = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: output) }
-        let source = Self.source("synthetic")!
+        let source = try Self.source("synthetic")
         let result = try Fixtures.runCLI(["separate", source.results, source.photos, output.path, "--threshold", "0.03", "--render-boxes"])
         #expect(result.status == 0, "\(result.stderr)")
         let people = Self.tree(output).filter { $0.hasPrefix("people/") && !$0.hasSuffix("/") }

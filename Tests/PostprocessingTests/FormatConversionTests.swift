@@ -8,34 +8,32 @@ import TestSupport
 
 /// `megadetector convert` against the reference's converters (convert_output_format, md_to_coco).
 struct FormatConversionTests {
-    nonisolated(unsafe) static let expected: [String: Any] = {  // read-only
-        let url = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing/expected_convert.json")
-        let data = (try? Data(contentsOf: url)) ?? Data()
-        return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
-    }()
-    static var cases: [String] { ((expected["cases"] as? [String: Any]) ?? [:]).keys.sorted() }
+    static func expected() throws -> [String: Any] {
+        try Fixtures.jsonObject(at: Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing/expected_convert.json"))
+    }
+    static func cases() throws -> [String] { try Fixtures.caseNames(try expected()["cases"], in: "expected_convert.json") }
     static let input = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/expected_shared.json").path
 
-    @Test(arguments: cases)
+    @Test(arguments: try cases())
     func matchesTheReference(_ name: String) throws {
-        let entry = try #require((Self.expected["cases"] as? [String: Any])?[name] as? [String: Any])
+        let entry = try #require((try Self.expected()["cases"] as? [String: Any])?[name] as? [String: Any])
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-convert-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let arguments = (entry["our_arguments"] as? [String] ?? []).map { $0 == "{input}" ? Self.input : $0 }
+        let arguments = try #require(entry["our_arguments"] as? [String]).map { $0 == "{input}" ? Self.input : $0 }
         let result = try Fixtures.runCLI(["convert", Self.input, output] + arguments)
         #expect(result.status == 0, "\(result.stderr)")
         let data = try Data(contentsOf: URL(fileURLWithPath: output))
         if let md5 = entry["md5"] as? String {
-            #expect(MD5.hex(Array(data)) == md5, "CSV differs from the reference's")
+            #expect(Checksum.md5Hex(Array(data)) == md5, "CSV differs from the reference's")
             return
         }
         // COCO: annotation ids are random UUIDs and the description names the input path; blank both,
         // then the documents must be equal (same keys, order-independent, same numbers).
         var ours = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        var info = ours["info"] as? [String: Any] ?? [:]
+        var info = try #require(ours["info"] as? [String: Any])
         info["description"] = ""
         ours["info"] = info
-        ours["annotations"] = (ours["annotations"] as? [[String: Any]] ?? []).map { annotation in
+        ours["annotations"] = try #require(ours["annotations"] as? [[String: Any]]).map { annotation in
             var copy = annotation
             copy["id"] = ""
             return copy
@@ -54,31 +52,29 @@ struct FormatConversionTests {
 extension FormatConversionTests {
     /// LabelMe files next to a copy of the photos, byte-identical to the reference's md_to_labelme.
     @Test func labelMeFilesMatchTheReference() throws {
-        let entry = try #require(Self.expected["labelme"] as? [String: Any])
+        let entry = try #require(try Self.expected()["labelme"] as? [String: Any])
         let expectedFiles = try #require(entry["files"] as? [String: String])
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-labelme-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let detect = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect")
         try FileManager.default.copyItem(at: detect.appendingPathComponent("synthetic"), to: folder)
         let result = try Fixtures.runCLI(["convert", detect.appendingPathComponent("expected_synthetic.json").path, folder.path]
-                                         + (entry["our_arguments"] as? [String] ?? []))
+                                         + (try #require(entry["our_arguments"] as? [String])))
         #expect(result.status == 0, "\(result.stderr)")
         let written = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(!expectedFiles.isEmpty)
         #expect(written == expectedFiles.keys.sorted())
         for name in written {
-            #expect(MD5.hex(Array(try Data(contentsOf: folder.appendingPathComponent(name)))) == expectedFiles[name], "\(name)")
+            #expect(Checksum.md5Hex(Array(try Data(contentsOf: folder.appendingPathComponent(name)))) == expectedFiles[name], "\(name)")
         }
     }
 }
 
 extension FormatConversionTests {
     /// Crops: the reference's file names and sizes; the results file with crop ids byte-identical.
-    @Test func cropsMatchTheReference() throws {
-        guard let shared = Fixtures.shared else {
-            print("skipped: ../shared is absent")
-            return
-        }
-        let entry = try #require(Self.expected["crops"] as? [String: Any])
+    @Test(.requires(.shared)) func cropsMatchTheReference() throws {
+        let shared = try Fixtures.requireShared()
+        let entry = try #require(try Self.expected()["crops"] as? [String: Any])
         let sizes = try #require(entry["crops"] as? [String: [Int]])
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-crops-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -86,11 +82,12 @@ extension FormatConversionTests {
         let withIds = folder.appendingPathComponent("with_ids.json").path
         let photos = shared.appendingPathComponent("images")
         let result = try Fixtures.runCLI(["crops", input, photos.path, folder.appendingPathComponent("crops").path,
-                                          "--output-file", withIds] + (entry["our_arguments"] as? [String] ?? []))
+                                          "--output-file", withIds] + (try #require(entry["our_arguments"] as? [String])))
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(MD5.hex(Array(try Data(contentsOf: URL(fileURLWithPath: withIds)))) == entry["with_ids_md5"] as? String)
+        #expect(Checksum.md5Hex(Array(try Data(contentsOf: URL(fileURLWithPath: withIds)))) == entry["with_ids_md5"] as? String)
         let crops = folder.appendingPathComponent("crops")
-        let written = FileManager.default.enumerator(atPath: crops.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".jpg") }.sorted() ?? []
+        let written = try #require(FileManager.default.enumerator(atPath: crops.path)).compactMap { $0 as? String }.filter { $0.hasSuffix(".jpg") }.sorted()
+        #expect(!sizes.isEmpty)
         #expect(written == sizes.keys.sorted())
         for name in written {
             let image = try ImageDecoder.decode(path: crops.appendingPathComponent(name).path).image

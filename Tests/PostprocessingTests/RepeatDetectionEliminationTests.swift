@@ -9,10 +9,7 @@ import TestSupport
 /// and the same detections negated, with the review folder kept whole and with one group deleted.
 struct RepeatDetectionEliminationTests {
     static let folder = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing")
-    nonisolated(unsafe) static let expected: [String: Any] = {  // read-only
-        let data = (try? Data(contentsOf: folder.appendingPathComponent("expected_rde.json"))) ?? Data()
-        return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
-    }()
+    static func expected() throws -> [String: Any] { try Fixtures.jsonObject(at: folder.appendingPathComponent("expected_rde.json")) }
 
     static func negated(_ path: String) throws -> [[String]] {
         let results = try ResultsFile.read(path: path)
@@ -21,17 +18,16 @@ struct RepeatDetectionEliminationTests {
         }.sorted { $0.lexicographicallyPrecedes($1) }
     }
 
-    static func expectedNegated(_ name: String) -> [[String]] {
-        let cases = expected["cases"] as? [String: [String: Any]] ?? [:]
-        let pairs = cases[name]?["negated"] as? [[Any]] ?? []
+    /// The detections the reference negated in case `name`; throws when the fixture lacks them.
+    static func expectedNegated(_ name: String) throws -> [[String]] {
+        guard let pairs = ((try expected()["cases"] as? [String: [String: Any]])?[name]?["negated"] as? [[Any]]), !pairs.isEmpty else {
+            throw Fixtures.FixtureError.missing("expected_rde.json has no negated detections for \(name)")
+        }
         return pairs.map { ["\($0[0])", "\($0[1])"] }.sorted { $0.lexicographicallyPrecedes($1) }
     }
 
-    @Test func findAndRemoveMatchTheReference() throws {
-        guard let shared = Fixtures.shared else {
-            print("skipped: ../shared is absent (review images are rendered from its photos)")
-            return
-        }
+    @Test(.requires(.shared)) func findAndRemoveMatchTheReference() throws {
+        let shared = try Fixtures.requireShared()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("md-rde-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
         let input = Self.folder.appendingPathComponent("rde_input.json").path

@@ -19,13 +19,13 @@ struct ResultsCombinationTests {
 
     @Test func byteIdenticalToTheReference() throws {
         defer { try? FileManager.default.removeItem(at: folder) }
-        let expected = try #require(ResultsSubsetTests.expected["combine"] as? [String: Any])
+        let expected = try #require(try ResultsSubsetTests.expected()["combine"] as? [String: Any])
         let parts = try parts()
         let order = try #require(expected["order"] as? [String])
         let output = folder.appendingPathComponent("combined.json").path
         let result = try Fixtures.runCLI(["combine"] + order.map { parts.appendingPathComponent($0).path } + [output])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(MD5.hex(Array(try Data(contentsOf: URL(fileURLWithPath: output)))) == expected["md5"] as? String)
+        #expect(Checksum.md5Hex(Array(try Data(contentsOf: URL(fileURLWithPath: output)))) == expected["md5"] as? String)
     }
 
     @Test func duplicatesAndCategoryConflictsAreErrors() throws {

@@ -6,29 +6,28 @@ import TestSupport
 /// `megadetector subset` against the reference's subset_json_detector_output: every file written must
 /// be byte-identical to the reference's (MD5 of the text) and hold the same number of images.
 struct ResultsSubsetTests {
-    nonisolated(unsafe) static let expected: [String: Any] = {  // read-only
-        let url = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing/expected_subset.json")
-        let data = (try? Data(contentsOf: url)) ?? Data()
-        return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
-    }()
+    static func expected() throws -> [String: Any] {
+        try Fixtures.jsonObject(at: Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing/expected_subset.json"))
+    }
 
-    static var cases: [String] { ((expected["cases"] as? [String: Any]) ?? [:]).keys.sorted() }
+    static func cases() throws -> [String] { try Fixtures.caseNames(try expected()["cases"], in: "expected_subset.json") }
 
-    @Test(arguments: cases)
+    @Test(arguments: try cases())
     func byteIdenticalToTheReference(_ name: String) throws {
-        let entry = try #require((Self.expected["cases"] as? [String: Any])?[name] as? [String: Any])
+        let entry = try #require((try Self.expected()["cases"] as? [String: Any])?[name] as? [String: Any])
         let files = try #require(entry["files"] as? [String: [String: Any]])
+        #expect(!files.isEmpty, "\(name) names no output file")
         let input = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/expected_shared.json").path
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-subset-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let split = files.keys.contains { !$0.isEmpty }
         let output = split ? folder.path : folder.appendingPathComponent("out.json").path
-        let result = try Fixtures.runCLI(["subset", input, output] + (entry["our_arguments"] as? [String] ?? []))
+        let result = try Fixtures.runCLI(["subset", input, output] + (try #require(entry["our_arguments"] as? [String])))
         #expect(result.status == 0, "\(result.stderr)")
         for (file, expectation) in files {
             let path = file.isEmpty ? output : folder.appendingPathComponent(file).path
             let text = try String(contentsOfFile: path, encoding: .utf8)
-            #expect(MD5.hex(Array(text.utf8)) == expectation["md5"] as? String, "\(name): \(file) differs from the reference")
+            #expect(Checksum.md5Hex(Array(text.utf8)) == expectation["md5"] as? String, "\(name): \(file) differs from the reference")
         }
         if split {
             let written = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()

@@ -20,6 +20,10 @@ struct ResultsComparerTests {
         let a = Self.file([DetectionResult(category: "1", conf: 0.7, bbox: [0.1, 0.1, 0.2, 0.2])])
         let b = Self.file([DetectionResult(category: "2", conf: 0.7, bbox: [0.1, 0.1, 0.2, 0.2])])  // other category
         #expect(ResultsComparer.compare(a, b).maxConfidenceError.value == 0.7)
+        // At the output threshold, a detection the other side did not write can be float noise.
+        let faint = Self.file([DetectionResult(category: "1", conf: 0.005, bbox: [0.1, 0.1, 0.2, 0.2])])
+        #expect(ResultsComparer.compare(faint, Self.file([]), unmatchedAllowedUpTo: 0.006).maxConfidenceError.value == 0)
+        #expect(ResultsComparer.compare(a, Self.file([]), unmatchedAllowedUpTo: 0.006).maxConfidenceError.value == 0.7)
         #expect(ResultsComparer.compare(a, Self.file([], failure: "image access failure")).failureMismatches == ["a.jpg"])
     }
 
@@ -27,5 +31,19 @@ struct ResultsComparerTests {
         #expect(ResultsComparer.iou([0, 0, 1, 1], [0, 0, 1, 1]) == 1)
         #expect(abs(ResultsComparer.iou([0, 0, 2, 1], [1, 0, 2, 1]) - 1.0 / 3.0) < 1e-12)
         #expect(ResultsComparer.iou([0, 0, 1, 1], [2, 2, 1, 1]) == 0)
+    }
+
+    /// NaN in either file is the worst error, never skipped: an all-NaN output must fail.
+    @Test func nanIsTheWorstError() {
+        let good = Self.file([DetectionResult(category: "1", conf: 0.5, bbox: [0.1, 0.1, 0.4, 0.4])])
+        let nanConfidence = Self.file([DetectionResult(category: "1", conf: .nan, bbox: [0.1, 0.1, 0.4, 0.4])])
+        let nanBox = Self.file([DetectionResult(category: "1", conf: 0.5, bbox: [0.1, 0.1, 0.4, .nan])])
+        let shortBox = Self.file([DetectionResult(category: "1", conf: 0.5, bbox: [0.1, 0.1, 0.4])])
+        for other in [nanConfidence, nanBox, shortBox] {
+            let report = ResultsComparer.compare(good, other)
+            #expect(!report.passes(confidenceTolerance: 0.1, coordinateTolerance: 0.1), "\(other.images[0].detections ?? [])")
+        }
+        #expect(ResultsComparer.compare(good, good).passes(confidenceTolerance: 0.1, coordinateTolerance: 0.1))
+        #expect(ResultsComparer.compare(good, nanConfidence).maxConfidenceError.value.isNaN)
     }
 }

@@ -6,22 +6,61 @@ public enum Fixtures {
     public static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     public static let engine = repositoryRoot.appendingPathComponent("Tests/Fixtures/engine")
-    /// `../shared` next to the repository; nil (tests skip) when it is absent.
+    /// Where `../shared` is looked for: next to the repository.
+    public static let sharedLocation = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
+    /// `../shared` next to the repository; nil when it is absent (tests that need it carry
+    /// `.requires(.shared)` and read it through `requireShared()`).
     public static let shared: URL? = {
-        let url = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
-        return FileManager.default.fileExists(atPath: url.appendingPathComponent("images").path) ? url : nil
+        FileManager.default.fileExists(atPath: sharedLocation.appendingPathComponent("images").path) ? sharedLocation : nil
     }()
+
+    /// `../shared`, or an error naming it (reached only where `.requires(.shared)` let the test run).
+    public static func requireShared() throws -> URL {
+        guard let shared else { throw FixtureError.missing("\(sharedLocation.path) (../shared)") }
+        return shared
+    }
+
+    /// The full path of a program on PATH, or nil.
+    public static func executable(named name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Reads a JSON fixture that must exist and parse to an object: a missing or corrupt fixture
+    /// fails the test that reads it (it never turns into an empty case list).
+    public static func jsonObject(at url: URL) throws -> [String: Any] {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw FixtureError.missing("\(url.path) cannot be read") }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw FixtureError.missing("\(url.path) is not a JSON object")
+        }
+        return object
+    }
+
+    /// The sorted keys of a fixture's case table; throws when the table is absent or empty, so a
+    /// parameterised test never runs zero cases and passes.
+    public static func caseNames(_ table: Any?, in fixture: String) throws -> [String] {
+        guard let table = table as? [String: Any], !table.isEmpty else {
+            throw FixtureError.missing("\(fixture) has no cases")
+        }
+        return table.keys.sorted()
+    }
 
     public static func enginePath(_ name: String) -> String { engine.appendingPathComponent(name).path }
 
-    /// The engine fixtures' manifest (shapes and file names written by the generator).
-    nonisolated(unsafe) public static let manifest: [String: Any] = {  // read-only after first use
-        let data = (try? Data(contentsOf: engine.appendingPathComponent("manifest.json"))) ?? Data()
-        return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
-    }()
+    /// The engine fixtures' manifest (shapes and file names written by the generator); throws when
+    /// it is missing or corrupt, so every test that reads it fails rather than checking nothing.
+    public static func manifest() throws -> [String: Any] { try manifestContents.get() }
 
-    public static func model(_ name: String) -> [String: Any] {
-        ((manifest["models"] as? [String: Any])?[name] as? [String: Any]) ?? [:]
+    nonisolated(unsafe) private static let manifestContents: Result<[String: Any], Error> =  // read-only after first use
+        Result { try jsonObject(at: engine.appendingPathComponent("manifest.json")) }
+
+    /// One model's manifest entry; throws naming the model when the manifest lacks it.
+    public static func model(_ name: String) throws -> [String: Any] {
+        guard let entry = (try manifest()["models"] as? [String: Any])?[name] as? [String: Any] else {
+            throw FixtureError.missing("manifest.json has no model \(name)")
+        }
+        return entry
     }
 
     /// Reads a raw array the generator wrote (`{"file", "shape", "dtype"}` entry of the manifest).
@@ -86,7 +125,12 @@ public enum Fixtures {
         return (process.terminationStatus, text)
     }
 
-    public enum FixtureError: Error { case missing(String) }
+    public enum FixtureError: Error, CustomStringConvertible {
+        case missing(String)
+        public var description: String {
+            switch self { case let .missing(what): "fixture missing or unusable: \(what)" }
+        }
+    }
 }
 
 /// Deterministic pseudo-random tensors for op tests.

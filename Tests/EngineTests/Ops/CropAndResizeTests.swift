@@ -17,6 +17,7 @@ struct CropAndResizeTests {
         let boxes = Tensor(shape: [boxRows.count, 4], values: boxRows.flatMap { $0.map(Float.init) })
         let cases = try #require(record["cases"] as? [[String: Any]])
         #expect(cases.count == 3)
+        #expect(cases.contains { ($0["extrapolation"] as? Double ?? 0) != 0 }, "no case exercises extrapolation")
         for entry in cases {
             let crop = try #require(entry["crop"] as? [Int])
             let extrapolation = Float(try #require(entry["extrapolation"] as? Double))

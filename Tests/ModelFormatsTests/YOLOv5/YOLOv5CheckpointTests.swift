@@ -28,9 +28,9 @@ struct YOLOv5CheckpointTests {
                 let error = abs(actual.values[row * columns + column] - expected.values[row * columns + column])
                 if column < 4 {
                     boxErrors.append(error)
-                    result.worstBox = max(result.worstBox, error)
+                    result.worstBox = WorstError.combine(result.worstBox, error)
                 } else {
-                    result.worstScore = max(result.worstScore, error)
+                    result.worstScore = WorstError.combine(result.worstScore, error)
                 }
             }
         }
@@ -40,7 +40,7 @@ struct YOLOv5CheckpointTests {
     }
 
     static func runFixture(_ name: String, backend: ExecutionBackend, file: String? = nil) throws -> (Tensor, [String: Any]) {
-        let entry = Fixtures.model(name)
+        let entry = try Fixtures.model(name)
         let model = try ModelLoader.load(path: Fixtures.enginePath(file ?? "\(name).pt"), backend: backend)
         var input = try Fixtures.array(entry["input"], scale: 1 / 255)
         input.shape = [1] + input.shape
@@ -63,8 +63,11 @@ struct YOLOv5CheckpointTests {
         let ours = Self.compare(output, Tensor(shape: output.shape, values: float64.values), columns: columns)
         let torchError = Self.compare(Tensor(shape: output.shape, values: expected.values),
                                       Tensor(shape: output.shape, values: float64.values), columns: columns)
-        #expect(ours.worstBox <= torchError.worstBox * 1.5)
-        #expect(ours.worstScore <= max(torchError.worstScore * 1.5, 2e-6))
+        // Against float64, our error is of the order of PyTorch fp32's own: within 2x of it (oneDNN's
+        // AVX2 and AVX-512 kernels sum in different orders, so hosts differ by a few ulps), and scores
+        // (sigmoids near 1, ulp 6e-8) within 4e-6 however small PyTorch's own error happens to be.
+        #expect(ours.worstBox <= torchError.worstBox * 2, "ours \(ours.worstBox), PyTorch \(torchError.worstBox)")
+        #expect(ours.worstScore <= max(torchError.worstScore * 2, 4e-6), "ours \(ours.worstScore), PyTorch \(torchError.worstScore)")
     }
 
     /// The reference implementation of every op, end to end, on the smaller network.
@@ -78,13 +81,14 @@ struct YOLOv5CheckpointTests {
 
     @Test func describesTheArchitecture() throws {
         let p6 = try ModelLoader.load(path: Fixtures.enginePath("yolov5_p6_tiny.pt"))
-        let entry = Fixtures.model("yolov5_p6_tiny")
+        let entry = try Fixtures.model("yolov5_p6_tiny")
         #expect(p6.info.classNames == ["animal", "person", "vehicle"])
         #expect(p6.info.strides == [8, 16, 32, 64])
         #expect(p6.info.defaultInputSize == 1280)
         #expect(p6.info.storagePrecision == "float16")
         #expect(p6.info.layerCount == entry["layers"] as? Int)
         let anchors = try #require(entry["anchors_pixels"] as? [[[Double]]])
+        #expect(anchors.count == 4 && p6.info.anchorsInPixels.map(\.count) == anchors.map(\.count))
         for (level, pairs) in anchors.enumerated() {
             for (index, pair) in pairs.enumerated() {
                 #expect(Double(p6.info.anchorsInPixels[level][index].width) == pair[0])
@@ -100,7 +104,7 @@ struct YOLOv5CheckpointTests {
     /// The dumped intermediate of layer 2 (a C3 block) equals PyTorch's forward-hook output.
     @Test func intermediateActivationsLineUpWithPyTorchHooks() throws {
         let model = try ModelLoader.load(path: Fixtures.enginePath("yolov5_p6_tiny.pt"))
-        let entry = Fixtures.model("yolov5_p6_tiny")
+        let entry = try Fixtures.model("yolov5_p6_tiny")
         var input = try Fixtures.array(entry["input"], scale: 1 / 255)
         input.shape = [1] + input.shape
         var captured: [String: Tensor] = [:]
