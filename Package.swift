@@ -55,7 +55,9 @@ let package = Package(
                                                 .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat", "Diagnostics", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: optimisedAlways),
-        .target(name: "ModelFormats", dependencies: ["Engine"], swiftSettings: optimisedAlways),
+        // zlib (Debian zlib1g-dev) inflates the small deflated entries tools append to .pt archives.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "ModelFormats", dependencies: ["Engine", "CZlib"], swiftSettings: optimisedAlways),
         .executableTarget(
             name: "MegaDetectorCLI",
             dependencies: [

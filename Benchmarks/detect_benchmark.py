@@ -8,8 +8,13 @@ results files with `megadetector compare`. Nothing is asserted; figures are prin
 
 Usage (reference environment from ../shared/docs/reference-setup.md, release build of ours):
     swift build -c release
-    VENV/bin/python Benchmarks/detect_benchmark.py [--photos 8]
+    VENV/bin/python Benchmarks/detect_benchmark.py [--photos 8] [--size 2048x1536]
+
+--size picks only photos of that pixel size (users' photos are mostly 2048x1536 to 4000x3000);
+without it the first N photos in name order are used, whatever their sizes. The photo sizes, the CPU
+and each tool's peak memory (max RSS of the N-photo run) are printed with the figures.
 """
+import os
 import argparse
 import shutil
 import subprocess
@@ -22,9 +27,31 @@ sys.path.insert(0, str(ROOT / "Benchmarks"))
 
 
 def timed(command):
+    """Wall time and peak resident memory (MB) of one run of `command`."""
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, text=True)
-    return time.perf_counter() - start
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{command[0]} failed ({process.returncode}): {process.stderr.read().decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def photo_size(path):
+    from PIL import Image
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except Exception:
+        return None
+
+
+def cpu_model():
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
 
 
 def main():
@@ -33,12 +60,19 @@ def main():
     parser.add_argument("--scratch", default="/tmp/md-bench")
     parser.add_argument("--binary", default=str(ROOT / ".build" / "release" / "megadetector"))
     parser.add_argument("--photos", type=int, default=8)
+    parser.add_argument("--size", help="only photos of this size, WIDTHxHEIGHT (e.g. 2048x1536)")
     args = parser.parse_args()
     import engine_benchmark
     scratch = Path(args.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
     model, _, _ = engine_benchmark.build_models(scratch, Path(args.shared))
-    photos = sorted((Path(args.shared) / "images" / "camera-traps").glob("*"))[: args.photos]
+    photos = sorted((Path(args.shared) / "images" / "camera-traps").glob("*"))
+    if args.size:
+        wanted = tuple(int(value) for value in args.size.lower().split("x"))
+        photos = [photo for photo in photos if photo_size(photo) == wanted]
+    photos = photos[: args.photos]
+    if len(photos) < 2:
+        raise SystemExit(f"need at least 2 photos, found {len(photos)}")
     folders = {}
     for count in (1, len(photos)):
         folder = scratch / f"photos_{count}"
@@ -57,16 +91,17 @@ def main():
     }
     figures = {}
     for name, command in tools.items():
-        one = timed(command(folders[1], scratch / "one.json"))
+        one, _ = timed(command(folders[1], scratch / "one.json"))
         many_output = scratch / (name.split()[0] + ".json")
-        many = timed(command(folders[len(photos)], many_output))
+        many, peak = timed(command(folders[len(photos)], many_output))
         per_photo = (many - one) / (len(photos) - 1)
-        figures[name] = (per_photo, one - per_photo, many, many_output)
-    print(f"{len(photos)} camera-trap photos from ../shared/images/camera-traps, MDv5a architecture (random weights), "
-          f"2 cores, threshold 0.005")
-    print(f"{'tool':36s} {'per photo s':>12s} {'start-up s':>11s} {'total s':>8s}")
-    for name, (per_photo, startup, total, _) in figures.items():
-        print(f"{name:36s} {per_photo:12.2f} {startup:11.2f} {total:8.2f}")
+        figures[name] = (per_photo, one - per_photo, many, many_output, peak)
+    sizes = sorted({f"{size[0]}x{size[1]}" for size in map(photo_size, photos) if size})
+    print(f"{len(photos)} camera-trap photos from ../shared/images/camera-traps ({', '.join(sizes)}), "
+          f"MDv5a architecture (random weights), {os.cpu_count()} cores of {cpu_model()}, threshold 0.005")
+    print(f"{'tool':36s} {'per photo s':>12s} {'start-up s':>11s} {'total s':>8s} {'peak MB':>8s}")
+    for name, (per_photo, startup, total, _, peak) in figures.items():
+        print(f"{name:36s} {per_photo:12.2f} {startup:11.2f} {total:8.2f} {peak:8.0f}")
     ours, reference = figures["megadetector-swift"], figures["reference (megadetector 10.0.28)"]
     print(f"ratio reference / ours: per photo {reference[0] / ours[0]:.2f}x, start-up {reference[1] / max(ours[1], 1e-3):.2f}x")
     comparison = subprocess.run([args.binary, "compare", str(ours[3]), str(reference[3])], capture_output=True, text=True)

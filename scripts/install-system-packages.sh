@@ -3,7 +3,7 @@
 # With --tests also what the tests start themselves (a throwaway PostgreSQL server).
 # Swift itself is expected on PATH (swift.org toolchain, 6.1 or newer).
 set -euo pipefail
-packages=(libdnnl-dev libjpeg-dev libpng-dev libfreetype-dev fonts-dejavu-core pkg-config)
+packages=(libdnnl-dev libjpeg-dev libpng-dev zlib1g-dev libfreetype-dev fonts-dejavu-core pkg-config)
 if [ "${1:-}" = "--tests" ]; then
   packages+=(postgresql)
 fi

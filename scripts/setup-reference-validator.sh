@@ -7,6 +7,6 @@ set -euo pipefail
 venv="$1"
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 "$venv/bin/pip" install --quiet --no-deps megadetector==10.0.28
-"$venv/bin/pip" install --quiet numpy pillow opencv-python-headless requests jsonpickle tqdm humanfriendly \
+"$venv/bin/pip" install --quiet --no-warn-conflicts numpy pillow opencv-python-headless requests jsonpickle tqdm humanfriendly \
   python-dateutil send2trash pytest "setuptools<82"
 "$venv/bin/python" -c "from megadetector.postprocessing.validate_batch_results import validate_batch_results"

@@ -209,8 +209,9 @@ public final class BatchRunner: @unchecked Sendable {
                 result = ImageResult(file: item.path, detections: try detector.detect(tensor: input.tensor, imageWidth: input.width,
                                                                                    imageHeight: input.height))
             } catch {
+                // As the reference: the photo was read, so its size, time and EXIF tags are still recorded.
                 progress.note("Inference failed for \(item.path): \(ErrorMessage.sentence(for: error))")
-                return ImageResult(file: item.path, failure: FailureKind.inference)
+                result = ImageResult(file: item.path, failure: FailureKind.inference)
             }
             guard let request else { return result }
             if request.includeImageSize {

@@ -32,6 +32,10 @@ enum StoreBackend: String, CaseIterable, Sendable {
 /// The job store's guarantees that keep a distributed run exact: every photo is committed once, by
 /// the current holder of its shard only, and nothing is written for a canceled job.
 struct JobStoreTests {
+    /// Leases no test waits out: expiry is forced with a negative renewal where a test needs it. (A
+    /// short lease expired by itself when the whole suite starved these async tests on two cores.)
+    static let unexpiringLease: Double = 3600
+
     static func results(_ claim: ShardClaim) -> [(index: Int, json: String)] {
         claim.photos.map { (index: $0.index, json: "{\"file\": \"\($0.path)\", \"detections\": []}") }
     }
@@ -47,7 +51,7 @@ struct JobStoreTests {
             let photos = (0..<7).map { "/photos/\($0).jpg" }
             let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: photos, shardSize: 3)
             var seen: [String] = []
-            while let claim = try await store.claim(worker: "w", leaseSeconds: 60) {
+            while let claim = try await store.claim(worker: "w", leaseSeconds: JobStoreTests.unexpiringLease) {
                 seen += claim.photos.map(\.path)
                 #expect(try await store.complete(claim, results: Self.results(claim)))
             }
@@ -61,13 +65,13 @@ struct JobStoreTests {
     @Test(arguments: StoreBackend.available) func staleHolderCannotCommitAfterItsLeaseIsTakenOver(_ backend: StoreBackend) async throws {
         try await backend.withStore { store, _ in
             let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg"], shardSize: 2)
-            let slow = try #require(try await store.claim(worker: "slow", leaseSeconds: 60))
-            #expect(try await store.claim(worker: "other", leaseSeconds: 60) == nil, "a live lease is not handed out twice")
+            let slow = try #require(try await store.claim(worker: "slow", leaseSeconds: JobStoreTests.unexpiringLease))
+            #expect(try await store.claim(worker: "other", leaseSeconds: JobStoreTests.unexpiringLease) == nil, "a live lease is not handed out twice")
             // Its lease runs out (a negative renewal expires it now, without waiting on a loaded machine).
             #expect(try await store.heartbeat(slow, leaseSeconds: -1))
-            let fresh = try #require(try await store.claim(worker: "fresh", leaseSeconds: 60))
+            let fresh = try #require(try await store.claim(worker: "fresh", leaseSeconds: JobStoreTests.unexpiringLease))
             #expect(fresh.shard == slow.shard && fresh.token == slow.token + 1)
-            #expect(try await store.heartbeat(slow, leaseSeconds: 60) == false)
+            #expect(try await store.heartbeat(slow, leaseSeconds: JobStoreTests.unexpiringLease) == false)
             #expect(try await store.complete(slow, results: [(0, "{\"file\": \"stale\"}")]) == false)
             #expect(try await store.complete(fresh, results: Self.results(fresh)))
             #expect(try await store.results(id).map { $0.json?.contains("stale") } == [false, false])
@@ -78,11 +82,11 @@ struct JobStoreTests {
     @Test(arguments: StoreBackend.available) func canceledJobAcceptsNoResultsAndHandsOutNoShards(_ backend: StoreBackend) async throws {
         try await backend.withStore { store, _ in
             let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg"], shardSize: 1)
-            let claim = try #require(try await store.claim(worker: "w", leaseSeconds: 60))
+            let claim = try #require(try await store.claim(worker: "w", leaseSeconds: JobStoreTests.unexpiringLease))
             #expect(try await store.cancel(id))
-            #expect(try await store.heartbeat(claim, leaseSeconds: 60) == false)
+            #expect(try await store.heartbeat(claim, leaseSeconds: JobStoreTests.unexpiringLease) == false)
             #expect(try await store.complete(claim, results: Self.results(claim)) == false)
-            #expect(try await store.claim(worker: "w", leaseSeconds: 60) == nil)
+            #expect(try await store.claim(worker: "w", leaseSeconds: JobStoreTests.unexpiringLease) == nil)
             let summary = try await store.summary(id)
             #expect(summary?.status == .canceled && summary?.done == 0)
             #expect(try await store.cancel(id) == false, "canceling twice changes nothing")
@@ -94,14 +98,14 @@ struct JobStoreTests {
         let id = try await SQLiteJobStore(path: path).createJob(name: "kept", model: "m", threshold: 0.2, photos: ["/a.jpg"], shardSize: 10)
         let reopened = try SQLiteJobStore(path: path)
         #expect(try reopened.summary(id)?.name == "kept")
-        #expect(try reopened.claim(worker: "w", leaseSeconds: 60)?.photos.map(\.path) == ["/a.jpg"])
+        #expect(try reopened.claim(worker: "w", leaseSeconds: JobStoreTests.unexpiringLease)?.photos.map(\.path) == ["/a.jpg"])
     }
 
     /// Progress counters come from committed shards only: a refused stale commit adds nothing.
     @Test(arguments: StoreBackend.available) func countersFollowCommittedShards(_ backend: StoreBackend) async throws {
         try await backend.withStore { store, _ in
             let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg", "/c.jpg"], shardSize: 2)
-            let first = try #require(try await store.claim(worker: "w", leaseSeconds: 60))
+            let first = try #require(try await store.claim(worker: "w", leaseSeconds: JobStoreTests.unexpiringLease))
             let results = [(index: 0, json: "{\"file\": \"/a.jpg\", \"failure\": \"image access failure\"}"),
                            (index: 1, json: "{\"file\": \"/b.jpg\", \"detections\": []}")]
             #expect(try await store.complete(first, results: results))
@@ -123,7 +127,7 @@ struct JobStoreTests {
                 for worker in 0..<6 {
                     group.addTask {
                         var shards: [Int] = []
-                        while let claim = try await store.claim(worker: "w\(worker)", leaseSeconds: 60) {
+                        while let claim = try await store.claim(worker: "w\(worker)", leaseSeconds: JobStoreTests.unexpiringLease) {
                             shards.append(claim.shard)
                             #expect(try await store.complete(claim, results: Self.results(claim)))
                         }
@@ -148,7 +152,7 @@ extension JobStoreTests {
             let photos = ["/p/b.jpg", "/p/Z.jpg", "/p/a é.jpg", "/p/a.jpg", "/p/c/1.jpg", "/p/0.png", "/p/ab.jpg"]
             let id = try await store.createJob(name: "t", model: "md_v5a.0.1.pt", threshold: 0.1, photos: photos, shardSize: 3)
             var claims: [ShardClaim] = []
-            while let claim = try await store.claim(worker: "w", leaseSeconds: 60) { claims.append(claim) }
+            while let claim = try await store.claim(worker: "w", leaseSeconds: JobStoreTests.unexpiringLease) { claims.append(claim) }
             for claim in claims.dropLast() {
                 let results = claim.photos.map { photo in
                     (index: photo.index, json: "{\"file\": \"\(photo.path)\", \"detections\": [{\"category\": \"1\", \"conf\": 0.5, \"bbox\": [0.1, 0.2, 0.3, 0.4]}, {\"category\": \"2\", \"conf\": 0.9, \"bbox\": [0.0, 0.0, 0.5, 0.5]}]}")
@@ -175,11 +179,11 @@ struct PostgresJobStoreTests {
         try await StoreBackend.postgres.withStore { store, cluster in
             let cluster = try #require(cluster)
             let id = try await store.createJob(name: "t", model: "m", threshold: 0.1, photos: ["/a.jpg", "/b.jpg"], shardSize: 1)
-            let claim = try #require(try await store.claim(worker: "w", leaseSeconds: 60))
+            let claim = try #require(try await store.claim(worker: "w", leaseSeconds: JobStoreTests.unexpiringLease))
             try cluster.crashAndRestart(downSeconds: 0.5)
             // The pool reconnects: the claim made before the crash still holds (it was committed).
             #expect(try await store.complete(claim, results: JobStoreTests.results(claim)))
-            let second = try #require(try await store.claim(worker: "w", leaseSeconds: 60))
+            let second = try #require(try await store.claim(worker: "w", leaseSeconds: JobStoreTests.unexpiringLease))
             #expect(second.shard != claim.shard)
             #expect(try await store.complete(second, results: JobStoreTests.results(second)))
             #expect(try await store.summary(id)?.status == .completed)

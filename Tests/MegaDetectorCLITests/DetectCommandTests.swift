@@ -17,7 +17,7 @@ struct DetectCommandTests {
         "gray16.png": "the reference fails 16-bit grayscale PNGs at inference; we decode them (high byte)",
     ]
 
-    static func runDetect(_ input: String, extra: [String] = []) throws -> (ResultsFile, String) {
+    static func runDetect(_ input: String, extra: [String] = [], model: String = model) throws -> (ResultsFile, String) {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-detect-\(UUID().uuidString).json").path
         let result = try Fixtures.runCLI(["detect", model, input, output, "--recursive", "--output-relative-filenames",
                                           "--include-image-size", "--include-image-timestamp", "--quiet"] + extra)
@@ -84,6 +84,24 @@ struct DetectCommandTests {
 }
 
 extension DetectCommandTests {
+    /// An MDv1000-style file: `megadetector_info.json` appended deflated by the reference's own
+    /// add_metadata_to_megadetector_model_file (generate_metadata_fixtures.py) sets a 1024 px image
+    /// size, and the detections are the reference's with that file; a damaged entry is refused.
+    @Test func deflatedMetadataSetsTheImageSizeAsTheReference() throws {
+        let model = Self.fixtures.appendingPathComponent("md_v5_tiny_metadata_1024.pt").path
+        let (ours, _) = try Self.runDetect(Self.fixtures.appendingPathComponent("synthetic").path, model: model)
+        let expected = try ResultsFile.read(path: Self.fixtures.appendingPathComponent("expected_synthetic_metadata_1024.json").path)
+        Self.check(ours: ours, expected: expected, minimumIdentical: 1.0)
+        let plain = try ResultsFile.read(path: Self.fixtures.appendingPathComponent("expected_synthetic.json").path)
+        #expect(expected.images.map(\.detections) != plain.images.map(\.detections), "1024 px gives other detections than 1280 px")
+        let info = try Fixtures.runCLI(["model-info", model])
+        #expect(info.status == 0 && info.stdout.contains("1024"), "\(info.stdout)")
+        let damaged = try Fixtures.runCLI(["detect", Self.fixtures.appendingPathComponent("md_v5_tiny_metadata_damaged.pt").path,
+                                           Self.fixtures.appendingPathComponent("synthetic/tiny_64x48.jpg").path,
+                                           FileManager.default.temporaryDirectory.appendingPathComponent("md-damaged-\(UUID().uuidString).json").path])
+        #expect(damaged.status == 1 && damaged.stderr.contains("megadetector_info.json") && damaged.stderr.contains("CRC"), "\(damaged.stderr)")
+    }
+
     /// `--augment` against the reference's `--augment` (three passes, merged before NMS).
     @Test func augmentedRunMatchesTheReference() throws {
         let (ours, _) = try Self.runDetect(Self.fixtures.appendingPathComponent("synthetic").path, extra: ["--augment"])

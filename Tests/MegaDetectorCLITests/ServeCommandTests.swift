@@ -61,7 +61,8 @@ import TestSupport
         }
 
         func waitFor(job id: String, status wanted: String) async throws -> JSONValue? {
-            for _ in 0..<600 {
+            // Up to five minutes: the whole suite on two cores can slow a job of full-size photos tenfold.
+            for _ in 0..<3000 {
                 let (_, body, _) = try await request("GET", "/v1/jobs/\(id)")
                 if body?.object?["status"]?.string == wanted { return body }
                 try await Task.sleep(nanoseconds: 100_000_000)

@@ -22,7 +22,7 @@ public struct TorchCheckpoint {
         }
         prefix = String(pickle.name.dropLast("data.pkl".count))
         if let byteorder = archive.entries[prefix + "byteorder"] {
-            let text = String(decoding: archive.data(byteorder), as: UTF8.self)
+            let text = String(decoding: try archive.data(byteorder), as: UTF8.self)
             littleEndian = !text.hasPrefix("big")
         } else {
             littleEndian = true
@@ -30,7 +30,7 @@ public struct TorchCheckpoint {
         guard littleEndian else { throw ModelFormatError.unsupportedArchive(reason: "big-endian tensors") }
         let entries = archive.entries
         let prefix = self.prefix
-        var unpickler = Unpickler(data: archive.data(pickle)) { pid in
+        var unpickler = Unpickler(data: try archive.data(pickle)) { pid in
             // ('storage', <storage type>, key, location, numel)
             guard let items = pid.items, items.count >= 5, items[0].string == "storage",
                   case let .global(type) = items[1], let key = items[2].string, let count = items[4].int, count >= 0 else {
@@ -70,7 +70,7 @@ public struct TorchCheckpoint {
         guard let entry = archive.entries[prefix + "data/" + tensor.storage.key] else {
             throw ModelFormatError.corruptArchive(reason: "tensor storage data/\(tensor.storage.key) is missing")
         }
-        let bytes = archive.data(entry)
+        let bytes = try archive.data(entry)
         if tensor.strides == Tensor.strides(of: tensor.shape), let values = Self.contiguous(tensor, bytes, count: count) {
             return values
         }

@@ -1,10 +1,21 @@
-/// A read-only view of an uncompressed ZIP archive, the container `torch.save` writes (entries are
-/// stored, not deflated; ZIP64 records appear in large files). Entry data is returned in place.
+/// A read-only view of the ZIP archive `torch.save` writes (entries stored, not deflated; ZIP64
+/// records appear in large files). Stored entry data is returned in place. Small deflated entries
+/// are read too: tools append metadata that way (the reference's
+/// `add_metadata_to_megadetector_model_file` adds `megadetector_info.json` deflate-compressed).
 public struct ZipArchive: Sendable {
+    public enum Method: Sendable, Equatable {
+        case stored, deflated
+    }
+
     public struct Entry: Sendable {
         public let name: String
         public let dataOffset: Int
+        /// Bytes after decompression (for a stored entry, its bytes in the file).
         public let size: Int
+        public let method: Method
+        /// Bytes the entry occupies in the file.
+        public let storedSize: Int
+        public let crc32: UInt32
     }
 
     public let file: MappedFile
@@ -58,6 +69,7 @@ public struct ZipArchive: Sendable {
         for _ in 0..<entryCount {
             guard reader.u32(cursor) == Self.centralHeader,
                   let method = reader.u16(cursor + 10),
+                  let crc = reader.u32(cursor + 16),
                   var compressedSize = reader.u32(cursor + 20),
                   var uncompressedSize = reader.u32(cursor + 24),
                   let nameLength = reader.u16(cursor + 28),
@@ -79,10 +91,11 @@ public struct ZipArchive: Sendable {
                 }
                 extra += 4 + length
             }
-            guard method == 0 else {
-                throw ModelFormatError.unsupportedArchive(reason: "entry \(name) is compressed (method \(method)); PyTorch checkpoints store entries uncompressed")
+            guard method == 0 || method == 8 else {
+                throw ModelFormatError.unsupportedArchive(reason: "entry \(name) is compressed with method \(method); only stored and deflated entries are read")
             }
-            guard compressedSize == uncompressedSize,
+            guard method == 8 || compressedSize == uncompressedSize,
+                  uncompressedSize >= 0, compressedSize >= 0,
                   reader.u32(localOffset) == Self.localHeader,
                   let localNameLength = reader.u16(localOffset + 26),
                   let localExtraLength = reader.u16(localOffset + 28) else {
@@ -92,14 +105,35 @@ public struct ZipArchive: Sendable {
             guard dataOffset + compressedSize <= size else {
                 throw ModelFormatError.corruptArchive(reason: "entry \(name) extends past the end of the file (truncated?)")
             }
-            entries[name] = Entry(name: name, dataOffset: dataOffset, size: compressedSize)
+            entries[name] = Entry(name: name, dataOffset: dataOffset, size: uncompressedSize, method: method == 8 ? .deflated : .stored,
+                                  storedSize: compressedSize, crc32: UInt32(truncatingIfNeeded: crc))
             cursor = extraEnd + commentLength
         }
         self.entries = entries
     }
 
-    public func data(_ entry: Entry) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: file.bytes[entry.dataOffset..<(entry.dataOffset + entry.size)])
+    /// A stored entry's bytes, in place (pickles and tensor storages: PyTorch never compresses them).
+    public func data(_ entry: Entry) throws -> UnsafeRawBufferPointer {
+        guard entry.method == .stored else {
+            throw ModelFormatError.unsupportedArchive(reason: "entry \(entry.name) is deflate-compressed; PyTorch stores pickles and tensors uncompressed")
+        }
+        return raw(entry)
+    }
+
+    /// An entry's bytes, inflated when it is deflated; an entry larger than `maximumSize` is refused
+    /// before anything is allocated.
+    public func contents(_ entry: Entry, maximumSize: Int) throws -> [UInt8] {
+        guard entry.size <= maximumSize else {
+            throw ModelFormatError.unsupportedArchive(reason: "entry \(entry.name) is \(entry.size) bytes, more than the \(maximumSize) expected")
+        }
+        switch entry.method {
+        case .stored: return [UInt8](raw(entry))
+        case .deflated: return try ZipInflater.inflate(raw(entry), name: entry.name, expectedSize: entry.size, expectedCRC: entry.crc32)
+        }
+    }
+
+    private func raw(_ entry: Entry) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: file.bytes[entry.dataOffset..<(entry.dataOffset + entry.storedSize)])
     }
 
     /// The entry whose name ends with `suffix` (PyTorch prefixes every name with an archive folder).

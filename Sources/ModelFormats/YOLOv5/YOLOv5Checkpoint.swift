@@ -16,7 +16,7 @@ public enum YOLOv5Checkpoint {
         var inputSize = 1280
         var metadataSize: Int?
         var architecture = "YOLOv5 \(levels >= 4 ? "P6" : "P5") (\(levels) detection levels, \(result.layerTypes.count) layers)"
-        if let info = megadetectorInfo(checkpoint) {
+        if let info = try megadetectorInfo(checkpoint) {
             if let size = info["image_size"] as? Int { inputSize = size; metadataSize = size }
             if let type = info["model_type"] as? String { architecture += ", model_type \(type)" }
         }
@@ -74,10 +74,16 @@ public enum YOLOv5Checkpoint {
         return names
     }
 
-    private static func megadetectorInfo(_ checkpoint: TorchCheckpoint) -> [String: Any]? {
-        guard let entry = checkpoint.archive.entry(endingWith: "megadetector_info.json"), entry.size < 1 << 20 else { return nil }
-        let data = Data(checkpoint.archive.data(entry))
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    /// The reference's `megadetector_info.json` (model type, image size), usually appended deflated.
+    /// A damaged or non-JSON entry is refused, as the reference's json.load would fail on it: reading
+    /// past it would silently change the image size and so the detections.
+    private static func megadetectorInfo(_ checkpoint: TorchCheckpoint) throws -> [String: Any]? {
+        guard let entry = checkpoint.archive.entry(endingWith: "megadetector_info.json") else { return nil }
+        let bytes = try checkpoint.archive.contents(entry, maximumSize: 1 << 20)
+        guard let info = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+            throw ModelFormatError.unsupportedArchive(reason: "\(entry.name) is not a JSON object")
+        }
+        return info
     }
 
     private static func storageName(_ raw: String) -> String {
