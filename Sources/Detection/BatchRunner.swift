@@ -155,7 +155,7 @@ public final class BatchRunner: @unchecked Sendable {
         } catch let error as ImagingError {
             return PreparedImage(path: path, input: .failure(error))
         } catch {
-            return PreparedImage(path: path, input: .failure(.unreadable(path: path, reason: "\(ErrorMessage.sentence(for: error))")))
+            return PreparedImage(path: path, input: .failure(.unreadable(path: path, reason: ErrorMessage.sentence(for: error))))
         }
     }
 

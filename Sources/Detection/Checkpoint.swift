@@ -20,7 +20,7 @@ public enum Checkpoint {
         }
         let value: JSONValue
         do { value = try JSONParser.parse([UInt8](data)) } catch {
-            throw ResultsFormatError.invalid(path: path, reason: "\(ErrorMessage.sentence(for: error))")
+            throw ResultsFormatError.invalid(path: path, reason: ErrorMessage.sentence(for: error))
         }
         // Our checkpoints and the reference's are {"checkpoint": [...]}; a full results file
         // ({"images": [...]}) is accepted too.

@@ -110,7 +110,7 @@ struct ServiceAPI: Sendable {
             case .http, .network, .malformedListing: return problem(.badGateway, "\(failure)")
             }
         } catch let error as JSONParser.Failure {
-            return problem(.badRequest, "\(ErrorMessage.sentence(for: error))")
+            return problem(.badRequest, ErrorMessage.sentence(for: error))
         } catch let error as HTTPError {
             throw error
         }

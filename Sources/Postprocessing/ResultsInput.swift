@@ -16,7 +16,7 @@ public enum ResultsInput {
             throw ResultsFormatError.unreadable(path: path, reason: "no such file")
         }
         let document: JSONValue
-        do { document = try JSONParser.parse([UInt8](data)) } catch { throw ResultsFormatError.invalid(path: path, reason: "\(ErrorMessage.sentence(for: error))") }
+        do { document = try JSONParser.parse([UInt8](data)) } catch { throw ResultsFormatError.invalid(path: path, reason: ErrorMessage.sentence(for: error)) }
         let report = ResultsValidator.validate(document)
         guard report.isValid, let object = document.object else {
             throw ResultsFormatError.invalid(path: path, reason: report.errors.first ?? "not an object")

@@ -77,7 +77,7 @@ public struct ResultsVisualizer {
                 rendered.append(Rendered(file: image.file, output: output))
             } catch {
                 log("Warning: error rendering \(source): \(ErrorMessage.sentence(for: error))")
-                rendered.append(Rendered(file: image.file, failure: "\(ErrorMessage.sentence(for: error))"))
+                rendered.append(Rendered(file: image.file, failure: ErrorMessage.sentence(for: error)))
             }
         }
         try writeIndex(rendered, to: (options.outputFolder as NSString).appendingPathComponent("index.html"), base: options.outputFolder)
