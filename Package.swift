@@ -76,6 +76,6 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Imaging", "ResultsFormat", "Postprocessing", "TestSupport"]),
         .testTarget(name: "PostprocessingTests", dependencies: ["Postprocessing", "ResultsFormat", "Detection", "TestSupport"]),
         .testTarget(name: "BatchServiceTests", dependencies: ["BatchService", "ResultsFormat", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "MegaDetectorCLITests", dependencies: ["TestSupport", "ResultsFormat"]),
+        .testTarget(name: "MegaDetectorCLITests", dependencies: ["TestSupport", "ResultsFormat", "Diagnostics"]),
     ]
 )

@@ -115,6 +115,11 @@ struct md_conv_plan {
     dnnl_memory_t src, weights, bias, dst;
     void *own_weights;  // only when this shape wants another weights layout than the shared one
     int out_height, out_width;
+    int residual_as_binary;   // the residual is read from its own buffer (binary post-op), not from dst
+    dnnl_memory_t residual;   // with residual_as_binary only
+    dnnl_memory_t scratchpad; // with scratchpad_size > 0 only; its data is the caller's
+    size_t scratchpad_size;
+    char implementation[64];  // oneDNN's name for the kernel it runs
 };
 
 static void weights_dims(const md_conv_geometry *g, int *ndims, dnnl_dims_t dims) {
@@ -158,8 +163,10 @@ static dnnl_status_t append_activation(dnnl_post_ops_t post_ops, int activation,
 }
 
 // Creates the primitive descriptor for `g` on an NHWC input of the given size; weights layout `any`.
-static dnnl_status_t create_conv_pd(const md_conv_geometry *g, int batch, int height, int width,
-                                    dnnl_primitive_desc_t *pd) {
+// The residual is added by a `sum` post-op (accumulating into dst, in place) or, with
+// `residual_as_binary`, by a `binary add` post-op reading it from a separate buffer.
+static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, int batch, int height, int width,
+                                         int residual_as_binary, dnnl_primitive_desc_t *pd) {
     dnnl_status_t status;
     int out_h = output_extent(height, g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom, g->dilation_h);
     int out_w = output_extent(width, g->kernel_w, g->stride_w, g->pad_left, g->pad_right, g->dilation_w);
@@ -187,14 +194,24 @@ static dnnl_status_t create_conv_pd(const md_conv_geometry *g, int batch, int he
     if ((status = desc_create(&w_md, w_ndims, w_dims, dnnl_format_tag_any)) != dnnl_success) goto done;
 
     if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) goto done;
-    if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_library)) !=
+    // User scratchpad: oneDNN's library mode keeps one scratchpad per *thread*, reference-counted by
+    // the primitives created on it. Swift tasks hop threads, so primitives were created, run and freed
+    // on different threads, and a freed scratchpad was used: the server crashed (null dereference in
+    // libdnnl) after first-stage plans of MDv4 were evicted. The caller passes the memory instead.
+    if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) !=
         dnnl_success)
         goto done;
     if ((status = dnnl_post_ops_create(&post_ops)) != dnnl_success) goto done;
     if (g->activation != MD_ACTIVATION_NONE &&
         (status = append_activation(post_ops, g->activation, g->activation_alpha)) != dnnl_success)
         goto done;
-    if (g->add_residual) {
+    if (g->add_residual && residual_as_binary) {
+        status = dnnl_post_ops_append_binary(post_ops, dnnl_binary_add, MD_REF(dst_md));
+        if (status != dnnl_success) goto done;
+        if (g->residual_activation != MD_ACTIVATION_NONE &&
+            (status = append_activation(post_ops, g->residual_activation, g->residual_activation_alpha)) != dnnl_success)
+            goto done;
+    } else if (g->add_residual) {
 #if MD_DNNL_V3
         status = dnnl_post_ops_append_sum(post_ops, 1.0f, 0, dnnl_data_type_undef);
 #else
@@ -232,6 +249,39 @@ done:
     return status;
 }
 
+// The implementation oneDNN chose, e.g. "jit:avx2", "brgconv:avx512_core" or "ref:any".
+static const char *implementation_of(const_dnnl_primitive_desc_t pd) {
+    const char *info = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info) != dnnl_success || !info) return "unknown";
+    return info;
+}
+
+static int is_reference_kernel(const_dnnl_primitive_desc_t pd) {
+    return strncmp(implementation_of(pd), "ref", 3) == 0;
+}
+
+// Creates the fastest primitive descriptor we know how to ask for. Why the retry: oneDNN 2.6's AVX2
+// convolutions refuse an activation followed by a `sum` post-op (YOLOv5's SiLU then residual add), and
+// fall back to its reference kernel, about a hundred times slower (minutes per photo). The same
+// arithmetic as a `binary add` post-op runs on the JIT kernels, at the cost of a separate buffer for
+// the residual. `residual_as_binary` says which one was chosen.
+static dnnl_status_t create_conv_pd(const md_conv_geometry *g, int batch, int height, int width,
+                                    dnnl_primitive_desc_t *pd, int *residual_as_binary) {
+    *residual_as_binary = 0;
+    dnnl_status_t status = create_conv_pd_with(g, batch, height, width, 0, pd);
+    if (!g->add_residual || (status == dnnl_success && !is_reference_kernel(*pd))) return status;
+    dnnl_primitive_desc_t binary = NULL;
+    if (create_conv_pd_with(g, batch, height, width, 1, &binary) != dnnl_success) return status;
+    if (status == dnnl_success && is_reference_kernel(binary)) {
+        dnnl_primitive_desc_destroy(binary);
+        return status;
+    }
+    if (status == dnnl_success) dnnl_primitive_desc_destroy(*pd);
+    *pd = binary;
+    *residual_as_binary = 1;
+    return dnnl_success;
+}
+
 // Reorders `source` (described by `source_desc`) into a fresh buffer laid out as `target_desc`.
 static dnnl_status_t reorder_into(md_desc_ref source_desc, const void *source, md_desc_ref target_desc,
                                   void **target) {
@@ -240,22 +290,44 @@ static dnnl_status_t reorder_into(md_desc_ref source_desc, const void *source, m
     dnnl_primitive_t reorder = NULL;
     dnnl_memory_t from = NULL, to = NULL;
     dnnl_stream_t stream = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_memory_t scratch = NULL;
+    void *scratch_data = NULL;
     size_t size = dnnl_memory_desc_get_size(target_desc);
     *target = NULL;
     if (posix_memalign(target, 64, size > 0 ? size : 64) != 0) return dnnl_out_of_memory;
+    // A scratchpad of its own, for the reason given in create_conv_pd_with.
+    if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) goto done;
+    if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) != dnnl_success) goto done;
     if ((status = dnnl_reorder_primitive_desc_create(&pd, source_desc, engine(), target_desc, engine(),
-                                                     NULL)) != dnnl_success)
+                                                     attr)) != dnnl_success)
         goto done;
     if ((status = dnnl_primitive_create(&reorder, pd)) != dnnl_success) goto done;
     if ((status = dnnl_memory_create(&from, source_desc, engine(), (void *)source)) != dnnl_success) goto done;
     if ((status = dnnl_memory_create(&to, target_desc, engine(), *target)) != dnnl_success) goto done;
     if ((status = dnnl_stream_create(&stream, engine(), dnnl_stream_default_flags)) != dnnl_success) goto done;
     {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-        if ((status = dnnl_primitive_execute(reorder, stream, 2, args)) != dnnl_success) goto done;
+        md_desc_ref scratch_md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        size_t scratch_size = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
+        int count = 2;
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}, {0, NULL}};
+        if (scratch_size > 0) {
+            if (posix_memalign(&scratch_data, 64, scratch_size) != 0) {
+                status = dnnl_out_of_memory;
+                goto done;
+            }
+            if ((status = dnnl_memory_create(&scratch, scratch_md, engine(), scratch_data)) != dnnl_success) goto done;
+            args[count].arg = DNNL_ARG_SCRATCHPAD;
+            args[count].memory = scratch;
+            count++;
+        }
+        if ((status = dnnl_primitive_execute(reorder, stream, count, args)) != dnnl_success) goto done;
         status = dnnl_stream_wait(stream);
     }
 done:
+    if (scratch) dnnl_memory_destroy(scratch);
+    free(scratch_data);
+    if (attr) dnnl_primitive_attr_destroy(attr);
     if (stream) dnnl_stream_destroy(stream);
     if (from) dnnl_memory_destroy(from);
     if (to) dnnl_memory_destroy(to);
@@ -291,7 +363,9 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
         CHECK(desc_create(&plain_md, w_ndims, w_dims, w_ndims == 5 ? dnnl_goihw : dnnl_oihw),
               "weights descriptor");
     }
-    CHECK(create_conv_pd(geometry, plan_batch > 0 ? plan_batch : 1, plan_height, plan_width, &pd), "convolution descriptor");
+    int residual_as_binary;
+    CHECK(create_conv_pd(geometry, plan_batch > 0 ? plan_batch : 1, plan_height, plan_width, &pd, &residual_as_binary),
+          "convolution descriptor");
     {
         md_desc_ref chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         CHECK(desc_copy(&result->weights_desc, chosen), "weights descriptor copy");
@@ -343,8 +417,20 @@ md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int
         free(plan);
         return NULL;
     }
-    CHECK(create_conv_pd(g, batch, height, width, &pd), "convolution descriptor");
+    CHECK(create_conv_pd(g, batch, height, width, &pd, &plan->residual_as_binary), "convolution descriptor");
     CHECK(dnnl_primitive_create(&plan->primitive, pd), "convolution primitive");
+    snprintf(plan->implementation, sizeof(plan->implementation), "%s", implementation_of(pd));
+    {
+        md_desc_ref scratch_md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        plan->scratchpad_size = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
+        if (plan->scratchpad_size > 0)
+            CHECK(dnnl_memory_create(&plan->scratchpad, scratch_md, engine(), DNNL_MEMORY_NONE), "scratchpad memory");
+    }
+    if (plan->residual_as_binary) {
+        CHECK(dnnl_memory_create(&plan->residual, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), engine(),
+                                 DNNL_MEMORY_NONE),
+              "residual memory");
+    }
     {
         md_desc_ref wanted = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         void *handle = weights->weights;
@@ -379,19 +465,53 @@ void md_conv_plan_output_size(const md_conv_plan *plan, int *height, int *width)
     *width = plan->out_width;
 }
 
-int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, float *dst_nhwc, char *error,
-                         size_t error_capacity) {
+int md_conv_plan_residual_in_place(const md_conv_plan *plan) { return !plan->residual_as_binary; }
+
+const char *md_conv_plan_implementation(const md_conv_plan *plan) { return plan->implementation; }
+
+size_t md_conv_plan_scratchpad_size(const md_conv_plan *plan) { return plan->scratchpad_size; }
+
+int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float *residual_nhwc, float *dst_nhwc,
+                         void *scratchpad, char *error, size_t error_capacity) {
     if (dnnl_memory_set_data_handle(plan->src, (void *)src_nhwc) != dnnl_success)
         return fail(error, error_capacity, "set source", dnnl_runtime_error);
     if (dnnl_memory_set_data_handle(plan->dst, dst_nhwc) != dnnl_success)
         return fail(error, error_capacity, "set destination", dnnl_runtime_error);
-    dnnl_exec_arg_t args[4] = {
+    int count = 4;
+    dnnl_exec_arg_t args[6] = {
         {DNNL_ARG_SRC, plan->src},
         {DNNL_ARG_WEIGHTS, plan->weights},
         {DNNL_ARG_BIAS, plan->bias},
         {DNNL_ARG_DST, plan->dst},
+        {0, NULL},
+        {0, NULL},
     };
-    dnnl_status_t status = dnnl_primitive_execute(plan->primitive, plan->stream, 4, args);
+    if (plan->scratchpad_size > 0) {
+        if (!scratchpad) {
+            if (error && error_capacity) snprintf(error, error_capacity, "convolution needs a scratchpad of %zu bytes", plan->scratchpad_size);
+            return -1;
+        }
+        if (dnnl_memory_set_data_handle(plan->scratchpad, scratchpad) != dnnl_success)
+            return fail(error, error_capacity, "set scratchpad", dnnl_runtime_error);
+        args[count].arg = DNNL_ARG_SCRATCHPAD;
+        args[count].memory = plan->scratchpad;
+        count++;
+    }
+    if (plan->residual_as_binary) {
+        // Reading the residual while the kernel writes dst is only safe from a separate buffer.
+        if (!residual_nhwc || residual_nhwc == dst_nhwc) {
+            if (error && error_capacity) snprintf(error, error_capacity, "convolution needs its residual in a separate buffer");
+            return -1;
+        }
+        if (dnnl_memory_set_data_handle(plan->residual, (void *)residual_nhwc) != dnnl_success)
+            return fail(error, error_capacity, "set residual", dnnl_runtime_error);
+        // The binary post-op's position in the chain: after the activation when there is one.
+        int index = plan->shared->geometry.activation != MD_ACTIVATION_NONE ? 1 : 0;
+        args[count].arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1;
+        args[count].memory = plan->residual;
+        count++;
+    }
+    dnnl_status_t status = dnnl_primitive_execute(plan->primitive, plan->stream, count, args);
     if (status != dnnl_success) return fail(error, error_capacity, "convolution", status);
     status = dnnl_stream_wait(plan->stream);
     if (status != dnnl_success) return fail(error, error_capacity, "stream wait", status);
@@ -405,6 +525,8 @@ void md_conv_plan_destroy(md_conv_plan *plan) {
     if (plan->dst) dnnl_memory_destroy(plan->dst);
     if (plan->weights) dnnl_memory_destroy(plan->weights);
     if (plan->bias) dnnl_memory_destroy(plan->bias);
+    if (plan->residual) dnnl_memory_destroy(plan->residual);
+    if (plan->scratchpad) dnnl_memory_destroy(plan->scratchpad);
     free(plan->own_weights);
     if (plan->primitive) dnnl_primitive_destroy(plan->primitive);
     free(plan);

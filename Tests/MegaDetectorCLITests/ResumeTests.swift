@@ -36,11 +36,14 @@ struct ResumeTests {
         return value.object?["checkpoint"]?.array?.count ?? 0
     }
 
-    func waitUntil(timeout: Double = 60, _ condition: () throws -> Bool) throws {
+    /// Polls without holding a thread: on two cores a blocking wait starves the other tests' servers.
+    /// Up to five minutes, because the whole suite on two cores can slow a run of full-size photos tenfold;
+    /// the conditions also end when the process exits, so the limit only matters when something is wrong.
+    func waitUntil(timeout: Double = 300, _ condition: () throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while try !condition() {
             guard Date() < deadline else { throw Fixtures.FixtureError.missing("condition not reached in \(timeout) s") }
-            Thread.sleep(forTimeInterval: 0.005)
+            try await Task.sleep(nanoseconds: 5_000_000)
         }
     }
 
@@ -60,7 +63,7 @@ struct ResumeTests {
         #expect(actual.images == expected.images)
     }
 
-    @Test func sigkillAtSeveralPointsThenResume() throws {
+    @Test func sigkillAtSeveralPointsThenResume() async throws {
         let expected = try baseline()
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("killed.json").path
@@ -69,7 +72,7 @@ struct ResumeTests {
         try #require(expected.images.count > stops.last!, "the input is too small to be killed at every stop")
         for (round, stopAt) in stops.enumerated() {
             let process = try start(arguments(output: output, checkpoint: checkpoint, resume: round > 0))
-            try waitUntil { try checkpointCount(checkpoint) >= stopAt || !process.isRunning }
+            try await waitUntil { try checkpointCount(checkpoint) >= stopAt || !process.isRunning }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             // The kill landed mid-run: the process died of SIGKILL (it had not finished or failed).
@@ -84,7 +87,7 @@ struct ResumeTests {
         #expect(!FileManager.default.fileExists(atPath: checkpoint))
     }
 
-    @Test func sigkillDuringACheckpointWrite() throws {
+    @Test func sigkillDuringACheckpointWrite() async throws {
         let expected = try baseline()
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("midwrite.json").path
@@ -92,8 +95,8 @@ struct ResumeTests {
         // The hook sleeps between writing the temporary checkpoint and renaming it over the old one.
         let process = try start(arguments(output: output, checkpoint: checkpoint, resume: false),
                                 environment: ["MEGADETECTOR_TEST_CHECKPOINT_RENAME_DELAY": "0.3"])
-        try waitUntil { try checkpointCount(checkpoint) >= 2 }
-        try waitUntil {
+        try await waitUntil { try checkpointCount(checkpoint) >= 2 }
+        try await waitUntil {
             let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
             return names.contains { $0.hasPrefix(".midwrite.ckpt.json.") && $0.hasSuffix(".tmp") }
         }
@@ -109,7 +112,7 @@ struct ResumeTests {
     }
 
     @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
-    func signalWritesACheckpointAndPrintsTheResumeCommand(_ signal: Int32, _ status: Int32) throws {
+    func signalWritesACheckpointAndPrintsTheResumeCommand(_ signal: Int32, _ status: Int32) async throws {
         let expected = try baseline()
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("interrupted.json").path
@@ -121,7 +124,7 @@ struct ResumeTests {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        try waitUntil { try checkpointCount(checkpoint) >= 2 }
+        try await waitUntil { try checkpointCount(checkpoint) >= 2 }
         kill(process.processIdentifier, signal)
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Diagnostics
 import ResultsFormat
 import Testing
 import TestSupport
@@ -15,12 +16,21 @@ import TestSupport
     static let key = "test-key-\(UUID().uuidString)"
     static let otherKey = "other-key-\(UUID().uuidString)"
 
+    struct ServerFailure: Error, CustomStringConvertible {
+        let request: String
+        let cause: String
+        let server: String
+        var description: String { "\(request) failed: \(cause); \(server)" }
+    }
+
     final class Server {
         let process = Process()
         let port: Int
         let folder: URL
         /// The job store: an SQLite file in `folder` unless a PostgreSQL URL is given.
         let database: String
+        /// Where the server's standard error goes.
+        let logFile: URL
 
         init(extra: [String] = [], reusing previous: Server? = nil, database: String? = nil, environment: [String: String] = [:]) throws {
             folder = previous?.folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
@@ -37,7 +47,11 @@ import TestSupport
                                  "--port", "\(port)", "--shard-size", "4", "--max-request-bytes", "4096"]
                 + (self.database.hasPrefix("postgres") ? ["--database-start-timeout", "180"] : []) + extra
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            // The server's log is kept beside its database, so a failing test can say why the server went away.
+            let log = folder.appendingPathComponent("server-\(UUID().uuidString).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            logFile = log
+            process.standardError = try FileHandle(forWritingTo: log)
             process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
             try process.run()
         }
@@ -47,8 +61,20 @@ import TestSupport
             request.httpMethod = method
             if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
             if let body { request.httpBody = Data(body.utf8) }
-            let (data, response) = try await URLSession.shared.data(for: request)
+            let data: Data, response: URLResponse
+            do {
+                (data, response) = try await URLSession.shared.data(for: request)
+            } catch {
+                throw ServerFailure(request: "\(method) \(path)", cause: ErrorMessage.sentence(for: error), server: diagnosis())
+            }
             return ((response as! HTTPURLResponse).statusCode, try? JSONParser.parse(Array(data)), data)
+        }
+
+        /// Whether the server still runs and the end of its log: what a failed request needs to be understood.
+        func diagnosis() -> String {
+            let state = process.isRunning ? "still running" : "exited with \(process.terminationStatus) (\(process.terminationReason == .uncaughtSignal ? "signal" : "exit"))"
+            let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+            return "server \(state); log ends: \(log.suffix(2000))"
         }
 
         func waitUntilUp() async throws {

@@ -13,15 +13,20 @@ final class OneDNNConvolutionWeights: Sendable {
     }
 }
 
+final class OneDNNScratchpad {}
+
 final class OneDNNConvolutionPlan {
     let outputHeight = 0
     let outputWidth = 0
+    let residualInPlace = true
+    let implementation = "none"
 
     init(weights: OneDNNConvolutionWeights, batch: Int, height: Int, width: Int, node: String) throws {
         throw EngineError.unsupported(node: node, reason: "built without oneDNN")
     }
 
-    func execute(source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>, node: String) throws {
+    func execute(source: UnsafePointer<Float>, residual: UnsafePointer<Float>?, destination: UnsafeMutablePointer<Float>,
+                 scratchpad: OneDNNScratchpad, node: String) throws {
         throw EngineError.unsupported(node: node, reason: "built without oneDNN")
     }
 }

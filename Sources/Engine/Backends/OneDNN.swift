@@ -87,6 +87,11 @@ final class OneDNNConvolutionPlan {
     let handle: OpaquePointer
     let outputHeight: Int
     let outputWidth: Int
+    /// True when a residual is accumulated into the destination; false when the kernel reads it from
+    /// its own buffer (oneDNN's AVX2 kernels need that for an activation followed by the residual add).
+    let residualInPlace: Bool
+    /// oneDNN's name for the kernel it runs: "jit:avx2", "brgconv:avx512_core", "ref:any" (slow), ...
+    let implementation: String
 
     init(weights: OneDNNConvolutionWeights, batch: Int, height: Int, width: Int, node: String) throws {
         var error = [CChar](repeating: 0, count: 256)
@@ -98,17 +103,50 @@ final class OneDNNConvolutionPlan {
         md_conv_plan_output_size(created, &outH, &outW)
         outputHeight = Int(outH)
         outputWidth = Int(outW)
+        residualInPlace = md_conv_plan_residual_in_place(created) != 0
+        implementation = String(cString: md_conv_plan_implementation(created))
+        scratchpadBytes = md_conv_plan_scratchpad_size(created)
     }
 
-    func execute(source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>, node: String) throws {
+    /// Working memory the kernel needs, given by the caller (`OneDNNScratchpad`).
+    let scratchpadBytes: Int
+
+    /// Runs the convolution. With a residual: `residual` nil means it is already in `destination`
+    /// (only when `residualInPlace`); otherwise it is read from `residual`, which must not alias it.
+    func execute(source: UnsafePointer<Float>, residual: UnsafePointer<Float>?, destination: UnsafeMutablePointer<Float>,
+                 scratchpad: OneDNNScratchpad, node: String) throws {
         var error = [CChar](repeating: 0, count: 256)
-        if md_conv_plan_execute(handle, source, destination, &error, error.count) != 0 {
+        let memory = scratchpad.memory(bytes: scratchpadBytes)
+        if md_conv_plan_execute(handle, source, residual, destination, memory, &error, error.count) != 0 {
             throw EngineError.backendFailure(node: node, message: Self.message(error))
         }
     }
 
     deinit {
         md_conv_plan_destroy(handle)
+    }
+}
+
+/// The working memory oneDNN kernels need, owned by one execution context and grown to the largest
+/// plan's need. Why not oneDNN's own: its library-managed scratchpad is per thread, and Swift tasks
+/// move between threads (see dnnl_shim.c).
+final class OneDNNScratchpad {
+    private var buffer: UnsafeMutableRawPointer?
+    private var capacity = 0
+
+    /// At least `bytes` of 64-byte aligned memory, valid until the next call; nil for 0 bytes.
+    func memory(bytes: Int) -> UnsafeMutableRawPointer? {
+        guard bytes > 0 else { return nil }
+        if bytes > capacity {
+            buffer?.deallocate()
+            buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            capacity = bytes
+        }
+        return buffer
+    }
+
+    deinit {
+        buffer?.deallocate()
     }
 }
 #endif

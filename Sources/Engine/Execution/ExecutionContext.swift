@@ -4,6 +4,7 @@ public final class ExecutionContext {
     public let network: Network
     private var plans: [PlanKey: OneDNNConvolutionPlan] = [:]
     private let pool = BufferPool()
+    private let scratchpad = OneDNNScratchpad()
 
     private struct PlanKey: Hashable {
         var node: Int
@@ -12,6 +13,12 @@ public final class ExecutionContext {
 
     public init(network: Network) {
         self.network = network
+    }
+
+    /// oneDNN's kernel for each convolution planned so far, by node name: "jit:avx2",
+    /// "brgconv:avx512_core", ... or "ref:any", its plain loops, a hundred times slower.
+    public var convolutionKernels: [String: String] {
+        Dictionary(plans.map { (network.graph.nodes[$0.key.node].name, $0.value.implementation) }) { first, _ in first }
     }
 
     /// Runs the graph. `observe`, when given, receives every node output (as a row-major tensor) in
@@ -141,6 +148,15 @@ public final class ExecutionContext {
             plans[key] = plan
         }
         var output: RuntimeValue
+        if conv.addsResidual && !plan.residualInPlace {
+            // The kernel reads the residual from its own buffer while writing a new one.
+            output = allocate(outputShape, layout: .channelsLast)
+            let residual = channelsLast(arguments[1])
+            defer { release(residual, ifCopyOf: arguments[1]) }
+            try plan.execute(source: input.buffer.pointer, residual: residual.buffer.pointer,
+                             destination: output.buffer.pointer, scratchpad: scratchpad, node: node.name)
+            return output
+        }
         if conv.addsResidual {
             let residual = arguments[1]
             if residual.owned, residual.layout == .channelsLast, lastUse[1] {
@@ -154,7 +170,8 @@ public final class ExecutionContext {
         } else {
             output = allocate(outputShape, layout: .channelsLast)
         }
-        try plan.execute(source: input.buffer.pointer, destination: output.buffer.pointer, node: node.name)
+        try plan.execute(source: input.buffer.pointer, residual: nil, destination: output.buffer.pointer, scratchpad: scratchpad,
+                         node: node.name)
         return output
     }
 

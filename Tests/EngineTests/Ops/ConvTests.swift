@@ -60,3 +60,44 @@ struct ConvTests {
         #expect(throws: EngineError.self) { try conv.outputShapes(for: [[1, 5, 8, 8]], node: "c") }
     }
 }
+
+/// oneDNN picks a kernel per convolution and silently falls back to its plain loops ("ref:any") for
+/// post-op chains its fast kernels refuse: on AVX2, oneDNN 2.6 does so for SiLU followed by the
+/// residual sum, every YOLOv5 bottleneck, which made a 2048x1536 photo take nine minutes.
+@Suite struct OneDNNKernelChoiceTests {
+    /// A plain convolution, and the fused chains the detectors use, on one input.
+    static func network(channels: Int) throws -> (Network, [String: Tensor]) {
+        var random = SeededGenerator(seed: 3)
+        func conv(_ kernel: Int, _ activation: Activation, residual: Bool, then: Activation = .none) -> Conv {
+            Conv(weights: random.tensor([channels, channels, kernel, kernel], scale: 0.2), bias: random.tensor([channels]).values,
+                 pads: Array(repeating: kernel / 2, count: 4), activation: activation, addsResidual: residual, residualActivation: then)
+        }
+        let shape = [1, channels, 24, 40]
+        let graph = try Graph(inputs: [Graph.Input(name: "x", shape: shape)], outputs: ["plain", "silu3", "silu1", "relu"], nodes: [
+            Graph.Node(name: "plain", operation: conv(3, .none, residual: false), inputs: ["x"], outputs: ["plain"]),
+            Graph.Node(name: "silu3", operation: conv(3, .silu, residual: true), inputs: ["x", "plain"], outputs: ["silu3"]),
+            Graph.Node(name: "silu1", operation: conv(1, .silu, residual: true), inputs: ["x", "plain"], outputs: ["silu1"]),
+            Graph.Node(name: "relu", operation: conv(1, .none, residual: true, then: .relu), inputs: ["x", "plain"], outputs: ["relu"]),
+        ])
+        return (try Network(graph: graph, backend: .oneDNN, planningInputShapes: ["x": shape]), ["x": random.tensor(shape)])
+    }
+
+    /// Where oneDNN has a fast kernel for a plain convolution, the fused ones get one too, and give
+    /// the reference backend's numbers (1e-4: float32 sums of a few hundred products in [-1, 1]).
+    @Test(.enabled(if: OneDNN.isAvailable, "needs the oneDNN backend"), arguments: [32, 64])
+    func fusedResidualChainsRunOnTheFastKernels(_ channels: Int) throws {
+        let (network, inputs) = try Self.network(channels: channels)
+        let context = ExecutionContext(network: network)
+        let fast = try context.run(inputs)
+        let kernels = context.convolutionKernels
+        #expect(kernels.count == 4)
+        let plain = try #require(kernels["plain"])
+        if !plain.hasPrefix("ref") {
+            for (node, kernel) in kernels { #expect(!kernel.hasPrefix("ref"), "\(node) runs on \(kernel) while a plain convolution runs on \(plain)") }
+        }
+        let reference = try Network(graph: network.graph, backend: .reference, planningInputShapes: ["x": [1, channels, 24, 40]]).run(inputs)
+        for name in ["plain", "silu3", "silu1", "relu"] {
+            #expect(try #require(fast[name]).maxAbsoluteDifference(to: try #require(reference[name])) < 1e-4, "\(name)")
+        }
+    }
+}
