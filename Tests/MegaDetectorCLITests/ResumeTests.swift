@@ -30,20 +30,26 @@ struct ResumeTests {
     }
 
     /// Entries in the checkpoint now (0 when absent); the file is always complete JSON or absent.
-    func checkpointCount(_ path: String) throws -> Int {
+    static func checkpointCount(_ path: String) throws -> Int {
         guard FileManager.default.fileExists(atPath: path) else { return 0 }
         let value = try JSONParser.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
         return value.object?["checkpoint"]?.array?.count ?? 0
     }
 
-    /// Polls without holding a thread: on two cores a blocking wait starves the other tests' servers.
-    /// Up to five minutes, because the whole suite on two cores can slow a run of full-size photos tenfold;
-    /// the conditions also end when the process exits, so the limit only matters when something is wrong.
-    func waitUntil(timeout: Double = 300, _ condition: () throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while try !condition() {
-            guard Date() < deadline else { throw Fixtures.FixtureError.missing("condition not reached in \(timeout) s") }
-            try await Task.sleep(nanoseconds: 5_000_000)
+    /// Polls `condition` and, the moment it holds, sends `signal` to `process`, all on a thread of its
+    /// own: a run of the test model takes seconds, so a poll left to the cooperative pool (starved by
+    /// the rest of the suite on two cores) saw the run finish before the kill. Up to five minutes; the
+    /// conditions also end when the process exits, so the limit only matters when something is wrong.
+    func signal(_ signal: Int32, to process: Process, timeout: Double = 300,
+                when condition: @escaping @Sendable () throws -> Bool) async throws {
+        let pid = process.processIdentifier
+        try await Fixtures.onOwnThread {
+            let deadline = Date().addingTimeInterval(timeout)
+            while try !condition() {
+                guard Date() < deadline else { throw Fixtures.FixtureError.missing("condition not reached in \(timeout) s") }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+            kill(pid, signal)
         }
     }
 
@@ -72,13 +78,12 @@ struct ResumeTests {
         try #require(expected.images.count > stops.last!, "the input is too small to be killed at every stop")
         for (round, stopAt) in stops.enumerated() {
             let process = try start(arguments(output: output, checkpoint: checkpoint, resume: round > 0))
-            try await waitUntil { try checkpointCount(checkpoint) >= stopAt || !process.isRunning }
-            kill(process.processIdentifier, SIGKILL)
+            try await signal(SIGKILL, to: process) { try Self.checkpointCount(checkpoint) >= stopAt || !process.isRunning }
             process.waitUntilExit()
             // The kill landed mid-run: the process died of SIGKILL (it had not finished or failed).
             #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL,
                     "round \(round): the run ended before the kill (status \(process.terminationStatus))")
-            #expect(try checkpointCount(checkpoint) >= stopAt, "a checkpoint lost work")
+            #expect(try Self.checkpointCount(checkpoint) >= stopAt, "a checkpoint lost work")
         }
         #expect(!FileManager.default.fileExists(atPath: output), "a killed run wrote the final file")
         let finish = try Fixtures.runCLI(arguments(output: output, checkpoint: checkpoint, resume: true))
@@ -95,15 +100,16 @@ struct ResumeTests {
         // The hook sleeps between writing the temporary checkpoint and renaming it over the old one.
         let process = try start(arguments(output: output, checkpoint: checkpoint, resume: false),
                                 environment: ["MEGADETECTOR_TEST_CHECKPOINT_RENAME_DELAY": "0.3"])
-        try await waitUntil { try checkpointCount(checkpoint) >= 2 }
-        try await waitUntil {
+        let folder = self.folder
+        // From the third write on, while a temporary checkpoint waits to be renamed.
+        try await signal(SIGKILL, to: process) {
+            guard try Self.checkpointCount(checkpoint) >= 2 else { return false }
             let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
             return names.contains { $0.hasPrefix(".midwrite.ckpt.json.") && $0.hasSuffix(".tmp") }
         }
-        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL, "the run ended before the kill")
-        #expect(try checkpointCount(checkpoint) >= 2, "the previous checkpoint did not survive")
+        #expect(try Self.checkpointCount(checkpoint) >= 2, "the previous checkpoint did not survive")
         let finish = try Fixtures.runCLI(arguments(output: output, checkpoint: checkpoint, resume: true))
         #expect(finish.status == 0, "\(finish.stderr)")
         try expectSameImages(output, expected)
@@ -124,14 +130,13 @@ struct ResumeTests {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        try await waitUntil { try checkpointCount(checkpoint) >= 2 }
-        kill(process.processIdentifier, signal)
+        try await self.signal(signal, to: process) { try Self.checkpointCount(checkpoint) >= 2 }
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == status)
         #expect(message.contains("Resume with: "))
         #expect(message.contains("--resume-from-checkpoint \(checkpoint)"))
-        #expect(try checkpointCount(checkpoint) >= 2)
+        #expect(try Self.checkpointCount(checkpoint) >= 2)
         let finish = try Fixtures.runCLI(arguments(output: output, checkpoint: checkpoint, resume: true))
         #expect(finish.status == 0, "\(finish.stderr)")
         try expectSameImages(output, expected)

@@ -91,6 +91,14 @@ public enum Fixtures {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
     }
 
+    /// Runs blocking work (polling a file, waiting for a process) on a thread of its own and awaits it,
+    /// so that it neither blocks one of the few cooperative threads nor waits for one to be free.
+    public static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
+    }
+
     /// Runs the CLI; returns exit status, stdout and stderr.
     public static func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws
         -> (status: Int32, stdout: String, stderr: String) {
