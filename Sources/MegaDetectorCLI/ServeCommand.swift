@@ -57,6 +57,12 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as JobStoreConnection.LocationError {
             FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            // E.g. the port is taken: say so in one line instead of ending with status 1 and nothing else.
+            FileHandle.standardError.write(Data("error: cannot serve on \(host):\(port): \(ErrorMessage.sentence(for: error))\n".utf8))
+            throw ExitCode(1)
         }
     }
 

@@ -14,7 +14,7 @@ struct S3ServiceTests {
     static let credentials = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret"]
 
     @Test func bucketJobEqualsDetectOnTheSamePhotos() async throws {
-        let port = Int.random(in: 20_000..<60_000)
+        let port = Fixtures.unusedPort()
         let moto = Process()
         moto.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         moto.arguments = ["moto_server", "-H", "127.0.0.1", "-p", "\(port)"]

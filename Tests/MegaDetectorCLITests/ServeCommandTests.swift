@@ -40,7 +40,7 @@ import TestSupport
             try Data("not a photo".utf8).write(to: folder.appendingPathComponent("broken.jpg"))
             let otherHash = try Fixtures.runCLI(["hash-key", ServeCommandTests.otherKey]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             try "tester \(hash)\nother-lab \(otherHash)\n".write(to: folder.appendingPathComponent("keys"), atomically: true, encoding: .utf8)
-            port = previous?.port ?? Int.random(in: 20_000..<60_000)
+            port = previous?.port ?? Fixtures.unusedPort()
             process.executableURL = Fixtures.cli
             process.arguments = ["serve", "--database", self.database, "--root", ServeCommandTests.photos, "--root", folder.path,
                                  "--api-keys", folder.appendingPathComponent("keys").path, "--model", ServeCommandTests.model,
@@ -291,7 +291,7 @@ import TestSupport
     /// --allow-private-url-hosts the same loopback URLs are refused.
     @Test(.requires(.python3)) func urlPhotosAreFetchedAndInternalHostsRefused() async throws {
         let photoFolder = Fixtures.shared?.appendingPathComponent("images").resolvingSymlinksInPath().path ?? Self.photos
-        let webPort = Int.random(in: 20_000..<60_000)
+        let webPort = Fixtures.unusedPort()
         let web = Process()
         web.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         web.arguments = ["python3", "-m", "http.server", "\(webPort)", "--bind", "127.0.0.1", "--directory", photoFolder]

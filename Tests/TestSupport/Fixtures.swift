@@ -91,6 +91,26 @@ public enum Fixtures {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
     }
 
+    /// A TCP port on 127.0.0.1 that nothing listens on now, below the kernel's ephemeral range
+    /// (32768 and up on Linux): a random port there could be taken, between choosing and binding, by
+    /// one of the many outgoing connections the suite makes, which made servers fail to start.
+    public static func unusedPort() -> Int {
+        while true {
+            let port = Int.random(in: 20_000..<32_000)
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { return port }
+            defer { close(descriptor) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound == 0 { return port }
+        }
+    }
+
     /// Runs blocking work (polling a file, waiting for a process) on a thread of its own and awaits it,
     /// so that it neither blocks one of the few cooperative threads nor waits for one to be free.
     public static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {

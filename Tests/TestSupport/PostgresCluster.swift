@@ -32,7 +32,7 @@ public final class PostgresCluster: @unchecked Sendable {
         self.binaries = binaries
         asPostgresUser = getuid() == 0
         folder = URL(fileURLWithPath: "/tmp").appendingPathComponent("pg-\(UUID().uuidString.prefix(8))")
-        port = Int.random(in: 20_000..<60_000)
+        port = Fixtures.unusedPort()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         if asPostgresUser { try FileManager.default.setAttributes([.ownerAccountName: "postgres"], ofItemAtPath: folder.path) }
     }

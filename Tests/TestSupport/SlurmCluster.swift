@@ -50,7 +50,7 @@ public final class SlurmCluster: @unchecked Sendable {
             cluster.startedMunge = true
         }
         let host = shortHostName()
-        let port = Int.random(in: 20_000..<60_000)
+        let port = Fixtures.unusedPort()
         let folder = cluster.folder.path
         try """
             ClusterName=mdtest
