@@ -64,13 +64,14 @@ void md_conv_plan_output_size(const md_conv_plan *plan, int *height, int *width)
 int md_conv_plan_residual_in_place(const md_conv_plan *plan);
 /// oneDNN's name for the kernel this plan runs ("jit:avx2", "brgconv:avx512_core", "ref:any", ...).
 const char *md_conv_plan_implementation(const md_conv_plan *plan);
-/// Bytes of working memory the convolution needs (64-byte aligned), passed to md_conv_plan_execute.
-/// One buffer may serve every plan run by the same thread, one at a time.
-size_t md_conv_plan_scratchpad_size(const md_conv_plan *plan);
+/// Bytes of working memory the convolution needs (64-byte aligned), passed to md_conv_plan_execute:
+/// oneDNN's scratchpad and, on CPUs where blocked data is faster, the blocked copies of the source,
+/// destination and residual. One buffer may serve every plan run by the same thread, one at a time.
+size_t md_conv_plan_workspace_size(const md_conv_plan *plan);
 /// Runs the convolution. With add_residual, the residual is in `dst` (in place) or in `residual_nhwc`,
-/// as md_conv_plan_residual_in_place says. `scratchpad`: at least md_conv_plan_scratchpad_size bytes.
+/// as md_conv_plan_residual_in_place says. `workspace`: at least md_conv_plan_workspace_size bytes.
 int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float *residual_nhwc, float *dst_nhwc,
-                         void *scratchpad, char *error, size_t error_capacity);
+                         void *workspace, char *error, size_t error_capacity);
 void md_conv_plan_destroy(md_conv_plan *plan);
 
 #ifdef __cplusplus

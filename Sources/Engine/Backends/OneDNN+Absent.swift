@@ -13,7 +13,7 @@ final class OneDNNConvolutionWeights: Sendable {
     }
 }
 
-final class OneDNNScratchpad {}
+final class OneDNNWorkspace {}
 
 final class OneDNNConvolutionPlan {
     let outputHeight = 0
@@ -26,7 +26,7 @@ final class OneDNNConvolutionPlan {
     }
 
     func execute(source: UnsafePointer<Float>, residual: UnsafePointer<Float>?, destination: UnsafeMutablePointer<Float>,
-                 scratchpad: OneDNNScratchpad, node: String) throws {
+                 workspace: OneDNNWorkspace, node: String) throws {
         throw EngineError.unsupported(node: node, reason: "built without oneDNN")
     }
 }

@@ -105,18 +105,18 @@ final class OneDNNConvolutionPlan {
         outputWidth = Int(outW)
         residualInPlace = md_conv_plan_residual_in_place(created) != 0
         implementation = String(cString: md_conv_plan_implementation(created))
-        scratchpadBytes = md_conv_plan_scratchpad_size(created)
+        workspaceBytes = md_conv_plan_workspace_size(created)
     }
 
-    /// Working memory the kernel needs, given by the caller (`OneDNNScratchpad`).
-    let scratchpadBytes: Int
+    /// Working memory the kernel needs, given by the caller (`OneDNNWorkspace`).
+    let workspaceBytes: Int
 
     /// Runs the convolution. With a residual: `residual` nil means it is already in `destination`
     /// (only when `residualInPlace`); otherwise it is read from `residual`, which must not alias it.
     func execute(source: UnsafePointer<Float>, residual: UnsafePointer<Float>?, destination: UnsafeMutablePointer<Float>,
-                 scratchpad: OneDNNScratchpad, node: String) throws {
+                 workspace: OneDNNWorkspace, node: String) throws {
         var error = [CChar](repeating: 0, count: 256)
-        let memory = scratchpad.memory(bytes: scratchpadBytes)
+        let memory = workspace.memory(bytes: workspaceBytes)
         if md_conv_plan_execute(handle, source, residual, destination, memory, &error, error.count) != 0 {
             throw EngineError.backendFailure(node: node, message: Self.message(error))
         }
@@ -127,10 +127,10 @@ final class OneDNNConvolutionPlan {
     }
 }
 
-/// The working memory oneDNN kernels need, owned by one execution context and grown to the largest
-/// plan's need. Why not oneDNN's own: its library-managed scratchpad is per thread, and Swift tasks
-/// move between threads (see dnnl_shim.c).
-final class OneDNNScratchpad {
+/// The working memory oneDNN convolutions need (scratchpad, and blocked copies of their data where that
+/// layout is faster), owned by one execution context and grown to the largest plan's need. Why not
+/// oneDNN's own scratchpad: it is per thread, and Swift tasks move between threads (see dnnl_shim.c).
+final class OneDNNWorkspace {
     private var buffer: UnsafeMutableRawPointer?
     private var capacity = 0
 

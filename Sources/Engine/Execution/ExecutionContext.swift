@@ -4,7 +4,7 @@ public final class ExecutionContext {
     public let network: Network
     private var plans: [PlanKey: OneDNNConvolutionPlan] = [:]
     private let pool = BufferPool()
-    private let scratchpad = OneDNNScratchpad()
+    private let workspace = OneDNNWorkspace()
 
     private struct PlanKey: Hashable {
         var node: Int
@@ -154,7 +154,7 @@ public final class ExecutionContext {
             let residual = channelsLast(arguments[1])
             defer { release(residual, ifCopyOf: arguments[1]) }
             try plan.execute(source: input.buffer.pointer, residual: residual.buffer.pointer,
-                             destination: output.buffer.pointer, scratchpad: scratchpad, node: node.name)
+                             destination: output.buffer.pointer, workspace: workspace, node: node.name)
             return output
         }
         if conv.addsResidual {
@@ -170,7 +170,7 @@ public final class ExecutionContext {
         } else {
             output = allocate(outputShape, layout: .channelsLast)
         }
-        try plan.execute(source: input.buffer.pointer, residual: nil, destination: output.buffer.pointer, scratchpad: scratchpad,
+        try plan.execute(source: input.buffer.pointer, residual: nil, destination: output.buffer.pointer, workspace: workspace,
                          node: node.name)
         return output
     }
