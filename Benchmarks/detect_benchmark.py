@@ -24,12 +24,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Benchmarks"))
+# The environment as the user gave it. Importing yolov5 (engine_benchmark builds the model with it)
+# sets OMP_NUM_THREADS to cores - 1 in this process: inherited, it ran both tools on one thread of two.
+CLEAN_ENVIRONMENT = dict(os.environ)
 
 
 def timed(command):
     """Wall time and peak resident memory (MB) of one run of `command`."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CLEAN_ENVIRONMENT)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -115,7 +118,8 @@ def main():
         print(f"{name:36s} {per_photo:12.2f} {startup:11.2f} {total:8.2f} {peak:8.0f}")
     ours, reference = figures["megadetector-swift"], figures["reference (megadetector 10.0.28)"]
     print(f"ratio reference / ours: per photo {reference[0] / ours[0]:.2f}x, start-up {reference[1] / max(ours[1], 1e-3):.2f}x")
-    comparison = subprocess.run([args.binary, "compare", str(ours[3]), str(reference[3])], capture_output=True, text=True)
+    comparison = subprocess.run([args.binary, "compare", str(ours[3]), str(reference[3])], capture_output=True, text=True,
+                                env=CLEAN_ENVIRONMENT)
     print(comparison.stdout.strip())
 
 

@@ -36,9 +36,14 @@ def main():
         sys.exit(f"infer-raw failed ({run.returncode}): {run.stderr[-2000:]}")
     lines = run.stdout.splitlines()
     forward = [float(value) for value in next(line for line in lines if line.startswith("forward seconds:")).split(":")[1].split()]
-    executions = [line.split(",") for line in lines if line.split(",", 1)[0] in ("dnnl_verbose", "onednn_verbose") and ",exec,cpu,convolution," in line]
+    verbose = [line for line in lines if line.split(",", 1)[0] in ("dnnl_verbose", "onednn_verbose")]
+    executions = [line.split(",") for line in verbose if ",exec,cpu,convolution," in line]
     per_pass = len(executions) // args.repeat
     last = executions[-per_pass:]
+    # Reorders of the last pass: the blocked copies staged around convolutions (weights are reordered at load).
+    primitives = [line for line in verbose if ",exec,cpu,convolution," in line or ",exec,cpu,reorder," in line]
+    first_of_last = [index for index, line in enumerate(primitives) if ",exec,cpu,convolution," in line][-per_pass]
+    reorders = [float(line.split(",")[-1]) / 1000 for line in primitives[max(first_of_last - 1, 0):] if ",exec,cpu,reorder," in line]
     groups = collections.defaultdict(lambda: [0, 0.0])
     for fields in last:
         post_ops = next((field.split("attr-post-ops:")[1].split()[0] for field in fields if "attr-post-ops:" in field), "none")
@@ -50,6 +55,7 @@ def main():
     print(f"{'kernel':24s} {'post-ops':44s} {'count':>5s} {'seconds':>8s}")
     for (kernel, post_ops), (count, seconds) in sorted(groups.items(), key=lambda item: -item[1][1]):
         print(f"{kernel:24s} {post_ops:44s} {count:5d} {seconds:8.3f}")
+    print(f"reorders to and from blocked data: {len(reorders)}, {sum(reorders):.3f} s")
     print(f"convolutions {convolutions:.3f} s, everything else {forward[-1] - convolutions:.3f} s "
           f"({100 * convolutions / forward[-1]:.0f} % in convolutions)")
     slow = [(kernel, post_ops) for (kernel, post_ops) in groups if kernel.startswith("ref")]

@@ -9,23 +9,7 @@
 // Builds without the OneDNN trait still compile every target; where oneDNN's headers are absent this
 // file compiles to nothing and the engine uses its reference implementation.
 #if __has_include(<oneapi/dnnl/dnnl.h>)
-#include <oneapi/dnnl/dnnl.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#if DNNL_VERSION_MAJOR >= 3
-#define MD_DNNL_V3 1
-typedef const_dnnl_memory_desc_t md_desc_ref;
-typedef dnnl_memory_desc_t md_desc_owned;
-#define MD_REF(owned) (owned)
-#else
-#define MD_DNNL_V3 0
-typedef const dnnl_memory_desc_t *md_desc_ref;
-typedef dnnl_memory_desc_t md_desc_owned;
-#define MD_REF(owned) (&(owned))
-#endif
+#include "dnnl_internal.h"
 
 // OpenMP builds of oneDNN take their thread count from the OpenMP runtime. Weak so that a oneDNN
 // built on TBB or threadpool still links.
@@ -38,12 +22,12 @@ static void create_engine(void) {
     if (dnnl_engine_create(&shared_engine, dnnl_cpu, 0) != dnnl_success) shared_engine = NULL;
 }
 
-static dnnl_engine_t engine(void) {
+dnnl_engine_t shim_engine(void) {
     pthread_once(&engine_once, create_engine);
     return shared_engine;
 }
 
-static int fail(char *error, size_t capacity, const char *what, dnnl_status_t status) {
+int shim_fail(char *error, size_t capacity, const char *what, dnnl_status_t status) {
     if (error && capacity > 0) snprintf(error, capacity, "oneDNN: %s failed (status %d)", what, (int)status);
     return -1;
 }
@@ -52,12 +36,12 @@ static int fail(char *error, size_t capacity, const char *what, dnnl_status_t st
     do {                                                                   \
         dnnl_status_t status_ = (call);                                    \
         if (status_ != dnnl_success) {                                     \
-            fail(error, error_capacity, what, status_);                    \
+            shim_fail(error, error_capacity, what, status_);               \
             goto cleanup;                                                  \
         }                                                                  \
     } while (0)
 
-int md_dnnl_available(void) { return engine() != NULL; }
+int md_dnnl_available(void) { return shim_engine() != NULL; }
 
 void md_dnnl_version(int *major, int *minor, int *patch) {
     const dnnl_version_t *version = dnnl_version();
@@ -72,7 +56,7 @@ void md_dnnl_set_threads(int threads) {
 
 // ---- memory descriptors -------------------------------------------------------------------------
 
-static dnnl_status_t desc_create(md_desc_owned *desc, int ndims, const dnnl_dims_t dims,
+dnnl_status_t shim_desc_create(md_desc_owned *desc, int ndims, const dnnl_dims_t dims,
                                  dnnl_format_tag_t tag) {
 #if MD_DNNL_V3
     return dnnl_memory_desc_create_with_tag(desc, ndims, dims, dnnl_f32, tag);
@@ -81,7 +65,7 @@ static dnnl_status_t desc_create(md_desc_owned *desc, int ndims, const dnnl_dims
 #endif
 }
 
-static void desc_release(md_desc_owned *desc) {
+void shim_desc_release(md_desc_owned *desc) {
 #if MD_DNNL_V3
     if (*desc) dnnl_memory_desc_destroy(*desc);
     *desc = NULL;
@@ -100,34 +84,6 @@ static dnnl_status_t desc_copy(md_desc_owned *copy, md_desc_ref source) {
 }
 
 // ---- convolution primitive descriptors ----------------------------------------------------------
-
-struct md_conv_weights {
-    md_conv_geometry geometry;
-    md_desc_owned weights_desc;  // layout of `weights`
-    void *weights;               // reordered once at load
-    float *bias;                 // plain, out_channels
-};
-
-struct md_conv_plan {
-    const md_conv_weights *shared;
-    dnnl_primitive_t primitive;
-    dnnl_stream_t stream;
-    dnnl_memory_t src, weights, bias, dst;
-    void *own_weights;  // only when this shape wants another weights layout than the shared one
-    int out_height, out_width;
-    int residual_as_binary;   // the residual is read from its own buffer (binary post-op), not from dst
-    dnnl_memory_t residual;   // with residual_as_binary only
-    dnnl_memory_t scratchpad; // with scratchpad_size > 0 only; its data is the caller's
-    size_t scratchpad_size;
-    // Staged plans (see prefers_staging): src, dst and residual above are the blocked copies, in the
-    // caller's workspace after the scratchpad; these reorder from and to the caller's NHWC buffers.
-    int staged;
-    dnnl_memory_t user_src, user_dst;  // NHWC
-    dnnl_primitive_t reorder_in;       // NULL when oneDNN takes the NHWC source as it is
-    dnnl_primitive_t reorder_out, reorder_residual;
-    size_t source_offset, destination_offset, residual_offset, workspace_size;
-    char implementation[64];  // oneDNN's name for the kernel it runs
-};
 
 static void weights_dims(const md_conv_geometry *g, int *ndims, dnnl_dims_t dims) {
     if (g->groups > 1) {
@@ -173,7 +129,7 @@ static dnnl_status_t append_activation(dnnl_post_ops_t post_ops, int activation,
 // The residual is added by a `sum` post-op (accumulating into dst, in place) or, with
 // `residual_as_binary`, by a `binary add` post-op reading it from a separate buffer. `staged`: source
 // in the layout oneDNN prefers and destination (and residual) 8-channel blocked, reordered from and to
-// NHWC around the convolution (see prefers_staging).
+// NHWC around the convolution (see shim_prefers_staging in dnnl_staging.c).
 static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, int batch, int height, int width,
                                          int residual_as_binary, int staged, dnnl_primitive_desc_t *pd) {
     dnnl_status_t status;
@@ -197,10 +153,10 @@ static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, int batch, i
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t post_ops = NULL;
 
-    if ((status = desc_create(&src_md, 4, src_dims, staged ? dnnl_format_tag_any : dnnl_nhwc)) != dnnl_success) goto done;
-    if ((status = desc_create(&dst_md, 4, dst_dims, staged ? dnnl_aBcd8b : dnnl_nhwc)) != dnnl_success) goto done;
-    if ((status = desc_create(&bias_md, 1, bias_dims, dnnl_a)) != dnnl_success) goto done;
-    if ((status = desc_create(&w_md, w_ndims, w_dims, dnnl_format_tag_any)) != dnnl_success) goto done;
+    if ((status = shim_desc_create(&src_md, 4, src_dims, staged ? dnnl_format_tag_any : dnnl_nhwc)) != dnnl_success) goto done;
+    if ((status = shim_desc_create(&dst_md, 4, dst_dims, staged ? dnnl_aBcd8b : dnnl_nhwc)) != dnnl_success) goto done;
+    if ((status = shim_desc_create(&bias_md, 1, bias_dims, dnnl_a)) != dnnl_success) goto done;
+    if ((status = shim_desc_create(&w_md, w_ndims, w_dims, dnnl_format_tag_any)) != dnnl_success) goto done;
 
     if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) goto done;
     // User scratchpad: oneDNN's library mode keeps one scratchpad per *thread*, reference-counted by
@@ -235,7 +191,7 @@ static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, int batch, i
 
 #if MD_DNNL_V3
     status = dnnl_convolution_forward_primitive_desc_create(
-        pd, engine(), dnnl_forward_inference, dnnl_convolution_direct, src_md, w_md, bias_md, dst_md,
+        pd, shim_engine(), dnnl_forward_inference, dnnl_convolution_direct, src_md, w_md, bias_md, dst_md,
         strides, dilates, pad_l, pad_r, attr);
 #else
     {
@@ -244,17 +200,17 @@ static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, int batch, i
             &conv_desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_md, &bias_md,
             &dst_md, strides, dilates, pad_l, pad_r);
         if (status != dnnl_success) goto done;
-        status = dnnl_primitive_desc_create(pd, &conv_desc, attr, engine(), NULL);
+        status = dnnl_primitive_desc_create(pd, &conv_desc, attr, shim_engine(), NULL);
     }
 #endif
 
 done:
     if (post_ops) dnnl_post_ops_destroy(post_ops);
     if (attr) dnnl_primitive_attr_destroy(attr);
-    desc_release(&src_md);
-    desc_release(&dst_md);
-    desc_release(&bias_md);
-    desc_release(&w_md);
+    shim_desc_release(&src_md);
+    shim_desc_release(&dst_md);
+    shim_desc_release(&bias_md);
+    shim_desc_release(&w_md);
     return status;
 }
 
@@ -274,30 +230,12 @@ static int is_reference_kernel(const_dnnl_primitive_desc_t pd) {
 // fall back to its reference kernel, about a hundred times slower (minutes per photo). The same
 // arithmetic as a `binary add` post-op runs on the JIT kernels, at the cost of a separate buffer for
 // the residual. `residual_as_binary` says which one was chosen.
-static int staging_preferred = 0;
-static pthread_once_t staging_once = PTHREAD_ONCE_INIT;
-
-static void decide_staging(void) {
-    const char *forced = getenv("MEGADETECTOR_ONEDNN_LAYOUT");
-    if (forced && strcmp(forced, "channels-last") == 0) staging_preferred = 0;
-    else if (forced && strcmp(forced, "blocked") == 0) staging_preferred = 1;
-    else staging_preferred = (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) != dnnl_cpu_isa_avx512_core;
-}
-
-// Whether `g` runs faster through 8-channel blocked data than on NHWC directly. Measured with oneDNN
-// 2.6 on 2 AVX2 cores: blocked 3x3 convolutions take up to a third less time even with the reorders in
-// and out, 1x1 ones are slower blocked; with AVX-512 the NHWC kernels are the fast ones. Forced with
-// MEGADETECTOR_ONEDNN_LAYOUT=channels-last|blocked (for measuring).
-static int prefers_staging(const md_conv_geometry *g) {
-    pthread_once(&staging_once, decide_staging);
-    return staging_preferred && g->groups == 1 && (g->kernel_h > 1 || g->kernel_w > 1);
-}
-
+// `staged` says whether the plan goes through blocked data (see shim_prefers_staging).
 static dnnl_status_t create_conv_pd(const md_conv_geometry *g, int batch, int height, int width,
                                     dnnl_primitive_desc_t *pd, int *residual_as_binary, int *staged) {
     *residual_as_binary = 0;
     *staged = 0;
-    if (prefers_staging(g)) {
+    if (shim_prefers_staging(g)) {
         // Blocked, the residual can only be a binary source: `sum` after an activation is `ref` there too.
         dnnl_primitive_desc_t candidate = NULL;
         if (create_conv_pd_with(g, batch, height, width, g->add_residual, 1, &candidate) == dnnl_success) {
@@ -338,16 +276,16 @@ static dnnl_status_t reorder_into(md_desc_ref source_desc, const void *source, m
     size_t size = dnnl_memory_desc_get_size(target_desc);
     *target = NULL;
     if (posix_memalign(target, 64, size > 0 ? size : 64) != 0) return dnnl_out_of_memory;
-    // A scratchpad of its own, for the reason given in create_conv_pd_with.
+    // A scratchpad of its own, for the reason given in create_conv_pd_with (user scratchpad).
     if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) goto done;
     if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) != dnnl_success) goto done;
-    if ((status = dnnl_reorder_primitive_desc_create(&pd, source_desc, engine(), target_desc, engine(),
+    if ((status = dnnl_reorder_primitive_desc_create(&pd, source_desc, shim_engine(), target_desc, shim_engine(),
                                                      attr)) != dnnl_success)
         goto done;
     if ((status = dnnl_primitive_create(&reorder, pd)) != dnnl_success) goto done;
-    if ((status = dnnl_memory_create(&from, source_desc, engine(), (void *)source)) != dnnl_success) goto done;
-    if ((status = dnnl_memory_create(&to, target_desc, engine(), *target)) != dnnl_success) goto done;
-    if ((status = dnnl_stream_create(&stream, engine(), dnnl_stream_default_flags)) != dnnl_success) goto done;
+    if ((status = dnnl_memory_create(&from, source_desc, shim_engine(), (void *)source)) != dnnl_success) goto done;
+    if ((status = dnnl_memory_create(&to, target_desc, shim_engine(), *target)) != dnnl_success) goto done;
+    if ((status = dnnl_stream_create(&stream, shim_engine(), dnnl_stream_default_flags)) != dnnl_success) goto done;
     {
         md_desc_ref scratch_md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
         size_t scratch_size = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
@@ -358,7 +296,7 @@ static dnnl_status_t reorder_into(md_desc_ref source_desc, const void *source, m
                 status = dnnl_out_of_memory;
                 goto done;
             }
-            if ((status = dnnl_memory_create(&scratch, scratch_md, engine(), scratch_data)) != dnnl_success) goto done;
+            if ((status = dnnl_memory_create(&scratch, scratch_md, shim_engine(), scratch_data)) != dnnl_success) goto done;
             args[count].arg = DNNL_ARG_SCRATCHPAD;
             args[count].memory = scratch;
             count++;
@@ -391,8 +329,8 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
 #if MD_DNNL_V3
     plain_md = NULL;
 #endif
-    if (!engine()) {
-        fail(error, error_capacity, "engine creation", dnnl_runtime_error);
+    if (!shim_engine()) {
+        shim_fail(error, error_capacity, "engine creation", dnnl_runtime_error);
         return NULL;
     }
     result = calloc(1, sizeof(*result));
@@ -402,7 +340,7 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
         dnnl_dims_t w_dims;
         int w_ndims;
         weights_dims(geometry, &w_ndims, w_dims);
-        CHECK(desc_create(&plain_md, w_ndims, w_dims, w_ndims == 5 ? dnnl_goihw : dnnl_oihw),
+        CHECK(shim_desc_create(&plain_md, w_ndims, w_dims, w_ndims == 5 ? dnnl_goihw : dnnl_oihw),
               "weights descriptor");
     }
     int residual_as_binary, staged;
@@ -415,7 +353,7 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
               "weights reorder");
     }
     if (posix_memalign((void **)&result->bias, 64, sizeof(float) * (size_t)geometry->out_channels) != 0) {
-        fail(error, error_capacity, "bias allocation", dnnl_out_of_memory);
+        shim_fail(error, error_capacity, "bias allocation", dnnl_out_of_memory);
         goto cleanup;
     }
     if (bias) memcpy(result->bias, bias, sizeof(float) * (size_t)geometry->out_channels);
@@ -427,12 +365,12 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
         if (dnnl_primitive_create(&warm, pd) == dnnl_success) dnnl_primitive_destroy(warm);
     }
     dnnl_primitive_desc_destroy(pd);
-    desc_release(&plain_md);
+    shim_desc_release(&plain_md);
     return result;
 
 cleanup:
     if (pd) dnnl_primitive_desc_destroy(pd);
-    desc_release(&plain_md);
+    shim_desc_release(&plain_md);
     md_conv_weights_destroy(result);
     return NULL;
 }
@@ -441,68 +379,8 @@ void md_conv_weights_destroy(md_conv_weights *weights) {
     if (!weights) return;
     free(weights->weights);
     free(weights->bias);
-    desc_release(&weights->weights_desc);
+    shim_desc_release(&weights->weights_desc);
     free(weights);
-}
-
-static size_t aligned(size_t bytes) { return (bytes + 63) / 64 * 64; }
-
-// A reorder between two layouts of the same tensor that needs no scratchpad (NHWC <-> blocked do not).
-static dnnl_status_t create_reorder(md_desc_ref from, md_desc_ref to, dnnl_primitive_t *reorder) {
-    dnnl_status_t status;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_attr_t attr = NULL;
-    if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) return status;
-    if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) == dnnl_success &&
-        (status = dnnl_reorder_primitive_desc_create(&pd, from, engine(), to, engine(), attr)) == dnnl_success) {
-        md_desc_ref scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-        status = scratch && dnnl_memory_desc_get_size(scratch) > 0 ? dnnl_unimplemented : dnnl_primitive_create(reorder, pd);
-    }
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    dnnl_primitive_attr_destroy(attr);
-    return status;
-}
-
-// The reorders and workspace layout of a staged plan: [scratchpad][source][destination][residual].
-static dnnl_status_t prepare_staging(md_conv_plan *plan, const_dnnl_primitive_desc_t pd, int batch, int height, int width) {
-    const md_conv_geometry *g = &plan->shared->geometry;
-    dnnl_status_t status;
-    md_desc_owned user_src_md, user_dst_md;
-#if MD_DNNL_V3
-    user_src_md = user_dst_md = NULL;
-#endif
-    dnnl_dims_t src_dims = {batch, g->in_channels, height, width};
-    dnnl_dims_t dst_dims = {batch, g->out_channels, plan->out_height, plan->out_width};
-    md_desc_ref src_md = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-    md_desc_ref dst_md = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    if ((status = desc_create(&user_src_md, 4, src_dims, dnnl_nhwc)) != dnnl_success) goto done;
-    if ((status = desc_create(&user_dst_md, 4, dst_dims, dnnl_nhwc)) != dnnl_success) goto done;
-    if ((status = dnnl_memory_create(&plan->user_src, MD_REF(user_src_md), engine(), DNNL_MEMORY_NONE)) != dnnl_success) goto done;
-    if ((status = dnnl_memory_create(&plan->user_dst, MD_REF(user_dst_md), engine(), DNNL_MEMORY_NONE)) != dnnl_success) goto done;
-    size_t cursor = aligned(plan->scratchpad_size);
-    if (!dnnl_memory_desc_equal(src_md, MD_REF(user_src_md))) {
-        if ((status = create_reorder(MD_REF(user_src_md), src_md, &plan->reorder_in)) != dnnl_success) goto done;
-        plan->source_offset = cursor;
-        cursor += aligned(dnnl_memory_desc_get_size(src_md));
-    }
-    if ((status = create_reorder(dst_md, MD_REF(user_dst_md), &plan->reorder_out)) != dnnl_success) goto done;
-    plan->destination_offset = cursor;
-    cursor += aligned(dnnl_memory_desc_get_size(dst_md));
-    if (g->add_residual) {
-        if ((status = create_reorder(MD_REF(user_dst_md), dst_md, &plan->reorder_residual)) != dnnl_success) goto done;
-        plan->residual_offset = cursor;
-        cursor += aligned(dnnl_memory_desc_get_size(dst_md));
-    }
-    plan->workspace_size = cursor;
-done:
-    desc_release(&user_src_md);
-    desc_release(&user_dst_md);
-    return status;
-}
-
-static dnnl_status_t run_reorder(md_conv_plan *plan, dnnl_primitive_t reorder, dnnl_memory_t from, dnnl_memory_t to) {
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-    return dnnl_primitive_execute(reorder, plan->stream, 2, args);
 }
 
 md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int height, int width,
@@ -526,10 +404,10 @@ md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int
         md_desc_ref scratch_md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
         plan->scratchpad_size = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
         if (plan->scratchpad_size > 0)
-            CHECK(dnnl_memory_create(&plan->scratchpad, scratch_md, engine(), DNNL_MEMORY_NONE), "scratchpad memory");
+            CHECK(dnnl_memory_create(&plan->scratchpad, scratch_md, shim_engine(), DNNL_MEMORY_NONE), "scratchpad memory");
     }
     if (plan->residual_as_binary) {
-        CHECK(dnnl_memory_create(&plan->residual, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), engine(),
+        CHECK(dnnl_memory_create(&plan->residual, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), shim_engine(),
                                  DNNL_MEMORY_NONE),
               "residual memory");
     }
@@ -541,20 +419,20 @@ md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int
                   "weights reorder for a new shape");
             handle = plan->own_weights;
         }
-        CHECK(dnnl_memory_create(&plan->weights, wanted, engine(), handle), "weights memory");
-        CHECK(dnnl_memory_create(&plan->src, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), engine(),
+        CHECK(dnnl_memory_create(&plan->weights, wanted, shim_engine(), handle), "weights memory");
+        CHECK(dnnl_memory_create(&plan->src, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), shim_engine(),
                                  DNNL_MEMORY_NONE),
               "source memory");
-        CHECK(dnnl_memory_create(&plan->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), engine(),
+        CHECK(dnnl_memory_create(&plan->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), shim_engine(),
                                  DNNL_MEMORY_NONE),
               "destination memory");
         CHECK(dnnl_memory_create(&plan->bias, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1),
-                                 engine(), weights->bias),
+                                 shim_engine(), weights->bias),
               "bias memory");
     }
     plan->workspace_size = plan->scratchpad_size;
-    if (plan->staged) CHECK(prepare_staging(plan, pd, batch, height, width), "staging reorders");
-    CHECK(dnnl_stream_create(&plan->stream, engine(), dnnl_stream_default_flags), "stream");
+    if (plan->staged) CHECK(shim_prepare_staging(plan, pd, batch, height, width), "staging reorders");
+    CHECK(dnnl_stream_create(&plan->stream, shim_engine(), dnnl_stream_default_flags), "stream");
     dnnl_primitive_desc_destroy(pd);
     return plan;
 
@@ -576,51 +454,6 @@ const char *md_conv_plan_implementation(const md_conv_plan *plan) { return plan-
 
 size_t md_conv_plan_workspace_size(const md_conv_plan *plan) { return plan->workspace_size; }
 
-static int execute_staged(md_conv_plan *plan, const float *src_nhwc, float *dst_nhwc, char *workspace, char *error,
-                          size_t error_capacity) {
-    int count = 4;
-    dnnl_exec_arg_t args[6] = {
-        {DNNL_ARG_SRC, plan->src},
-        {DNNL_ARG_WEIGHTS, plan->weights},
-        {DNNL_ARG_BIAS, plan->bias},
-        {DNNL_ARG_DST, plan->dst},
-        {0, NULL},
-        {0, NULL},
-    };
-    dnnl_status_t status;
-    if ((status = dnnl_memory_set_data_handle(plan->user_src, (void *)src_nhwc)) != dnnl_success ||
-        (status = dnnl_memory_set_data_handle(plan->user_dst, dst_nhwc)) != dnnl_success ||
-        (status = dnnl_memory_set_data_handle(plan->dst, workspace + plan->destination_offset)) != dnnl_success ||
-        (status = dnnl_memory_set_data_handle(plan->src, plan->reorder_in ? (void *)(workspace + plan->source_offset)
-                                                                            : (void *)src_nhwc)) != dnnl_success)
-        return fail(error, error_capacity, "set staged memory", status);
-    if (plan->reorder_in && (status = run_reorder(plan, plan->reorder_in, plan->user_src, plan->src)) != dnnl_success)
-        return fail(error, error_capacity, "source reorder", status);
-    if (plan->scratchpad_size > 0) {
-        if ((status = dnnl_memory_set_data_handle(plan->scratchpad, workspace)) != dnnl_success)
-            return fail(error, error_capacity, "set scratchpad", status);
-        args[count].arg = DNNL_ARG_SCRATCHPAD;
-        args[count].memory = plan->scratchpad;
-        count++;
-    }
-    if (plan->reorder_residual) {
-        if ((status = dnnl_memory_set_data_handle(plan->residual, workspace + plan->residual_offset)) != dnnl_success)
-            return fail(error, error_capacity, "set residual", status);
-        if ((status = run_reorder(plan, plan->reorder_residual, plan->user_dst, plan->residual)) != dnnl_success)
-            return fail(error, error_capacity, "residual reorder", status);
-        int index = plan->shared->geometry.activation != MD_ACTIVATION_NONE ? 1 : 0;
-        args[count].arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1;
-        args[count].memory = plan->residual;
-        count++;
-    }
-    if ((status = dnnl_primitive_execute(plan->primitive, plan->stream, count, args)) != dnnl_success)
-        return fail(error, error_capacity, "convolution", status);
-    if ((status = run_reorder(plan, plan->reorder_out, plan->dst, plan->user_dst)) != dnnl_success)
-        return fail(error, error_capacity, "destination reorder", status);
-    if ((status = dnnl_stream_wait(plan->stream)) != dnnl_success) return fail(error, error_capacity, "stream wait", status);
-    return 0;
-}
-
 int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float *residual_nhwc, float *dst_nhwc,
                          void *workspace, char *error, size_t error_capacity) {
     void *scratchpad = workspace;  // unstaged plans need only oneDNN's scratchpad there
@@ -629,12 +462,12 @@ int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float 
             if (error && error_capacity) snprintf(error, error_capacity, "convolution needs a workspace of %zu bytes", plan->workspace_size);
             return -1;
         }
-        return execute_staged(plan, src_nhwc, dst_nhwc, workspace, error, error_capacity);
+        return shim_execute_staged(plan, src_nhwc, dst_nhwc, workspace, error, error_capacity);
     }
     if (dnnl_memory_set_data_handle(plan->src, (void *)src_nhwc) != dnnl_success)
-        return fail(error, error_capacity, "set source", dnnl_runtime_error);
+        return shim_fail(error, error_capacity, "set source", dnnl_runtime_error);
     if (dnnl_memory_set_data_handle(plan->dst, dst_nhwc) != dnnl_success)
-        return fail(error, error_capacity, "set destination", dnnl_runtime_error);
+        return shim_fail(error, error_capacity, "set destination", dnnl_runtime_error);
     int count = 4;
     dnnl_exec_arg_t args[6] = {
         {DNNL_ARG_SRC, plan->src},
@@ -650,7 +483,7 @@ int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float 
             return -1;
         }
         if (dnnl_memory_set_data_handle(plan->scratchpad, scratchpad) != dnnl_success)
-            return fail(error, error_capacity, "set scratchpad", dnnl_runtime_error);
+            return shim_fail(error, error_capacity, "set scratchpad", dnnl_runtime_error);
         args[count].arg = DNNL_ARG_SCRATCHPAD;
         args[count].memory = plan->scratchpad;
         count++;
@@ -662,7 +495,7 @@ int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float 
             return -1;
         }
         if (dnnl_memory_set_data_handle(plan->residual, (void *)residual_nhwc) != dnnl_success)
-            return fail(error, error_capacity, "set residual", dnnl_runtime_error);
+            return shim_fail(error, error_capacity, "set residual", dnnl_runtime_error);
         // The binary post-op's position in the chain: after the activation when there is one.
         int index = plan->shared->geometry.activation != MD_ACTIVATION_NONE ? 1 : 0;
         args[count].arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1;
@@ -670,9 +503,9 @@ int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float 
         count++;
     }
     dnnl_status_t status = dnnl_primitive_execute(plan->primitive, plan->stream, count, args);
-    if (status != dnnl_success) return fail(error, error_capacity, "convolution", status);
+    if (status != dnnl_success) return shim_fail(error, error_capacity, "convolution", status);
     status = dnnl_stream_wait(plan->stream);
-    if (status != dnnl_success) return fail(error, error_capacity, "stream wait", status);
+    if (status != dnnl_success) return shim_fail(error, error_capacity, "stream wait", status);
     return 0;
 }
 

@@ -1,0 +1,69 @@
+// What dnnl_shim.c and dnnl_staging.c share: oneDNN version differences, the plan and weights structs,
+// and a few helpers. Private to the target (not under include/), so Swift never sees it.
+#ifndef MEGADETECTOR_DNNL_INTERNAL_H
+#define MEGADETECTOR_DNNL_INTERNAL_H
+
+#include "dnnl_shim.h"
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if DNNL_VERSION_MAJOR >= 3
+#define MD_DNNL_V3 1
+typedef const_dnnl_memory_desc_t md_desc_ref;
+typedef dnnl_memory_desc_t md_desc_owned;
+#define MD_REF(owned) (owned)
+#else
+#define MD_DNNL_V3 0
+typedef const dnnl_memory_desc_t *md_desc_ref;
+typedef dnnl_memory_desc_t md_desc_owned;
+#define MD_REF(owned) (&(owned))
+#endif
+
+
+struct md_conv_weights {
+    md_conv_geometry geometry;
+    md_desc_owned weights_desc;  // layout of `weights`
+    void *weights;               // reordered once at load
+    float *bias;                 // plain, out_channels
+};
+
+struct md_conv_plan {
+    const md_conv_weights *shared;
+    dnnl_primitive_t primitive;
+    dnnl_stream_t stream;
+    dnnl_memory_t src, weights, bias, dst;
+    void *own_weights;  // only when this shape wants another weights layout than the shared one
+    int out_height, out_width;
+    int residual_as_binary;   // the residual is read from its own buffer (binary post-op), not from dst
+    dnnl_memory_t residual;   // with residual_as_binary only
+    dnnl_memory_t scratchpad; // with scratchpad_size > 0 only; its data is the caller's
+    size_t scratchpad_size;
+    // Staged plans (see shim_prefers_staging in dnnl_staging.c): src, dst and residual above are the blocked copies, in the
+    // caller's workspace after the scratchpad; these reorder from and to the caller's NHWC buffers.
+    int staged;
+    dnnl_memory_t user_src, user_dst;  // NHWC
+    dnnl_primitive_t reorder_in;       // NULL when oneDNN takes the NHWC source as it is
+    dnnl_primitive_t reorder_out, reorder_residual;
+    size_t source_offset, destination_offset, residual_offset, workspace_size;
+    char implementation[64];  // oneDNN's name for the kernel it runs
+};
+
+/// The process's CPU engine (created once).
+dnnl_engine_t shim_engine(void);
+/// Writes "oneDNN: WHAT failed (status N)" into `error`; returns -1.
+int shim_fail(char *error, size_t capacity, const char *what, dnnl_status_t status);
+dnnl_status_t shim_desc_create(md_desc_owned *desc, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag);
+void shim_desc_release(md_desc_owned *desc);
+
+/// Whether `g` should run on 8-channel blocked copies of its data (dnnl_staging.c says why).
+int shim_prefers_staging(const md_conv_geometry *g);
+/// Reorders and workspace layout of a staged plan whose convolution descriptor is `pd`.
+dnnl_status_t shim_prepare_staging(md_conv_plan *plan, const_dnnl_primitive_desc_t pd, int batch, int height, int width);
+/// Runs a staged plan: NHWC source in, NHWC destination (holding the residual, if any) out.
+int shim_execute_staged(md_conv_plan *plan, const float *src_nhwc, float *dst_nhwc, char *workspace, char *error,
+                        size_t error_capacity);
+
+#endif
