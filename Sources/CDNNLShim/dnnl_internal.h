@@ -58,6 +58,12 @@ int shim_fail(char *error, size_t capacity, const char *what, dnnl_status_t stat
 dnnl_status_t shim_desc_create(md_desc_owned *desc, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag);
 void shim_desc_release(md_desc_owned *desc);
 
+/// The convolution's execution arguments: source, weights, bias, destination, then the scratchpad (its
+/// data at `scratchpad`) and the residual as binary source where the plan has them; the caller has set
+/// the data handles of src, dst and residual. Returns the count, or -1 with `error` filled.
+int shim_convolution_arguments(md_conv_plan *plan, void *scratchpad, dnnl_exec_arg_t args[6], char *error,
+                               size_t error_capacity);
+
 /// Whether `g` should run on 8-channel blocked copies of its data (dnnl_staging.c says why).
 int shim_prefers_staging(const md_conv_geometry *g);
 /// Reorders and workspace layout of a staged plan whose convolution descriptor is `pd`.

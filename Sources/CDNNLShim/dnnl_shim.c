@@ -454,9 +454,32 @@ const char *md_conv_plan_implementation(const md_conv_plan *plan) { return plan-
 
 size_t md_conv_plan_workspace_size(const md_conv_plan *plan) { return plan->workspace_size; }
 
+int shim_convolution_arguments(md_conv_plan *plan, void *scratchpad, dnnl_exec_arg_t args[6], char *error,
+                               size_t error_capacity) {
+    int count = 0;
+    args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, plan->src};
+    args[count++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, plan->weights};
+    args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, plan->bias};
+    args[count++] = (dnnl_exec_arg_t){DNNL_ARG_DST, plan->dst};
+    if (plan->scratchpad_size > 0) {
+        if (!scratchpad) {
+            if (error && error_capacity) snprintf(error, error_capacity, "convolution needs a scratchpad of %zu bytes", plan->scratchpad_size);
+            return -1;
+        }
+        if (dnnl_memory_set_data_handle(plan->scratchpad, scratchpad) != dnnl_success)
+            return shim_fail(error, error_capacity, "set scratchpad", dnnl_runtime_error);
+        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, plan->scratchpad};
+    }
+    if (plan->residual_as_binary) {
+        // The binary post-op's position in the chain: after the activation when there is one.
+        int index = plan->shared->geometry.activation != MD_ACTIVATION_NONE ? 1 : 0;
+        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1, plan->residual};
+    }
+    return count;
+}
+
 int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float *residual_nhwc, float *dst_nhwc,
                          void *workspace, char *error, size_t error_capacity) {
-    void *scratchpad = workspace;  // unstaged plans need only oneDNN's scratchpad there
     if (plan->staged) {
         if (!workspace) {
             if (error && error_capacity) snprintf(error, error_capacity, "convolution needs a workspace of %zu bytes", plan->workspace_size);
@@ -468,26 +491,6 @@ int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float 
         return shim_fail(error, error_capacity, "set source", dnnl_runtime_error);
     if (dnnl_memory_set_data_handle(plan->dst, dst_nhwc) != dnnl_success)
         return shim_fail(error, error_capacity, "set destination", dnnl_runtime_error);
-    int count = 4;
-    dnnl_exec_arg_t args[6] = {
-        {DNNL_ARG_SRC, plan->src},
-        {DNNL_ARG_WEIGHTS, plan->weights},
-        {DNNL_ARG_BIAS, plan->bias},
-        {DNNL_ARG_DST, plan->dst},
-        {0, NULL},
-        {0, NULL},
-    };
-    if (plan->scratchpad_size > 0) {
-        if (!scratchpad) {
-            if (error && error_capacity) snprintf(error, error_capacity, "convolution needs a scratchpad of %zu bytes", plan->scratchpad_size);
-            return -1;
-        }
-        if (dnnl_memory_set_data_handle(plan->scratchpad, scratchpad) != dnnl_success)
-            return shim_fail(error, error_capacity, "set scratchpad", dnnl_runtime_error);
-        args[count].arg = DNNL_ARG_SCRATCHPAD;
-        args[count].memory = plan->scratchpad;
-        count++;
-    }
     if (plan->residual_as_binary) {
         // Reading the residual while the kernel writes dst is only safe from a separate buffer.
         if (!residual_nhwc || residual_nhwc == dst_nhwc) {
@@ -496,12 +499,10 @@ int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float 
         }
         if (dnnl_memory_set_data_handle(plan->residual, (void *)residual_nhwc) != dnnl_success)
             return shim_fail(error, error_capacity, "set residual", dnnl_runtime_error);
-        // The binary post-op's position in the chain: after the activation when there is one.
-        int index = plan->shared->geometry.activation != MD_ACTIVATION_NONE ? 1 : 0;
-        args[count].arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1;
-        args[count].memory = plan->residual;
-        count++;
     }
+    dnnl_exec_arg_t args[6];
+    int count = shim_convolution_arguments(plan, workspace, args, error, error_capacity);
+    if (count < 0) return -1;
     dnnl_status_t status = dnnl_primitive_execute(plan->primitive, plan->stream, count, args);
     if (status != dnnl_success) return shim_fail(error, error_capacity, "convolution", status);
     status = dnnl_stream_wait(plan->stream);

@@ -89,15 +89,6 @@ static dnnl_status_t run_reorder(md_conv_plan *plan, dnnl_primitive_t reorder, d
 
 int shim_execute_staged(md_conv_plan *plan, const float *src_nhwc, float *dst_nhwc, char *workspace, char *error,
                           size_t error_capacity) {
-    int count = 4;
-    dnnl_exec_arg_t args[6] = {
-        {DNNL_ARG_SRC, plan->src},
-        {DNNL_ARG_WEIGHTS, plan->weights},
-        {DNNL_ARG_BIAS, plan->bias},
-        {DNNL_ARG_DST, plan->dst},
-        {0, NULL},
-        {0, NULL},
-    };
     dnnl_status_t status;
     if ((status = dnnl_memory_set_data_handle(plan->user_src, (void *)src_nhwc)) != dnnl_success ||
         (status = dnnl_memory_set_data_handle(plan->user_dst, dst_nhwc)) != dnnl_success ||
@@ -107,23 +98,15 @@ int shim_execute_staged(md_conv_plan *plan, const float *src_nhwc, float *dst_nh
         return shim_fail(error, error_capacity, "set staged memory", status);
     if (plan->reorder_in && (status = run_reorder(plan, plan->reorder_in, plan->user_src, plan->src)) != dnnl_success)
         return shim_fail(error, error_capacity, "source reorder", status);
-    if (plan->scratchpad_size > 0) {
-        if ((status = dnnl_memory_set_data_handle(plan->scratchpad, workspace)) != dnnl_success)
-            return shim_fail(error, error_capacity, "set scratchpad", status);
-        args[count].arg = DNNL_ARG_SCRATCHPAD;
-        args[count].memory = plan->scratchpad;
-        count++;
-    }
     if (plan->reorder_residual) {
         if ((status = dnnl_memory_set_data_handle(plan->residual, workspace + plan->residual_offset)) != dnnl_success)
             return shim_fail(error, error_capacity, "set residual", status);
         if ((status = run_reorder(plan, plan->reorder_residual, plan->user_dst, plan->residual)) != dnnl_success)
             return shim_fail(error, error_capacity, "residual reorder", status);
-        int index = plan->shared->geometry.activation != MD_ACTIVATION_NONE ? 1 : 0;
-        args[count].arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1;
-        args[count].memory = plan->residual;
-        count++;
     }
+    dnnl_exec_arg_t args[6];
+    int count = shim_convolution_arguments(plan, workspace, args, error, error_capacity);
+    if (count < 0) return -1;
     if ((status = dnnl_primitive_execute(plan->primitive, plan->stream, count, args)) != dnnl_success)
         return shim_fail(error, error_capacity, "convolution", status);
     if ((status = run_reorder(plan, plan->reorder_out, plan->dst, plan->user_dst)) != dnnl_success)
