@@ -60,8 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ExitCode {
             throw error
         } catch {
-            // E.g. the port is taken: say so in one line instead of ending with status 1 and nothing else.
-            FileHandle.standardError.write(Data("error: cannot serve on \(host):\(port): \(ErrorMessage.sentence(for: error))\n".utf8))
+            // E.g. the port is taken: one line that says so, instead of status 1 and nothing else. Not
+            // "cannot serve": a database failure after hours of serving ends here too.
+            FileHandle.standardError.write(Data("error: serving on \(host):\(port) stopped: \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
         }
     }
