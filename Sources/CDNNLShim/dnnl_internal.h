@@ -27,7 +27,13 @@ struct md_conv_weights {
     md_conv_geometry geometry;
     md_desc_owned weights_desc;  // layout of `weights`
     void *weights;               // reordered once at load
-    float *bias;                 // plain, out_channels
+    float *bias;                 // plain, out_channels (int8: divided by output_scales, see dnnl_precision.c)
+    // int8 only: dst = output_scales[o] * (int32 sum + bias[o]), and the quantized weights in plain
+    // (g)oihw order, from which plans for other shapes reorder (the kernel's layout carries
+    // compensation terms that do not reorder into another layout).
+    float *output_scales;
+    md_desc_owned plain_desc;
+    void *plain_weights;
 };
 
 struct md_conv_plan {
@@ -48,6 +54,9 @@ struct md_conv_plan {
     dnnl_primitive_t reorder_in;       // NULL when oneDNN takes the NHWC source as it is
     dnnl_primitive_t reorder_out, reorder_residual;
     size_t source_offset, destination_offset, residual_offset, workspace_size;
+    // Reduced-precision plans (not staged): reorder_in converts the NHWC float32 source (user_src) into
+    // the kernel's type (src, in the workspace at source_offset); the destination is NHWC float32.
+    int converts_source;
     char implementation[64];  // oneDNN's name for the kernel it runs
 };
 
@@ -57,6 +66,29 @@ dnnl_engine_t shim_engine(void);
 int shim_fail(char *error, size_t capacity, const char *what, dnnl_status_t status);
 dnnl_status_t shim_desc_create(md_desc_owned *desc, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag);
 void shim_desc_release(md_desc_owned *desc);
+
+/// dnnl_shim.c's descriptor helper with a data type other than f32.
+dnnl_status_t shim_desc_create_typed(md_desc_owned *desc, int ndims, const dnnl_dims_t dims, dnnl_data_type_t type,
+                                     dnnl_format_tag_t tag);
+/// Plain (g)oihw weight dimensions of `g`; returns ndims.
+int shim_weights_dims(const md_conv_geometry *g, dnnl_dims_t dims);
+/// Reorders `source` into a fresh 64-byte aligned buffer laid out as `target_desc` (freed with free()).
+dnnl_status_t shim_reorder_into(md_desc_ref source_desc, const void *source, md_desc_ref target_desc, void **target);
+
+/// The data type the convolution's source and weights have in `g`'s precision.
+dnnl_data_type_t shim_compute_type(const md_conv_geometry *g);
+/// Adds the per-output-channel scales of an int8 convolution to its attributes (`output_scales` NULL:
+/// nothing to add).
+dnnl_status_t shim_set_output_scales(dnnl_primitive_attr_t attr, const md_conv_geometry *g, const float *output_scales);
+/// Fills the reduced-precision parts of `weights` (int8: quantized plain weights, output scales, bias
+/// in the scaled domain) from float32 OIHW weights and bias; then `plain_desc`/`plain_weights` are the
+/// source for the reorder into the kernel's layout. Float32 and bf16 leave them empty.
+int shim_prepare_precision_weights(md_conv_weights *weights, const float *weights_oihw, char *error, size_t error_capacity);
+/// The source conversion of a reduced-precision plan whose convolution descriptor is `pd`.
+dnnl_status_t shim_prepare_source_conversion(md_conv_plan *plan, const_dnnl_primitive_desc_t pd, int batch, int height,
+                                             int width);
+/// Converts the NHWC float32 source into the plan's source memory (in `workspace`).
+int shim_convert_source(md_conv_plan *plan, const float *src_nhwc, char *workspace, char *error, size_t error_capacity);
 
 /// The convolution's execution arguments: source, weights, bias, destination, then the scratchpad (its
 /// data at `scratchpad`) and the residual as binary source where the plan has them; the caller has set

@@ -56,13 +56,17 @@ void md_dnnl_set_threads(int threads) {
 
 // ---- memory descriptors -------------------------------------------------------------------------
 
-dnnl_status_t shim_desc_create(md_desc_owned *desc, int ndims, const dnnl_dims_t dims,
-                                 dnnl_format_tag_t tag) {
+dnnl_status_t shim_desc_create_typed(md_desc_owned *desc, int ndims, const dnnl_dims_t dims, dnnl_data_type_t type,
+                                     dnnl_format_tag_t tag) {
 #if MD_DNNL_V3
-    return dnnl_memory_desc_create_with_tag(desc, ndims, dims, dnnl_f32, tag);
+    return dnnl_memory_desc_create_with_tag(desc, ndims, dims, type, tag);
 #else
-    return dnnl_memory_desc_init_by_tag(desc, ndims, dims, dnnl_f32, tag);
+    return dnnl_memory_desc_init_by_tag(desc, ndims, dims, type, tag);
 #endif
+}
+
+dnnl_status_t shim_desc_create(md_desc_owned *desc, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag) {
+    return shim_desc_create_typed(desc, ndims, dims, dnnl_f32, tag);
 }
 
 void shim_desc_release(md_desc_owned *desc) {
@@ -85,21 +89,20 @@ static dnnl_status_t desc_copy(md_desc_owned *copy, md_desc_ref source) {
 
 // ---- convolution primitive descriptors ----------------------------------------------------------
 
-static void weights_dims(const md_conv_geometry *g, int *ndims, dnnl_dims_t dims) {
+int shim_weights_dims(const md_conv_geometry *g, dnnl_dims_t dims) {
     if (g->groups > 1) {
-        *ndims = 5;
         dims[0] = g->groups;
         dims[1] = g->out_channels / g->groups;
         dims[2] = g->in_channels / g->groups;
         dims[3] = g->kernel_h;
         dims[4] = g->kernel_w;
-    } else {
-        *ndims = 4;
-        dims[0] = g->out_channels;
-        dims[1] = g->in_channels;
-        dims[2] = g->kernel_h;
-        dims[3] = g->kernel_w;
+        return 5;
     }
+    dims[0] = g->out_channels;
+    dims[1] = g->in_channels;
+    dims[2] = g->kernel_h;
+    dims[3] = g->kernel_w;
+    return 4;
 }
 
 static int output_extent(int input, int kernel, int stride, int pad_begin, int pad_end, int dilation) {
@@ -129,9 +132,11 @@ static dnnl_status_t append_activation(dnnl_post_ops_t post_ops, int activation,
 // The residual is added by a `sum` post-op (accumulating into dst, in place) or, with
 // `residual_as_binary`, by a `binary add` post-op reading it from a separate buffer. `staged`: source
 // in the layout oneDNN prefers and destination (and residual) 8-channel blocked, reordered from and to
-// NHWC around the convolution (see shim_prefers_staging in dnnl_staging.c).
-static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, int batch, int height, int width,
-                                         int residual_as_binary, int staged, dnnl_primitive_desc_t *pd) {
+// NHWC around the convolution (see shim_prefers_staging in dnnl_staging.c). Reduced precision
+// (dnnl_precision.c): source and weights in the compute type, NHWC source, never staged;
+// `output_scales` for int8.
+static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, const float *output_scales, int batch, int height,
+                                         int width, int residual_as_binary, int staged, dnnl_primitive_desc_t *pd) {
     dnnl_status_t status;
     int out_h = output_extent(height, g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom, g->dilation_h);
     int out_w = output_extent(width, g->kernel_w, g->stride_w, g->pad_left, g->pad_right, g->dilation_w);
@@ -139,8 +144,8 @@ static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, int batch, i
     dnnl_dims_t dst_dims = {batch, g->out_channels, out_h, out_w};
     dnnl_dims_t bias_dims = {g->out_channels};
     dnnl_dims_t w_dims;
-    int w_ndims;
-    weights_dims(g, &w_ndims, w_dims);
+    int w_ndims = shim_weights_dims(g, w_dims);
+    dnnl_data_type_t compute = shim_compute_type(g);
     dnnl_dims_t strides = {g->stride_h, g->stride_w};
     dnnl_dims_t dilates = {g->dilation_h - 1, g->dilation_w - 1};
     dnnl_dims_t pad_l = {g->pad_top, g->pad_left};
@@ -153,10 +158,11 @@ static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, int batch, i
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t post_ops = NULL;
 
-    if ((status = shim_desc_create(&src_md, 4, src_dims, staged ? dnnl_format_tag_any : dnnl_nhwc)) != dnnl_success) goto done;
+    if ((status = shim_desc_create_typed(&src_md, 4, src_dims, compute, staged ? dnnl_format_tag_any : dnnl_nhwc)) != dnnl_success)
+        goto done;
     if ((status = shim_desc_create(&dst_md, 4, dst_dims, staged ? dnnl_aBcd8b : dnnl_nhwc)) != dnnl_success) goto done;
     if ((status = shim_desc_create(&bias_md, 1, bias_dims, dnnl_a)) != dnnl_success) goto done;
-    if ((status = shim_desc_create(&w_md, w_ndims, w_dims, dnnl_format_tag_any)) != dnnl_success) goto done;
+    if ((status = shim_desc_create_typed(&w_md, w_ndims, w_dims, compute, dnnl_format_tag_any)) != dnnl_success) goto done;
 
     if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) goto done;
     // User scratchpad: oneDNN's library mode keeps one scratchpad per *thread*, reference-counted by
@@ -166,6 +172,7 @@ static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, int batch, i
     if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) !=
         dnnl_success)
         goto done;
+    if ((status = shim_set_output_scales(attr, g, output_scales)) != dnnl_success) goto done;
     if ((status = dnnl_post_ops_create(&post_ops)) != dnnl_success) goto done;
     if (g->activation != MD_ACTIVATION_NONE &&
         (status = append_activation(post_ops, g->activation, g->activation_alpha)) != dnnl_success)
@@ -231,14 +238,16 @@ static int is_reference_kernel(const_dnnl_primitive_desc_t pd) {
 // arithmetic as a `binary add` post-op runs on the JIT kernels, at the cost of a separate buffer for
 // the residual. `residual_as_binary` says which one was chosen.
 // `staged` says whether the plan goes through blocked data (see shim_prefers_staging).
-static dnnl_status_t create_conv_pd(const md_conv_geometry *g, int batch, int height, int width,
+static dnnl_status_t create_conv_pd(const md_conv_weights *w, int batch, int height, int width,
                                     dnnl_primitive_desc_t *pd, int *residual_as_binary, int *staged) {
+    const md_conv_geometry *g = &w->geometry;
+    const float *scales = w->output_scales;
     *residual_as_binary = 0;
     *staged = 0;
-    if (shim_prefers_staging(g)) {
+    if (g->precision == MD_PRECISION_FP32 && shim_prefers_staging(g)) {
         // Blocked, the residual can only be a binary source: `sum` after an activation is `ref` there too.
         dnnl_primitive_desc_t candidate = NULL;
-        if (create_conv_pd_with(g, batch, height, width, g->add_residual, 1, &candidate) == dnnl_success) {
+        if (create_conv_pd_with(g, scales, batch, height, width, g->add_residual, 1, &candidate) == dnnl_success) {
             if (!is_reference_kernel(candidate)) {
                 *pd = candidate;
                 *staged = 1;
@@ -248,10 +257,10 @@ static dnnl_status_t create_conv_pd(const md_conv_geometry *g, int batch, int he
             dnnl_primitive_desc_destroy(candidate);
         }
     }
-    dnnl_status_t status = create_conv_pd_with(g, batch, height, width, 0, 0, pd);
+    dnnl_status_t status = create_conv_pd_with(g, scales, batch, height, width, 0, 0, pd);
     if (!g->add_residual || (status == dnnl_success && !is_reference_kernel(*pd))) return status;
     dnnl_primitive_desc_t binary = NULL;
-    if (create_conv_pd_with(g, batch, height, width, 1, 0, &binary) != dnnl_success) return status;
+    if (create_conv_pd_with(g, scales, batch, height, width, 1, 0, &binary) != dnnl_success) return status;
     if (status == dnnl_success && is_reference_kernel(binary)) {
         dnnl_primitive_desc_destroy(binary);
         return status;
@@ -263,7 +272,7 @@ static dnnl_status_t create_conv_pd(const md_conv_geometry *g, int batch, int he
 }
 
 // Reorders `source` (described by `source_desc`) into a fresh buffer laid out as `target_desc`.
-static dnnl_status_t reorder_into(md_desc_ref source_desc, const void *source, md_desc_ref target_desc,
+dnnl_status_t shim_reorder_into(md_desc_ref source_desc, const void *source, md_desc_ref target_desc,
                                   void **target) {
     dnnl_status_t status;
     dnnl_primitive_desc_t pd = NULL;
@@ -336,28 +345,34 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
     result = calloc(1, sizeof(*result));
     if (!result) return NULL;
     result->geometry = *geometry;
-    {
-        dnnl_dims_t w_dims;
-        int w_ndims;
-        weights_dims(geometry, &w_ndims, w_dims);
-        CHECK(shim_desc_create(&plain_md, w_ndims, w_dims, w_ndims == 5 ? dnnl_goihw : dnnl_oihw),
-              "weights descriptor");
-    }
-    int residual_as_binary, staged;
-    CHECK(create_conv_pd(geometry, plan_batch > 0 ? plan_batch : 1, plan_height, plan_width, &pd, &residual_as_binary, &staged),
-          "convolution descriptor");
-    {
-        md_desc_ref chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-        CHECK(desc_copy(&result->weights_desc, chosen), "weights descriptor copy");
-        CHECK(reorder_into(MD_REF(plain_md), weights_oihw, MD_REF(result->weights_desc), &result->weights),
-              "weights reorder");
-    }
     if (posix_memalign((void **)&result->bias, 64, sizeof(float) * (size_t)geometry->out_channels) != 0) {
         shim_fail(error, error_capacity, "bias allocation", dnnl_out_of_memory);
         goto cleanup;
     }
     if (bias) memcpy(result->bias, bias, sizeof(float) * (size_t)geometry->out_channels);
     else memset(result->bias, 0, sizeof(float) * (size_t)geometry->out_channels);
+    if (shim_prepare_precision_weights(result, weights_oihw, error, error_capacity) != 0) goto cleanup;
+    {
+        dnnl_dims_t w_dims;
+        int w_ndims = shim_weights_dims(geometry, w_dims);
+        CHECK(shim_desc_create(&plain_md, w_ndims, w_dims, w_ndims == 5 ? dnnl_goihw : dnnl_oihw),
+              "weights descriptor");
+    }
+    int residual_as_binary, staged;
+    CHECK(create_conv_pd(result, plan_batch > 0 ? plan_batch : 1, plan_height, plan_width, &pd, &residual_as_binary, &staged),
+          "convolution descriptor");
+    {
+        md_desc_ref chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        CHECK(desc_copy(&result->weights_desc, chosen), "weights descriptor copy");
+        // int8 reorders from its quantized plain copy; float32 and bf16 from the caller's float32 (the
+        // reorder converts to bf16).
+        if (result->plain_weights)
+            CHECK(shim_reorder_into(MD_REF(result->plain_desc), result->plain_weights, MD_REF(result->weights_desc), &result->weights),
+                  "weights reorder");
+        else
+            CHECK(shim_reorder_into(MD_REF(plain_md), weights_oihw, MD_REF(result->weights_desc), &result->weights),
+                  "weights reorder");
+    }
     {
         // Generate the kernel for the planning shape now: oneDNN's primitive cache keeps it, so the
         // first photo of that size (the usual one) does not pay for code generation.
@@ -379,6 +394,9 @@ void md_conv_weights_destroy(md_conv_weights *weights) {
     if (!weights) return;
     free(weights->weights);
     free(weights->bias);
+    free(weights->output_scales);
+    free(weights->plain_weights);
+    if (weights->plain_weights) shim_desc_release(&weights->plain_desc);
     shim_desc_release(&weights->weights_desc);
     free(weights);
 }
@@ -397,7 +415,7 @@ md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int
         free(plan);
         return NULL;
     }
-    CHECK(create_conv_pd(g, batch, height, width, &pd, &plan->residual_as_binary, &plan->staged), "convolution descriptor");
+    CHECK(create_conv_pd(weights, batch, height, width, &pd, &plan->residual_as_binary, &plan->staged), "convolution descriptor");
     CHECK(dnnl_primitive_create(&plan->primitive, pd), "convolution primitive");
     snprintf(plan->implementation, sizeof(plan->implementation), "%s", implementation_of(pd));
     {
@@ -415,8 +433,12 @@ md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int
         md_desc_ref wanted = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         void *handle = weights->weights;
         if (!dnnl_memory_desc_equal(wanted, MD_REF(weights->weights_desc))) {
-            CHECK(reorder_into(MD_REF(weights->weights_desc), weights->weights, wanted, &plan->own_weights),
-                  "weights reorder for a new shape");
+            if (weights->plain_weights)
+                CHECK(shim_reorder_into(MD_REF(weights->plain_desc), weights->plain_weights, wanted, &plan->own_weights),
+                      "weights reorder for a new shape");
+            else
+                CHECK(shim_reorder_into(MD_REF(weights->weights_desc), weights->weights, wanted, &plan->own_weights),
+                      "weights reorder for a new shape");
             handle = plan->own_weights;
         }
         CHECK(dnnl_memory_create(&plan->weights, wanted, shim_engine(), handle), "weights memory");
@@ -432,6 +454,8 @@ md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int
     }
     plan->workspace_size = plan->scratchpad_size;
     if (plan->staged) CHECK(shim_prepare_staging(plan, pd, batch, height, width), "staging reorders");
+    if (g->precision != MD_PRECISION_FP32)
+        CHECK(shim_prepare_source_conversion(plan, pd, batch, height, width), "source conversion");
     CHECK(dnnl_stream_create(&plan->stream, shim_engine(), dnnl_stream_default_flags), "stream");
     dnnl_primitive_desc_destroy(pd);
     return plan;
@@ -487,8 +511,11 @@ int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float 
         }
         return shim_execute_staged(plan, src_nhwc, dst_nhwc, workspace, error, error_capacity);
     }
-    if (dnnl_memory_set_data_handle(plan->src, (void *)src_nhwc) != dnnl_success)
+    if (plan->converts_source) {
+        if (shim_convert_source(plan, src_nhwc, workspace, error, error_capacity) != 0) return -1;
+    } else if (dnnl_memory_set_data_handle(plan->src, (void *)src_nhwc) != dnnl_success) {
         return shim_fail(error, error_capacity, "set source", dnnl_runtime_error);
+    }
     if (dnnl_memory_set_data_handle(plan->dst, dst_nhwc) != dnnl_success)
         return shim_fail(error, error_capacity, "set destination", dnnl_runtime_error);
     if (plan->residual_as_binary) {

@@ -5,6 +5,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case missingInput(name: String)
     case backendFailure(node: String, message: String)
     case unsupported(node: String, reason: String)
+    /// A precision this machine or build cannot run fast; the reason says why and what to use instead.
+    case unsupportedPrecision(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "node \(node): \(message)"
         case let .unsupported(node, reason):
             return "node \(node): \(reason)"
+        case let .unsupportedPrecision(reason):
+            return reason
         }
     }
 }

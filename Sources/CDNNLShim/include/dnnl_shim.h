@@ -21,7 +21,16 @@ typedef enum {
     MD_ACTIVATION_HARDSWISH = 4,  // x * relu6(x + 3) / 6
 } md_activation;
 
-/// Geometry and fused epilogue of one 2-D convolution; activations are NHWC float32.
+/// Arithmetic of a convolution. Activations between layers stay float32 NHWC in every mode; a
+/// reduced-precision convolution converts its source on the way in and writes float32.
+typedef enum {
+    MD_PRECISION_FP32 = 0,
+    MD_PRECISION_BF16 = 1,  // bf16 source and weights, float32 accumulation and destination
+    MD_PRECISION_INT8 = 2,  // s8 source (q = round(x * input_scale), saturated), s8 weights scaled per
+                            // output channel (max |w| -> 127), int32 accumulation, float32 destination
+} md_precision;
+
+/// Geometry, fused epilogue and arithmetic of one 2-D convolution; activations are NHWC float32.
 typedef struct {
     int in_channels, out_channels;
     int kernel_h, kernel_w;
@@ -34,6 +43,8 @@ typedef struct {
     int add_residual;            // dst = activation(conv(src) + bias) + dst_before
     int residual_activation;     // md_activation applied to that sum (with add_residual only)
     float residual_activation_alpha;
+    int precision;               // md_precision (0: float32)
+    float input_scale;           // MD_PRECISION_INT8: 127 / the calibrated max |source|
 } md_conv_geometry;
 
 typedef struct md_conv_weights md_conv_weights;
@@ -43,6 +54,11 @@ typedef struct md_conv_plan md_conv_plan;
 int md_dnnl_available(void);
 /// oneDNN's runtime version.
 void md_dnnl_version(int *major, int *minor, int *patch);
+/// 1 when this CPU has native bf16 arithmetic oneDNN uses (AVX512-BF16 or AMX): without it oneDNN
+/// either refuses bf16 convolutions or emulates them more slowly than float32.
+int md_dnnl_has_native_bf16(void);
+/// 1 when int8 convolutions can run on oneDNN's JIT kernels here (AVX2 or newer; VNNI makes them faster).
+int md_dnnl_has_int8_kernels(void);
 /// Sets the number of threads oneDNN uses (OpenMP builds); ignored elsewhere.
 void md_dnnl_set_threads(int threads);
 

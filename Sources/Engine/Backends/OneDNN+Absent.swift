@@ -4,11 +4,14 @@
 public enum OneDNN {
     public static let isAvailable = false
     public static var version: String { "not built in" }
+    public static let hasNativeBF16 = false
+    public static let hasInt8Kernels = false
     public static func setThreads(_ count: Int) {}
 }
 
 final class OneDNNConvolutionWeights: Sendable {
-    init(conv: Conv, planningBatch: Int, planningHeight: Int, planningWidth: Int, node: String) throws {
+    init(conv: Conv, planningBatch: Int, planningHeight: Int, planningWidth: Int, precision: Precision = .fp32,
+         sourceRange: Float = 0, node: String) throws {
         throw EngineError.unsupported(node: node, reason: "built without oneDNN")
     }
 }

@@ -12,6 +12,11 @@ public enum OneDNN {
         return "\(major).\(minor).\(patch)"
     }
 
+    /// Native bf16 arithmetic (AVX512-BF16 or AMX) as oneDNN sees this CPU.
+    public static let hasNativeBF16: Bool = md_dnnl_has_native_bf16() != 0
+    /// oneDNN has JIT int8 convolutions for this CPU (AVX2 or newer).
+    public static let hasInt8Kernels: Bool = md_dnnl_has_int8_kernels() != 0
+
     /// Threads oneDNN's OpenMP runtime uses for every primitive that follows.
     public static func setThreads(_ count: Int) {
         md_dnnl_set_threads(Int32(count))
@@ -34,8 +39,17 @@ final class OneDNNConvolutionWeights: @unchecked Sendable {
     // Safety: the handle is written once in init and only read (by plan creation) afterwards.
     let handle: OpaquePointer
 
-    init(conv: Conv, planningBatch: Int, planningHeight: Int, planningWidth: Int, node: String) throws {
+    /// `sourceRange`: int8 only, the calibrated max |source| (the source is quantized with 127 / it).
+    init(conv: Conv, planningBatch: Int, planningHeight: Int, planningWidth: Int, precision: Precision = .fp32,
+         sourceRange: Float = 0, node: String) throws {
         var geometry = md_conv_geometry()
+        switch precision {
+        case .fp32: geometry.precision = Int32(MD_PRECISION_FP32.rawValue)
+        case .bf16: geometry.precision = Int32(MD_PRECISION_BF16.rawValue)
+        case .int8:
+            geometry.precision = Int32(MD_PRECISION_INT8.rawValue)
+            geometry.input_scale = 127 / sourceRange
+        }
         geometry.in_channels = Int32(conv.inChannels)
         geometry.out_channels = Int32(conv.outChannels)
         geometry.kernel_h = Int32(conv.kernel.height)

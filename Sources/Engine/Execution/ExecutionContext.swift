@@ -23,7 +23,10 @@ public final class ExecutionContext {
 
     /// Runs the graph. `observe`, when given, receives every node output (as a row-major tensor) in
     /// execution order, named as in the graph; that is how intermediate activations are dumped.
-    public func run(_ inputs: [String: Tensor], observe: ((String, Tensor) -> Void)? = nil) throws -> [String: Tensor] {
+    /// `inspect` receives the same outputs' values in whatever layout they are stored (for statistics
+    /// that do not depend on the order, such as calibration ranges), without a copy.
+    public func run(_ inputs: [String: Tensor], observe: ((String, Tensor) -> Void)? = nil,
+                    inspect: ((String, UnsafeBufferPointer<Float>) -> Void)? = nil) throws -> [String: Tensor] {
         let graph = network.graph
         let inputShapes = inputs.mapValues(\.shape)
         for input in graph.inputs {
@@ -55,6 +58,7 @@ public final class ExecutionContext {
             for (name, output) in zip(node.outputs, outputs) {
                 values[name] = output
                 if let observe { observe(name, tensor(output)) }
+                if let inspect { inspect(name, UnsafeBufferPointer(start: output.buffer.pointer, count: output.count)) }
                 if remaining[name, default: 0] == 0, output.owned { pool.give(output.buffer) }
             }
         }

@@ -14,19 +14,46 @@ public enum ExecutionBackend: String, Sendable, CaseIterable {
 public final class Network: Sendable {
     public let graph: Graph
     public let backend: ExecutionBackend
+    /// The arithmetic of the convolutions (see `PrecisionPlan` for which ones it covers).
+    public let precision: PrecisionPlan
+    /// The precision each convolution runs in, by node name (float32 ones included).
+    public let convolutionPrecisions: [String: Precision]
+    let planningInputShapes: [String: [Int]]
     let convolutionWeights: [Int: OneDNNConvolutionWeights]
     /// For each value name, the number of nodes that read it (graph outputs count once more).
     let consumerCounts: [String: Int]
 
     /// Prepares `graph` for `backend`. `planningInputShapes` gives representative input shapes (for
     /// dynamic graphs) used to choose oneDNN's weight layouts; it is also shape-checked here.
-    public init(graph: Graph, backend: ExecutionBackend = .oneDNN, planningInputShapes: [String: [Int]]) throws {
+    /// `precision` other than fp32 needs the oneDNN backend and a CPU that runs it fast (else this throws
+    /// `EngineError.unsupportedPrecision` with the reason).
+    public init(graph: Graph, backend: ExecutionBackend = .oneDNN, planningInputShapes: [String: [Int]],
+                precision: PrecisionPlan = .fp32) throws {
         self.graph = graph
+        self.planningInputShapes = planningInputShapes
+        self.precision = precision
         let shapes = try graph.inferShapes(inputShapes: planningInputShapes)
         var effectiveBackend = backend
         if backend == .oneDNN, !OneDNN.isAvailable { effectiveBackend = .reference }
         self.backend = effectiveBackend
-        convolutionWeights = effectiveBackend == .oneDNN ? try Self.prepareConvolutions(graph, shapes: shapes) : [:]
+        if precision.precision != .fp32 {
+            if let reason = precision.precision.unavailabilityReason { throw EngineError.unsupportedPrecision(reason) }
+            if effectiveBackend != .oneDNN {
+                throw EngineError.unsupportedPrecision("\(precision.precision.rawValue) runs on the oneDNN backend only, not --backend reference")
+            }
+        }
+        let graphInputs = Set(graph.inputs.map(\.name))
+        var chosen: [Int: (Precision, Float)] = [:]
+        for (index, node) in graph.nodes.enumerated() {
+            guard let conv = node.operation as? Conv else { continue }
+            if let range = precision.reducedPrecisionRange(for: conv, sourceName: node.inputs[0], graphInputs: graphInputs) {
+                chosen[index] = (precision.precision, range)
+            }
+        }
+        convolutionPrecisions = Dictionary(uniqueKeysWithValues: graph.nodes.enumerated().compactMap { index, node in
+            node.operation is Conv ? (node.name, chosen[index]?.0 ?? .fp32) : nil
+        })
+        convolutionWeights = effectiveBackend == .oneDNN ? try Self.prepareConvolutions(graph, shapes: shapes, precisions: chosen) : [:]
         var counts: [String: Int] = [:]
         for node in graph.nodes { for input in node.inputs { counts[input, default: 0] += 1 } }
         for output in graph.outputs { counts[output, default: 0] += 1 }
@@ -35,7 +62,8 @@ public final class Network: Sendable {
 
     /// Reorders every convolution's weights and generates its kernel for the planning shape, on all
     /// cores at once (each is independent; oneDNN primitive creation is thread-safe).
-    private static func prepareConvolutions(_ graph: Graph, shapes: [String: [Int]]) throws -> [Int: OneDNNConvolutionWeights] {
+    private static func prepareConvolutions(_ graph: Graph, shapes: [String: [Int]],
+                                            precisions: [Int: (Precision, Float)]) throws -> [Int: OneDNNConvolutionWeights] {
         let jobs: [(index: Int, conv: Conv, input: [Int], name: String)] = graph.nodes.enumerated().compactMap { index, node in
             guard let conv = node.operation as? Conv, let input = shapes[node.inputs[0]] else { return nil }
             return (index, conv, input, node.name)
@@ -45,12 +73,18 @@ public final class Network: Sendable {
             let job = jobs[position]
             results.set(position, Result {
                 try OneDNNConvolutionWeights(conv: job.conv, planningBatch: job.input[0], planningHeight: job.input[2],
-                                             planningWidth: job.input[3], node: job.name)
+                                             planningWidth: job.input[3], precision: precisions[job.index]?.0 ?? .fp32,
+                                             sourceRange: precisions[job.index]?.1 ?? 0, node: job.name)
             })
         }
         var weights: [Int: OneDNNConvolutionWeights] = [:]
         for (position, job) in jobs.enumerated() { weights[job.index] = try results.get(position).get() }
         return weights
+    }
+
+    /// The same graph with its convolutions in another precision (weights prepared anew).
+    public func with(precision: PrecisionPlan) throws -> Network {
+        try Network(graph: graph, backend: backend, planningInputShapes: planningInputShapes, precision: precision)
     }
 
     /// Number of weights (parameters) held by the graph's ops and constants.
