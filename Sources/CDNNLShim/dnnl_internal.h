@@ -57,6 +57,10 @@ struct md_conv_plan {
     // Reduced-precision plans (not staged): reorder_in converts the NHWC float32 source (user_src) into
     // the kernel's type (src, in the workspace at source_offset); the destination is NHWC float32.
     int converts_source;
+    size_t source_count;       // elements of the source
+    float source_ceiling;      // int8: the largest source level, 127 or 255 (see dnnl_precision.c)
+    dnnl_memory_t zero_point;  // int8: the source zero point, an s32 scalar (oneDNN takes it at run time)
+    int32_t zero_point_value;
     char implementation[64];  // oneDNN's name for the kernel it runs
 };
 
@@ -75,11 +79,12 @@ int shim_weights_dims(const md_conv_geometry *g, dnnl_dims_t dims);
 /// Reorders `source` into a fresh 64-byte aligned buffer laid out as `target_desc` (freed with free()).
 dnnl_status_t shim_reorder_into(md_desc_ref source_desc, const void *source, md_desc_ref target_desc, void **target);
 
-/// The data type the convolution's source and weights have in `g`'s precision.
+/// The data type of the convolution's weights (and source, but for int8's u8) in `g`'s precision.
 dnnl_data_type_t shim_compute_type(const md_conv_geometry *g);
-/// Adds the per-output-channel scales of an int8 convolution to its attributes (`output_scales` NULL:
-/// nothing to add).
-dnnl_status_t shim_set_output_scales(dnnl_primitive_attr_t attr, const md_conv_geometry *g, const float *output_scales);
+dnnl_data_type_t shim_source_type(const md_conv_geometry *g);
+/// Adds what an int8 convolution needs to its attributes: the per-output-channel scales and the
+/// source zero point (`output_scales` NULL: not int8, nothing to add).
+dnnl_status_t shim_set_precision_attributes(dnnl_primitive_attr_t attr, const md_conv_geometry *g, const float *output_scales);
 /// Fills the reduced-precision parts of `weights` (int8: quantized plain weights, output scales, bias
 /// in the scaled domain) from float32 OIHW weights and bias; then `plain_desc`/`plain_weights` are the
 /// source for the reorder into the kernel's layout. Float32 and bf16 leave them empty.
@@ -93,7 +98,7 @@ int shim_convert_source(md_conv_plan *plan, const float *src_nhwc, char *workspa
 /// The convolution's execution arguments: source, weights, bias, destination, then the scratchpad (its
 /// data at `scratchpad`) and the residual as binary source where the plan has them; the caller has set
 /// the data handles of src, dst and residual. Returns the count, or -1 with `error` filled.
-int shim_convolution_arguments(md_conv_plan *plan, void *scratchpad, dnnl_exec_arg_t args[6], char *error,
+int shim_convolution_arguments(md_conv_plan *plan, void *scratchpad, dnnl_exec_arg_t args[8], char *error,
                                size_t error_capacity);
 
 /// Whether `g` should run on 8-channel blocked copies of its data (dnnl_staging.c says why).

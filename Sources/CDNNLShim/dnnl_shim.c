@@ -158,7 +158,7 @@ static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, const float 
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t post_ops = NULL;
 
-    if ((status = shim_desc_create_typed(&src_md, 4, src_dims, compute, staged ? dnnl_format_tag_any : dnnl_nhwc)) != dnnl_success)
+    if ((status = shim_desc_create_typed(&src_md, 4, src_dims, shim_source_type(g), staged ? dnnl_format_tag_any : dnnl_nhwc)) != dnnl_success)
         goto done;
     if ((status = shim_desc_create(&dst_md, 4, dst_dims, staged ? dnnl_aBcd8b : dnnl_nhwc)) != dnnl_success) goto done;
     if ((status = shim_desc_create(&bias_md, 1, bias_dims, dnnl_a)) != dnnl_success) goto done;
@@ -172,7 +172,7 @@ static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, const float 
     if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) !=
         dnnl_success)
         goto done;
-    if ((status = shim_set_output_scales(attr, g, output_scales)) != dnnl_success) goto done;
+    if ((status = shim_set_precision_attributes(attr, g, output_scales)) != dnnl_success) goto done;
     if ((status = dnnl_post_ops_create(&post_ops)) != dnnl_success) goto done;
     if (g->activation != MD_ACTIVATION_NONE &&
         (status = append_activation(post_ops, g->activation, g->activation_alpha)) != dnnl_success)
@@ -478,7 +478,7 @@ const char *md_conv_plan_implementation(const md_conv_plan *plan) { return plan-
 
 size_t md_conv_plan_workspace_size(const md_conv_plan *plan) { return plan->workspace_size; }
 
-int shim_convolution_arguments(md_conv_plan *plan, void *scratchpad, dnnl_exec_arg_t args[6], char *error,
+int shim_convolution_arguments(md_conv_plan *plan, void *scratchpad, dnnl_exec_arg_t args[8], char *error,
                                size_t error_capacity) {
     int count = 0;
     args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, plan->src};
@@ -499,6 +499,7 @@ int shim_convolution_arguments(md_conv_plan *plan, void *scratchpad, dnnl_exec_a
         int index = plan->shared->geometry.activation != MD_ACTIVATION_NONE ? 1 : 0;
         args[count++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1, plan->residual};
     }
+    if (plan->zero_point) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, plan->zero_point};
     return count;
 }
 
@@ -527,7 +528,7 @@ int md_conv_plan_execute(md_conv_plan *plan, const float *src_nhwc, const float 
         if (dnnl_memory_set_data_handle(plan->residual, (void *)residual_nhwc) != dnnl_success)
             return shim_fail(error, error_capacity, "set residual", dnnl_runtime_error);
     }
-    dnnl_exec_arg_t args[6];
+    dnnl_exec_arg_t args[8];
     int count = shim_convolution_arguments(plan, workspace, args, error, error_capacity);
     if (count < 0) return -1;
     dnnl_status_t status = dnnl_primitive_execute(plan->primitive, plan->stream, count, args);
@@ -545,6 +546,7 @@ void md_conv_plan_destroy(md_conv_plan *plan) {
     if (plan->weights) dnnl_memory_destroy(plan->weights);
     if (plan->bias) dnnl_memory_destroy(plan->bias);
     if (plan->residual) dnnl_memory_destroy(plan->residual);
+    if (plan->zero_point) dnnl_memory_destroy(plan->zero_point);
     if (plan->scratchpad) dnnl_memory_destroy(plan->scratchpad);
     if (plan->user_src) dnnl_memory_destroy(plan->user_src);
     if (plan->user_dst) dnnl_memory_destroy(plan->user_dst);

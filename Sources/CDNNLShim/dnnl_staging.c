@@ -104,7 +104,7 @@ int shim_execute_staged(md_conv_plan *plan, const float *src_nhwc, float *dst_nh
         if ((status = run_reorder(plan, plan->reorder_residual, plan->user_dst, plan->residual)) != dnnl_success)
             return shim_fail(error, error_capacity, "residual reorder", status);
     }
-    dnnl_exec_arg_t args[6];
+    dnnl_exec_arg_t args[8];
     int count = shim_convolution_arguments(plan, workspace, args, error, error_capacity);
     if (count < 0) return -1;
     if ((status = dnnl_primitive_execute(plan->primitive, plan->stream, count, args)) != dnnl_success)

@@ -113,7 +113,7 @@ public final class BatchRunner: @unchecked Sendable {
                 sinceCheckpoint += 1
                 self.progress.advance(file: item.path, failed: result.failure != nil)
                 if let frequency = request.checkpointFrequency, let path = request.checkpointPath, sinceCheckpoint >= frequency {
-                    try Checkpoint.write(Self.ordered(results, request.imagePaths), to: path)
+                    try Checkpoint.write(Self.ordered(results, request.imagePaths), precision: self.detector.precision, to: path)
                     sinceCheckpoint = 0
                     self.progress.note("Checkpoint written to \(path) (\(results.count) images)")
                 }
@@ -125,7 +125,7 @@ public final class BatchRunner: @unchecked Sendable {
             return false
         }
         if interrupted {
-            if let path = request.checkpointPath { try Checkpoint.write(Self.ordered(results, request.imagePaths), to: path) }
+            if let path = request.checkpointPath { try Checkpoint.write(Self.ordered(results, request.imagePaths), precision: self.detector.precision, to: path) }
             progress.end()
             return .interrupted(processed: processed, checkpoint: request.checkpointPath)
         }
@@ -133,7 +133,10 @@ public final class BatchRunner: @unchecked Sendable {
         if let base = request.relativeBase {
             images = images.map { var copy = $0; copy.file = ImageEnumerator.relative($0.file, to: base); return copy }
         }
-        let info = ResultsFile.info(detector: request.detectorName, metadata: request.detectorMetadata)
+        // fp32 files stay exactly as before (and as the reference writes them); other precisions say so.
+        var metadata = request.detectorMetadata
+        if detector.precision.precision != .fp32 { for (key, value) in detector.precision.metadataEntries { metadata[key] = value } }
+        let info = ResultsFile.info(detector: request.detectorName, metadata: metadata)
         try ResultsFile(images: images, detectionCategories: request.detectionCategories, info: info).write(to: request.outputPath)
         if let path = request.checkpointPath, FileManager.default.fileExists(atPath: path) {
             try? FileManager.default.removeItem(atPath: path)

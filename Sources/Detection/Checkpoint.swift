@@ -6,8 +6,11 @@ import Diagnostics
 /// so either tool can resume from the other's. Unlike the reference they are written to a temporary
 /// file and renamed: a kill during a write leaves the previous checkpoint intact.
 public enum Checkpoint {
-    public static func write(_ results: [ImageResult], to path: String) throws {
-        let value = JSONValue.object(JSONObject([("checkpoint", .array(results.map(\.json)))]))
+    /// `precision` goes into a `detector_metadata` entry next to the list (the reference reads only
+    /// `checkpoint`), so a resume can refuse to mix precisions or int8 calibrations.
+    public static func write(_ results: [ImageResult], precision: PrecisionRecord = .fp32, to path: String) throws {
+        let value = JSONValue.object(JSONObject([("checkpoint", .array(results.map(\.json))),
+                                                 ("detector_metadata", .object(JSONObject(precision.metadataEntries)))]))
         // Test hook: widen the window between writing the temporary file and the rename, so a test
         // can kill the process in the middle of a checkpoint write.
         let delay = ProcessInfo.processInfo.environment["MEGADETECTOR_TEST_CHECKPOINT_RENAME_DELAY"].flatMap(Double.init)
@@ -28,6 +31,17 @@ public enum Checkpoint {
             throw ResultsFormatError.invalid(path: path, reason: "no 'checkpoint' list")
         }
         return try list.map(ImageResult.init(json:))
+    }
+
+    /// The precision a checkpoint (or results file) was written with: fp32 when it does not say (the
+    /// reference's files, and ours from before precisions existed).
+    public static func precision(path: String) throws -> PrecisionRecord {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ResultsFormatError.unreadable(path: path, reason: "no such checkpoint")
+        }
+        let value = try? JSONParser.parse([UInt8](data))
+        let metadata = value?.object?["detector_metadata"]?.object ?? value?.object?["info"]?.object?["detector_metadata"]?.object
+        return PrecisionRecord(metadata: metadata)
     }
 
     /// The default checkpoint name next to the output, as the reference names it.

@@ -58,13 +58,16 @@ public final class Detector {
     public let model: LoadedModel?
     public let fasterRCNN: FasterRCNNModel?
     public let configuration: DetectorConfiguration
+    /// The precision the network runs in (recorded in results files and checkpoints).
+    public let precision: PrecisionRecord
     private let context: ExecutionContext?
     private let fasterRCNNState = FasterRCNNModel.RunState()
 
-    public init(model: LoadedModel, configuration: DetectorConfiguration) {
+    public init(model: LoadedModel, configuration: DetectorConfiguration, precision: PrecisionRecord = .fp32) {
         self.model = model
         fasterRCNN = nil
         self.configuration = configuration
+        self.precision = precision
         context = ExecutionContext(network: model.network)
     }
 
@@ -75,23 +78,27 @@ public final class Detector {
         var configuration = DetectorConfiguration(imageSize: fasterRCNN.preprocessor.maxDimension, stride: 1, threshold: threshold)
         configuration.tensorFlowPreprocessor = fasterRCNN.preprocessor
         self.configuration = configuration
+        precision = .fp32
         context = nil
     }
 
     /// Opens any supported model file for detection: `.pb` as a MegaDetector v2-v4 graph (which takes
     /// neither an image size nor augmentation, as in the reference), anything else through `ModelLoader`.
     public static func load(path: String, backend: ExecutionBackend, threshold: Double, imageSize: Int? = nil,
-                            classMapping: [Int: String]? = nil, augment: Bool = false) throws -> Detector {
+                            classMapping: [Int: String]? = nil, augment: Bool = false,
+                            precision: PrecisionRequest = PrecisionRequest()) throws -> Detector {
         if path.lowercased().hasSuffix(".pb") {
+            if precision.precision != .fp32 { throw Int8Calibration.Failure.notForTensorFlowGraphs }
             if imageSize != nil { throw DetectionError.unsupportedForTensorFlowGraphs("--image-size") }
             if augment { throw DetectionError.unsupportedForTensorFlowGraphs("--augment") }
             if classMapping != nil { throw DetectionError.unsupportedForTensorFlowGraphs("--class-mapping") }
             return Detector(fasterRCNN: try FasterRCNNModel(path: path, backend: backend), threshold: threshold)
         }
-        let loaded = try ModelLoader.load(path: path, backend: backend)
+        var loaded = try ModelLoader.load(path: path, backend: backend)
         var configuration = DetectorConfiguration.defaults(for: loaded, imageSize: imageSize, threshold: threshold, classMapping: classMapping)
         configuration.augment = augment
-        return Detector(model: loaded, configuration: configuration)
+        let record = try applyPrecision(precision, to: &loaded, path: path, configuration: configuration)
+        return Detector(model: loaded, configuration: configuration, precision: record)
     }
 
     /// The reference TFDetector's records: score above the threshold (compared in float32), category

@@ -146,12 +146,17 @@ public enum ModelRegistry {
 
     static func verify(_ path: String, _ known: KnownModel) throws {
         guard let expected = known.md5 else { return }
+        let actual = try md5(ofFile: path)
+        guard actual == expected else { throw Failure.checksumMismatch(path: path, expected: expected, actual: actual) }
+    }
+
+    /// The file's MD5 as 32 lowercase hex digits, read in 4 MiB pieces.
+    public static func md5(ofFile path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw Failure.notFound(path) }
         defer { try? handle.close() }
         var md5 = Insecure.MD5()
         while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty { md5.update(data: chunk) }
-        let actual = md5.finalize().map { String(format: "%02x", $0) }.joined()
-        guard actual == expected else { throw Failure.checksumMismatch(path: path, expected: expected, actual: actual) }
+        return md5.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     private static func fetch(_ url: String, to path: String) throws {

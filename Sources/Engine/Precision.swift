@@ -1,3 +1,5 @@
+import Foundation
+
 /// The arithmetic of a network's convolutions. Everything else (concatenation, resizing, pooling, the
 /// detection head's decode, NMS, box mapping) is float32 in every mode.
 public enum Precision: String, Sendable, CaseIterable, Codable {
@@ -13,6 +15,16 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 public struct PrecisionPlan: Sendable {
     public let precision: Precision
     public let ranges: ActivationRanges?
+    /// int8: sources quantized with a lower signal-to-noise ratio (dB) keep their convolution in fp32.
+    public var minimumSignalToNoise: Double = PrecisionPlan.defaultMinimumSignalToNoise
+    /// 40 dB (rounding noise 1 % of the signal's RMS), or MEGADETECTOR_INT8_MIN_SNR (for measuring the
+    /// trade-off). Why 40: on the trained YOLOX-Nano every lower line we tried (20-35 dB) lost 3-16 %
+    /// of the fp32 detections >= 0.2 (README, "Precision"); at 40 dB it keeps them all, and the
+    /// random-weight MDv5a-architecture network still runs every eligible convolution in int8.
+    public static let defaultMinimumSignalToNoise: Double = {
+        let environment = ProcessInfo.processInfo.environment["MEGADETECTOR_INT8_MIN_SNR"]
+        return environment.flatMap(Double.init) ?? 40
+    }()
 
     public static let fp32 = PrecisionPlan(precision: .fp32, ranges: nil)
     public static let bf16 = PrecisionPlan(precision: .bf16, ranges: nil)
@@ -21,16 +33,22 @@ public struct PrecisionPlan: Sendable {
     /// Which convolutions run in reduced precision, and why the others stay float32:
     /// - grouped (depthwise) ones: oneDNN's int8 depthwise kernel was slower than its float32 one on
     ///   AVX2 (measured), and they are a small share of the work;
-    /// - the first convolution (it reads the photo itself: three channels, little work, and the
-    ///   input's precision matters most there);
-    /// - convolutions without an activation: in the detectors we run these are the heads that produce
-    ///   raw box and class logits, where small errors move boxes and confidences directly.
-    /// int8 also needs a calibrated range for the convolution's source.
-    /// Returns the range (int8) or 0 (bf16) for a reduced-precision convolution, nil for float32.
-    func reducedPrecisionRange(for conv: Conv, sourceName: String, graphInputs: Set<String>) -> Float? {
-        guard precision != .fp32, conv.groups == 1, !graphInputs.contains(sourceName), conv.activation != .none else { return nil }
-        guard precision == .int8 else { return 0 }
-        guard let range = ranges?.maxAbs[sourceName], range > 0, range.isFinite else { return nil }
+    /// - the first convolution in graph order (it reads the photo's pixels, possibly rearranged as in
+    ///   YOLOv5's and YOLOX's Focus; little work, and quantizing pixels to 127 levels loses detail);
+    /// - convolutions without a hidden-layer activation (none, or a sigmoid): in the detectors we run
+    ///   these are the heads that produce box offsets, logits or scores, where small errors move boxes
+    ///   and confidences directly.
+    /// int8 also needs a calibrated range for the convolution's source, and keeps float32 where that
+    /// source would lose too much to rounding: heavy-tailed activations (a range set by rare large
+    /// values, most values near 0) leave few levels for the bulk of the signal.
+    /// `minimumSignalToNoise` (dB) draws that line.
+    /// Returns the source's range (int8; 0...0 for bf16) for a reduced-precision convolution, nil for
+    /// float32.
+    func reducedPrecisionRange(for conv: Conv, sourceName: String, isFirstConvolution: Bool) -> ClosedRange<Float>? {
+        guard precision != .fp32, conv.groups == 1, !isFirstConvolution, conv.activation.isHidden else { return nil }
+        guard precision == .int8 else { return 0...0 }
+        guard let ranges, let range = ranges.bounds[sourceName], range.upperBound > range.lowerBound else { return nil }
+        if let snr = ranges.signalToNoise(sourceName, levels: OneDNN.int8SourceLevels), snr < minimumSignalToNoise { return nil }
         return range
     }
 }
@@ -53,6 +71,17 @@ extension Precision {
             guard OneDNN.isAvailable else { return "int8 needs the oneDNN backend, which this build lacks" }
             if OneDNN.hasInt8Kernels { return nil }
             return "int8 needs a CPU with AVX2 or newer for oneDNN's int8 kernels; run --precision fp32"
+        }
+    }
+}
+
+extension Activation {
+    /// An activation of a hidden layer (SiLU, ReLU, leaky ReLU, hard swish), as opposed to none or a
+    /// sigmoid, which in the detectors we run mark a prediction head.
+    var isHidden: Bool {
+        switch self {
+        case .silu, .relu, .leakyRelu, .hardswish: return true
+        case .none, .sigmoid: return false
         }
     }
 }

@@ -46,6 +46,7 @@ struct DetectCommand: AsyncParsableCommand {
     @Option(help: "Resume from a checkpoint: a path, or 'auto' for the newest next to OUTPUT.") var resumeFromCheckpoint: String?
     @Flag(help: "Only print errors and the final lines.") var quiet = false
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     enum OverwriteHandling: String, ExpressibleByArgument {
         case overwrite, skip, error
@@ -73,9 +74,10 @@ struct DetectCommand: AsyncParsableCommand {
         let mapping = try loadClassMapping()
         do {
             modelPath = try ModelRegistry.resolve(model)
-            detector = try Detector.load(path: modelPath, backend: engine.backend, threshold: threshold, imageSize: imageSize,
-                                         classMapping: mapping?.indices, augment: augment)
             let (paths, base) = try ImageEnumerator.images(in: input, recursive: recursive)
+            detector = try Detector.load(path: modelPath, backend: engine.backend, threshold: threshold, imageSize: imageSize,
+                                         classMapping: mapping?.indices, augment: augment,
+                                         precision: try precisionOptions.request(photos: paths))
             if !quiet { FileHandle.standardError.write(Data("\(paths.count) image files found in the input directory\n".utf8)) }
             if outputRelativeFilenames, base == nil {
                 throw ValidationError("--output-relative-filenames needs a folder as INPUT")
@@ -92,6 +94,9 @@ struct DetectCommand: AsyncParsableCommand {
             if let resume = resumeFromCheckpoint {
                 resumedFrom = resume == "auto" ? Checkpoint.latest(forOutput: output) : resume
                 if let resumedFrom {
+                    if let conflict = detector.precision.resumeConflict(with: try Checkpoint.precision(path: resumedFrom)) {
+                        throw ValidationError("cannot resume from \(resumedFrom): \(conflict)")
+                    }
                     request.knownResults = try Checkpoint.read(path: resumedFrom)
                     if !quiet { FileHandle.standardError.write(Data("Resuming from checkpoint \(resumedFrom)\n".utf8)) }
                 } else if !quiet {

@@ -5,6 +5,7 @@ import Foundation
 import Glibc
 #endif
 import ModelFormats
+import Detection
 
 struct InferRawCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,11 +40,23 @@ struct InferRawCommand: ParsableCommand {
     var repeatCount: Int = 1
 
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     func run() throws {
         try reportingErrors {
             engine.apply()
-            let loaded = try ModelLoader.load(path: model, backend: engine.backend)
+            var loaded = try ModelLoader.load(path: model, backend: engine.backend)
+            switch precisionOptions.precision {
+            case .fp32: break
+            case .bf16: loaded.network = try loaded.network.with(precision: .bf16)
+            case .int8:
+                // A raw tensor has no photos to calibrate on: the scales come from a file.
+                guard let file = precisionOptions.calibration else { throw ValidationError("infer-raw --precision int8 needs --calibration FILE") }
+                let table = try CalibrationTable.read(path: file)
+                let md5 = try ModelRegistry.md5(ofFile: model)
+                guard table.modelMD5 == md5 else { throw Int8Calibration.Failure.otherModel(path: file, tableMD5: table.modelMD5, modelMD5: md5) }
+                loaded.network = try loaded.network.with(precision: .int8(table.activationRanges))
+            }
             let dims = shape.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             let tensor = try RawTensorFile.read(path: input, shape: dims)
             let context = ExecutionContext(network: loaded.network)
@@ -72,6 +85,8 @@ struct InferRawCommand: ParsableCommand {
                 let formatted = times.map { String(format: "%.3f", $0) }.joined(separator: " ")
                 print("forward seconds: \(formatted)")
                 print("load seconds: \(String(format: "%.3f", loaded.info.loadSeconds))")
+                let precisions = loaded.network.convolutionPrecisions.values
+                print("convolutions in \(precisionOptions.precision.rawValue): \(precisions.filter { $0 == precisionOptions.precision }.count) of \(precisions.count)")
                 print("peak resident memory MB: \(String(format: "%.0f", ProcessMemory.peakResidentMegabytes))")
             }
             guard let result = results[loaded.info.outputName] else { throw EngineError.missingInput(name: loaded.info.outputName) }

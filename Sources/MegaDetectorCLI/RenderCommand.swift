@@ -26,6 +26,7 @@ struct RenderCommand: ParsableCommand {
     @Flag(help: "Write crops of the detections instead of rendered photos.") var crop = false
     @Flag(help: "Also process inputs whose names end in _detections.") var includeRendered = false
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     func run() throws {
         try reportingErrors {
@@ -37,7 +38,8 @@ struct RenderCommand: ParsableCommand {
                 throw ValidationError("give --image-file or --image-dir")
             }
             inputs = inputs.filter { includeRendered || !URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent.hasSuffix("_detections") }
-            let detector = try Detector.load(path: try ModelRegistry.resolve(model), backend: engine.backend, threshold: min(threshold, 0.005))
+            let detector = try Detector.load(path: try ModelRegistry.resolve(model), backend: engine.backend, threshold: min(threshold, 0.005),
+                                             precision: try precisionOptions.request(photos: inputs))
             let renderer = DetectionRenderer(threshold: threshold, boxThickness: boxThickness, boxExpansion: boxExpansion,
                                              labelFontSize: labelFontSize)
             if Font.standard == nil { FileHandle.standardError.write(Data("warning: no font found; drawing boxes without labels\n".utf8)) }

@@ -44,9 +44,9 @@ import TestSupport
         let context = ExecutionContext(network: int8)
         let actual = try context.run(inputs)
         #expect(context.convolutionKernels["body3"]?.contains("int8") == true, "\(context.convolutionKernels)")
-        // int8 with 127 levels per tensor and per output channel: errors of about 1 % of the output's
-        // range after two quantized layers; 3 % bounds it with margin, while a wrong scale or bias is off
-        // by far more.
+        // int8 with 128 (or 256) levels per source and 255 per output channel: errors of about 1 % of
+        // the output's range after two quantized layers; 3 % bounds it with margin, while a wrong
+        // scale, zero point or bias is off by far more.
         for name in ["b", "out"] {
             let reference = try #require(expected[name]), value = try #require(actual[name])
             let range = reference.values.map(abs).max() ?? 0
@@ -56,21 +56,21 @@ import TestSupport
         }
     }
 
-    @Test func calibrationRangesAreTheLargestMagnitudeOfEachConvolutionSource() throws {
+    @Test func calibrationRangesAreTheExtremesOfEachConvolutionSource() throws {
         let network = try Network(graph: try Self.graph(), backend: .reference, planningInputShapes: ["x": Self.shape])
-        var observed: [String: Float] = [:]
+        var observed: [String: ClosedRange<Float>] = [:]
         _ = try ExecutionContext(network: network).run(["x": Self.input(seed: 5)], observe: { name, tensor in
-            observed[name] = tensor.values.map(abs).max()
+            observed[name] = tensor.values.min()!...tensor.values.max()!
         })
         let ranges = try ActivationRanges.measure(network, inputs: ["x": Self.input(seed: 5)])
         // Every convolution source but the graph input itself (never quantized: the stem stays float32).
-        #expect(ranges.maxAbs == ["s": observed["s"]!, "a": observed["a"]!, "b": observed["b"]!, "g": observed["g"]!])
+        #expect(ranges.bounds == ["s": observed["s"]!, "a": observed["a"]!, "b": observed["b"]!, "g": observed["g"]!])
     }
 
     @Test(.enabled(if: OneDNN.isAvailable && OneDNN.hasInt8Kernels, "needs oneDNN with int8 kernels (AVX2 or newer)"))
     func int8WithoutARangeForASourceKeepsThatConvolutionInFloat32() throws {
         let fp32 = try Network(graph: try Self.graph(), backend: .oneDNN, planningInputShapes: ["x": Self.shape])
-        let int8 = try fp32.with(precision: .int8(ActivationRanges(maxAbs: ["a": 4])))
+        let int8 = try fp32.with(precision: .int8(ActivationRanges(bounds: ["a": -0.3...4])))
         #expect(int8.convolutionPrecisions["body3"] == .fp32)
         #expect(int8.convolutionPrecisions["body1"] == .int8)
     }

@@ -26,8 +26,9 @@ typedef enum {
 typedef enum {
     MD_PRECISION_FP32 = 0,
     MD_PRECISION_BF16 = 1,  // bf16 source and weights, float32 accumulation and destination
-    MD_PRECISION_INT8 = 2,  // s8 source (q = round(x * input_scale), saturated), s8 weights scaled per
-                            // output channel (max |w| -> 127), int32 accumulation, float32 destination
+    MD_PRECISION_INT8 = 2,  // u8 source over the calibrated [input_min, input_max] with a zero point,
+                            // s8 weights scaled per output channel (max |w| -> 127), int32
+                            // accumulation, float32 destination (dnnl_precision.c says more)
 } md_precision;
 
 /// Geometry, fused epilogue and arithmetic of one 2-D convolution; activations are NHWC float32.
@@ -44,7 +45,9 @@ typedef struct {
     int residual_activation;     // md_activation applied to that sum (with add_residual only)
     float residual_activation_alpha;
     int precision;               // md_precision (0: float32)
-    float input_scale;           // MD_PRECISION_INT8: 127 / the calibrated max |source|
+    float input_min, input_max;  // MD_PRECISION_INT8: the calibrated range of the source
+    float input_scale;           // set by the shim: q = round(x * input_scale) + input_zero_point
+    int input_zero_point;
 } md_conv_geometry;
 
 typedef struct md_conv_weights md_conv_weights;
@@ -59,6 +62,8 @@ void md_dnnl_version(int *major, int *minor, int *patch);
 int md_dnnl_has_native_bf16(void);
 /// 1 when int8 convolutions can run on oneDNN's JIT kernels here (AVX2 or newer; VNNI makes them faster).
 int md_dnnl_has_int8_kernels(void);
+/// 1 with VNNI (AVX512-VNNI or AVX-VNNI): int8 products are summed in 32 bits, not 16.
+int md_dnnl_has_vnni(void);
 /// Sets the number of threads oneDNN uses (OpenMP builds); ignored elsewhere.
 void md_dnnl_set_threads(int threads);
 

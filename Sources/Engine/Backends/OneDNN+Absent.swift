@@ -6,12 +6,13 @@ public enum OneDNN {
     public static var version: String { "not built in" }
     public static let hasNativeBF16 = false
     public static let hasInt8Kernels = false
+    public static let int8SourceLevels = 128
     public static func setThreads(_ count: Int) {}
 }
 
 final class OneDNNConvolutionWeights: Sendable {
     init(conv: Conv, planningBatch: Int, planningHeight: Int, planningWidth: Int, precision: Precision = .fp32,
-         sourceRange: Float = 0, node: String) throws {
+         sourceRange: ClosedRange<Float> = 0...0, node: String) throws {
         throw EngineError.unsupported(node: node, reason: "built without oneDNN")
     }
 }

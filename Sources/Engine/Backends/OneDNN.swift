@@ -14,6 +14,9 @@ public enum OneDNN {
 
     /// Native bf16 arithmetic (AVX512-BF16 or AMX) as oneDNN sees this CPU.
     public static let hasNativeBF16: Bool = md_dnnl_has_native_bf16() != 0
+    /// Levels an int8 convolution source is quantized to: 256 with VNNI, 128 without (see
+    /// dnnl_precision.c: 16-bit intermediate sums).
+    public static let int8SourceLevels: Int = md_dnnl_has_vnni() != 0 ? 256 : 128
     /// oneDNN has JIT int8 convolutions for this CPU (AVX2 or newer).
     public static let hasInt8Kernels: Bool = md_dnnl_has_int8_kernels() != 0
 
@@ -39,16 +42,17 @@ final class OneDNNConvolutionWeights: @unchecked Sendable {
     // Safety: the handle is written once in init and only read (by plan creation) afterwards.
     let handle: OpaquePointer
 
-    /// `sourceRange`: int8 only, the calibrated max |source| (the source is quantized with 127 / it).
+    /// `sourceRange`: int8 only, the calibrated range of the source (quantized over it, see dnnl_precision.c).
     init(conv: Conv, planningBatch: Int, planningHeight: Int, planningWidth: Int, precision: Precision = .fp32,
-         sourceRange: Float = 0, node: String) throws {
+         sourceRange: ClosedRange<Float> = 0...0, node: String) throws {
         var geometry = md_conv_geometry()
         switch precision {
         case .fp32: geometry.precision = Int32(MD_PRECISION_FP32.rawValue)
         case .bf16: geometry.precision = Int32(MD_PRECISION_BF16.rawValue)
         case .int8:
             geometry.precision = Int32(MD_PRECISION_INT8.rawValue)
-            geometry.input_scale = 127 / sourceRange
+            geometry.input_min = sourceRange.lowerBound
+            geometry.input_max = sourceRange.upperBound
         }
         geometry.in_channels = Int32(conv.inChannels)
         geometry.out_channels = Int32(conv.outChannels)

@@ -42,11 +42,11 @@ public final class Network: Sendable {
                 throw EngineError.unsupportedPrecision("\(precision.precision.rawValue) runs on the oneDNN backend only, not --backend reference")
             }
         }
-        let graphInputs = Set(graph.inputs.map(\.name))
-        var chosen: [Int: (Precision, Float)] = [:]
+        let firstConvolution = graph.nodes.firstIndex { $0.operation is Conv }
+        var chosen: [Int: (Precision, ClosedRange<Float>)] = [:]
         for (index, node) in graph.nodes.enumerated() {
             guard let conv = node.operation as? Conv else { continue }
-            if let range = precision.reducedPrecisionRange(for: conv, sourceName: node.inputs[0], graphInputs: graphInputs) {
+            if let range = precision.reducedPrecisionRange(for: conv, sourceName: node.inputs[0], isFirstConvolution: index == firstConvolution) {
                 chosen[index] = (precision.precision, range)
             }
         }
@@ -63,7 +63,7 @@ public final class Network: Sendable {
     /// Reorders every convolution's weights and generates its kernel for the planning shape, on all
     /// cores at once (each is independent; oneDNN primitive creation is thread-safe).
     private static func prepareConvolutions(_ graph: Graph, shapes: [String: [Int]],
-                                            precisions: [Int: (Precision, Float)]) throws -> [Int: OneDNNConvolutionWeights] {
+                                            precisions: [Int: (Precision, ClosedRange<Float>)]) throws -> [Int: OneDNNConvolutionWeights] {
         let jobs: [(index: Int, conv: Conv, input: [Int], name: String)] = graph.nodes.enumerated().compactMap { index, node in
             guard let conv = node.operation as? Conv, let input = shapes[node.inputs[0]] else { return nil }
             return (index, conv, input, node.name)
@@ -74,7 +74,7 @@ public final class Network: Sendable {
             results.set(position, Result {
                 try OneDNNConvolutionWeights(conv: job.conv, planningBatch: job.input[0], planningHeight: job.input[2],
                                              planningWidth: job.input[3], precision: precisions[job.index]?.0 ?? .fp32,
-                                             sourceRange: precisions[job.index]?.1 ?? 0, node: job.name)
+                                             sourceRange: precisions[job.index]?.1 ?? 0...0, node: job.name)
             })
         }
         var weights: [Int: OneDNNConvolutionWeights] = [:]

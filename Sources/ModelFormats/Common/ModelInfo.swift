@@ -30,6 +30,7 @@ public struct ModelInfo: Sendable {
 
 /// A model ready to run: the immutable network plus what we know about it.
 public struct LoadedModel: Sendable {
-    public let network: Network
+    /// Replaced by a reduced-precision copy of itself when a run asks for one.
+    public var network: Network
     public var info: ModelInfo
 }

@@ -1,0 +1,115 @@
+import Diagnostics
+import Engine
+import Foundation
+import ModelFormats
+import ResultsFormat
+
+/// What a run asks for: a precision and, for int8, where the scales come from.
+public struct PrecisionRequest: Sendable {
+    public var precision: Precision
+    /// A table written by `megadetector calibrate` (else the cached default, else a new default).
+    public var calibrationFile: String?
+    /// Photos the default calibration may sample (a job's own photos), when no table exists yet.
+    public var calibrationPhotos: [String]
+
+    public init(precision: Precision = .fp32, calibrationFile: String? = nil, calibrationPhotos: [String] = []) {
+        self.precision = precision
+        self.calibrationFile = calibrationFile
+        self.calibrationPhotos = calibrationPhotos
+    }
+}
+
+/// What a detector runs in, as results files and checkpoints record it; resuming compares these.
+public struct PrecisionRecord: Sendable, Equatable {
+    public var precision: Precision
+    /// `CalibrationTable.fingerprint` (int8 only).
+    public var calibrationFingerprint: String?
+    /// Where the scales came from (int8 only): a sentence naming the photos and the table's path.
+    public var calibrationSource: String?
+
+    public static let fp32 = PrecisionRecord(precision: .fp32)
+
+    public init(precision: Precision, calibrationFingerprint: String? = nil, calibrationSource: String? = nil) {
+        self.precision = precision
+        self.calibrationFingerprint = calibrationFingerprint
+        self.calibrationSource = calibrationSource
+    }
+
+    /// Entries added to `info.detector_metadata` (the reference ignores fields it does not know).
+    public var metadataEntries: [(String, JSONValue)] {
+        var entries: [(String, JSONValue)] = [("precision", .string(precision.rawValue))]
+        if let calibrationFingerprint {
+            entries.append(("int8_calibration", .object(JSONObject([
+                ("fingerprint", .string(calibrationFingerprint)), ("source", .string(calibrationSource ?? "")),
+            ]))))
+        }
+        return entries
+    }
+
+    /// The record in a checkpoint or results file's metadata; a file without one was written in fp32
+    /// (by the reference or an earlier version of this program).
+    public init(metadata: JSONObject?) {
+        precision = metadata?["precision"]?.string.flatMap(Precision.init(rawValue:)) ?? .fp32
+        calibrationFingerprint = metadata?["int8_calibration"]?.object?["fingerprint"]?.string
+        calibrationSource = metadata?["int8_calibration"]?.object?["source"]?.string
+    }
+
+    /// Why a run with `self` cannot continue one recorded as `earlier`, or nil when it can.
+    public func resumeConflict(with earlier: PrecisionRecord) -> String? {
+        if precision != earlier.precision {
+            return "the checkpoint was written with --precision \(earlier.precision.rawValue), this run asks for \(precision.rawValue); resume with the same precision (mixing them would give one results file two kinds of numbers)"
+        }
+        if precision == .int8, calibrationFingerprint != earlier.calibrationFingerprint {
+            return "the checkpoint was written with int8 calibration \(earlier.calibrationFingerprint ?? "unknown") (\(earlier.calibrationSource ?? "")), this run has \(calibrationFingerprint ?? "none"); pass that run's table with --calibration"
+        }
+        return nil
+    }
+}
+
+extension Detector {
+    /// Switches a loaded model to the requested precision: int8 finds or measures its scales first
+    /// (a given table, else the cached default for this model and size, else a new default measured on
+    /// photos sampled from the job and cached). Messages about the calibration go to stderr.
+    static func applyPrecision(_ request: PrecisionRequest, to loaded: inout LoadedModel, path: String,
+                               configuration: DetectorConfiguration) throws -> PrecisionRecord {
+        switch request.precision {
+        case .fp32:
+            return .fp32
+        case .bf16:
+            loaded.network = try loaded.network.with(precision: .bf16)
+            return PrecisionRecord(precision: .bf16)
+        case .int8:
+            // Refuse before measuring anything when the machine cannot run int8.
+            if let reason = Precision.int8.unavailabilityReason { throw EngineError.unsupportedPrecision(reason) }
+            let (table, origin) = try calibration(request, loaded: loaded, path: path, configuration: configuration)
+            loaded.network = try loaded.network.with(precision: .int8(table.activationRanges))
+            return PrecisionRecord(precision: .int8, calibrationFingerprint: table.fingerprint,
+                                   calibrationSource: "\(table.source); table \(origin)")
+        }
+    }
+
+    private static func calibration(_ request: PrecisionRequest, loaded: LoadedModel, path: String,
+                                    configuration: DetectorConfiguration) throws -> (CalibrationTable, String) {
+        let modelMD5 = try ModelRegistry.md5(ofFile: path)
+        if let file = request.calibrationFile {
+            let table = try CalibrationTable.read(path: file)
+            try Int8Calibration.check(table, path: file, modelMD5: modelMD5, imageSize: configuration.imageSize)
+            return (table, file)
+        }
+        let cached = Int8Calibration.cachePath(modelMD5: modelMD5, imageSize: configuration.imageSize)
+        if FileManager.default.fileExists(atPath: cached) {
+            let table = try CalibrationTable.read(path: cached)
+            try Int8Calibration.check(table, path: cached, modelMD5: modelMD5, imageSize: configuration.imageSize)
+            FileHandle.standardError.write(Data("int8: using the cached calibration \(cached) (\(table.source))\n".utf8))
+            return (table, cached)
+        }
+        let photos = Int8Calibration.sample(request.calibrationPhotos)
+        let source = "\(photos.count) photos sampled evenly from the sorted list of the first int8 job for this model"
+        FileHandle.standardError.write(Data("int8: no calibration for this model yet; measuring on \(photos.count) of this job's photos\n".utf8))
+        let table = try Int8Calibration.measure(model: loaded, configuration: configuration, photos: photos, modelMD5: modelMD5,
+                                                source: source)
+        try table.write(to: cached)
+        FileHandle.standardError.write(Data("int8: calibration saved to \(cached); later int8 runs of this model reuse it (give --calibration FILE to use another)\n".utf8))
+        return (table, cached)
+    }
+}
