@@ -8,7 +8,7 @@ results files with `megadetector compare`. Nothing is asserted; figures are prin
 
 Usage (reference environment from ../shared/docs/reference-setup.md, release build of ours):
     swift build -c release
-    VENV/bin/python Benchmarks/detect_benchmark.py [--photos 8] [--size 2048x1536] [--rounds 3]
+    VENV/bin/python Benchmarks/detect_benchmark.py [--photos 8] [--size 2048x1536] [--rounds 3] [--precisions fp32,int8]
 
 --size picks only photos of that pixel size (users' photos are mostly 2048x1536 to 4000x3000);
 without it the first N photos in name order are used, whatever their sizes. The photo sizes, the CPU
@@ -65,6 +65,8 @@ def main():
     parser.add_argument("--photos", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1, help="alternate the tools this many times; medians are printed")
     parser.add_argument("--size", help="only photos of this size, WIDTHxHEIGHT (e.g. 2048x1536)")
+    parser.add_argument("--precisions", default="fp32",
+                        help="our precisions to run, comma-separated (fp32,int8); int8 is calibrated once on the N photos first")
     args = parser.parse_args()
     import engine_benchmark
     scratch = Path(args.scratch)
@@ -86,20 +88,29 @@ def main():
             (folder / photo.name).symlink_to(photo)
         folders[count] = folder
     options = ["--threshold", "0.005", "--recursive"]
-    tools = {
-        "megadetector-swift": lambda folder, out: [args.binary, "detect", str(model), str(folder), str(out), "--quiet",
-                                                   "--output-relative-filenames"] + options,
+    def ours(precision):
+        extra = [] if precision == "fp32" else ["--precision", precision]
+        if precision == "int8":
+            table = scratch / "int8_calibration.json"
+            subprocess.run([args.binary, "calibrate", str(model), str(folders[len(photos)]), "--output", str(table)],
+                           check=True, env=CLEAN_ENVIRONMENT, stdout=subprocess.DEVNULL)
+            extra += ["--calibration", str(table)]
+        return lambda folder, out: [args.binary, "detect", str(model), str(folder), str(out), "--quiet",
+                                    "--output-relative-filenames"] + options + extra
+    tools = {("megadetector-swift" if precision == "fp32" else f"megadetector-swift {precision}"): ours(precision)
+             for precision in args.precisions.split(",")}
+    tools.update({
         "reference (megadetector 10.0.28)": lambda folder, out: [sys.executable, "-m", "megadetector.detection.run_detector_batch",
                                                                  str(model), str(folder), str(out), "--quiet",
                                                                  "--output_relative_filenames"] + options,
-    }
+    })
     # The tools alternate, round after round, so that a slow spell of a shared host (we have seen the
     # same run take twice as long ten minutes later) falls on both; each figure is the median of its rounds.
     runs = {name: [] for name in tools}
     for _ in range(args.rounds):
         for name, command in tools.items():
             one, _ = timed(command(folders[1], scratch / "one.json"))
-            many_output = scratch / (name.split()[0] + ".json")
+            many_output = scratch / (name.replace(" ", "_").split("(")[0] + ".json")
             many, peak = timed(command(folders[len(photos)], many_output))
             per_photo = (many - one) / (len(photos) - 1)
             runs[name].append((per_photo, one - per_photo, many, many_output, peak))
@@ -116,11 +127,15 @@ def main():
     print(f"{'tool':36s} {'per photo s':>12s} {'start-up s':>11s} {'total s':>8s} {'peak MB':>8s}")
     for name, (per_photo, startup, total, _, peak) in figures.items():
         print(f"{name:36s} {per_photo:12.2f} {startup:11.2f} {total:8.2f} {peak:8.0f}")
-    ours, reference = figures["megadetector-swift"], figures["reference (megadetector 10.0.28)"]
-    print(f"ratio reference / ours: per photo {reference[0] / ours[0]:.2f}x, start-up {reference[1] / max(ours[1], 1e-3):.2f}x")
-    comparison = subprocess.run([args.binary, "compare", str(ours[3]), str(reference[3])], capture_output=True, text=True,
-                                env=CLEAN_ENVIRONMENT)
-    print(comparison.stdout.strip())
+    reference = figures["reference (megadetector 10.0.28)"]
+    for name, ours_figures in figures.items():
+        if not name.startswith("megadetector-swift"):
+            continue
+        print(f"ratio reference / {name}: per photo {reference[0] / ours_figures[0]:.2f}x, "
+              f"start-up {reference[1] / max(ours_figures[1], 1e-3):.2f}x")
+        comparison = subprocess.run([args.binary, "compare", str(ours_figures[3]), str(reference[3])], capture_output=True,
+                                    text=True, env=CLEAN_ENVIRONMENT)
+        print(comparison.stdout.strip())
 
 
 if __name__ == "__main__":

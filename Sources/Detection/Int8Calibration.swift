@@ -23,14 +23,27 @@ public struct CalibrationTable: Sendable, Equatable, Codable {
     public var photos: [String]
     /// Value name in the model's graph -> [min, max].
     public var ranges: [String: ClosedRange<Float>]
+    /// Value name -> sum of squares and count of its values (their RMS decides which convolutions
+    /// int8 keeps in fp32, see `PrecisionPlan`).
+    public var squares: [String: ActivationRanges.SumOfSquares]
+
+    public init(modelMD5: String, imageSize: Int, source: String, photos: [String], ranges: [String: ClosedRange<Float>],
+                squares: [String: ActivationRanges.SumOfSquares]) {
+        self.modelMD5 = modelMD5
+        self.imageSize = imageSize
+        self.source = source
+        self.photos = photos
+        self.ranges = ranges
+        self.squares = squares
+    }
 
     enum CodingKeys: String, CodingKey {
-        case format, version, method, source, photos, ranges
+        case format, version, method, source, photos, ranges, squares
         case modelMD5 = "model_md5"
         case imageSize = "image_size"
     }
 
-    public var activationRanges: ActivationRanges { ActivationRanges(bounds: ranges) }
+    public var activationRanges: ActivationRanges { ActivationRanges(bounds: ranges, squares: squares) }
 
     /// MD5 of the table's canonical JSON: names the calibration in results files and checkpoints, so a
     /// resume can refuse to mix scales.
@@ -115,7 +128,7 @@ public enum Int8Calibration {
         }
         guard !used.isEmpty else { throw Failure.noUsablePhotos(tried: photos.count) }
         return CalibrationTable(modelMD5: modelMD5, imageSize: configuration.imageSize, source: source, photos: used,
-                                ranges: ranges.bounds)
+                                ranges: ranges.bounds, squares: ranges.squares)
     }
 
     /// Where the default calibration of a model is kept: next to the downloaded models.

@@ -15,6 +15,11 @@ public struct ActivationRanges: Sendable, Equatable, Codable {
         public var sum: Double
         public var count: Double
         public var rms: Double { count > 0 ? (sum / count).squareRoot() : 0 }
+
+        public init(sum: Double, count: Double) {
+            self.sum = sum
+            self.count = count
+        }
     }
 
     public init(bounds: [String: ClosedRange<Float>] = [:], squares: [String: SumOfSquares] = [:]) {
