@@ -62,6 +62,11 @@ public final class Detector {
     public let precision: PrecisionRecord
     private let context: ExecutionContext?
     private let fasterRCNNState = FasterRCNNModel.RunState()
+    /// Networks of a dynamic-size ONNX export, by input shape, most recently made last. At most
+    /// `boundShapeLimit`: each holds its own prepared weights, and a job's photos rarely have more
+    /// than a few aspect ratios.
+    private var boundContexts: [(shape: [Int], context: ExecutionContext)] = []
+    static let boundShapeLimit = 4
 
     public init(model: LoadedModel, configuration: DetectorConfiguration, precision: PrecisionRecord = .fp32) {
         self.model = model
@@ -140,11 +145,24 @@ public final class Detector {
 
     private func forward(_ tensor: Tensor) throws -> Tensor {
         guard let model, let context else { throw DetectionError.unexpectedOutput([]) }
-        let outputs = try context.run([model.info.inputName: tensor])
+        let outputs = try self.context(for: tensor.shape, model: model, default: context).run([model.info.inputName: tensor])
         guard let output = outputs[model.info.outputName], output.rank == 3, output.shape[2] > 5 else {
             throw DetectionError.unexpectedOutput(outputs[model.info.outputName]?.shape ?? [])
         }
         return output
+    }
+
+    /// The context whose network takes `shape`: the loaded one, or for a dynamic-size ONNX export one
+    /// converted for that shape (in the loaded network's precision).
+    private func context(for shape: [Int], model: LoadedModel, default loaded: ExecutionContext) throws -> ExecutionContext {
+        guard let rebind = model.rebind, model.network.graph.inputs.first?.shape != shape else { return loaded }
+        if let index = boundContexts.firstIndex(where: { $0.shape == shape }) { return boundContexts[index].context }
+        var network = try rebind(shape)
+        if model.network.precision.precision != .fp32 { network = try network.with(precision: model.network.precision) }
+        let context = ExecutionContext(network: network)
+        boundContexts.append((shape, context))
+        if boundContexts.count > Self.boundShapeLimit { boundContexts.removeFirst() }
+        return context
     }
 
     public func detect(_ image: RGBImage) throws -> [DetectionResult] {

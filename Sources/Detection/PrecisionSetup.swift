@@ -81,6 +81,9 @@ extension Detector {
         case .int8:
             // Refuse before measuring anything when the machine cannot run int8.
             if let reason = Precision.int8.unavailabilityReason { throw EngineError.unsupportedPrecision(reason) }
+            if loaded.rebind != nil {
+                throw EngineError.unsupportedPrecision("--precision int8 is not built for ONNX exports with a dynamic input size yet (calibration runs one network size); use fp32, or export with a fixed size")
+            }
             let (table, origin) = try calibration(request, loaded: loaded, path: path, configuration: configuration)
             loaded.network = try loaded.network.with(precision: .int8(table.activationRanges))
             return PrecisionRecord(precision: .int8, calibrationFingerprint: table.fingerprint,

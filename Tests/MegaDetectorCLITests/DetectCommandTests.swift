@@ -68,6 +68,21 @@ struct DetectCommandTests {
         #expect(ours.images.first { $0.file == "exif_orientation_1.jpg" }?.datetime == .some("2024:06:01 21:13:07"))
     }
 
+    /// The same weights exported to ONNX with a dynamic height and width (generate_detect_fixtures.py
+    /// --onnx-only: torch.onnx.export, BatchNorm fused, as `export.py --dynamic` does) give the
+    /// reference's results on the checkpoint: each photo's letterboxed size gets its own conversion.
+    @Test func dynamicONNXExportGivesTheReferenceResultsOfItsCheckpoint() throws {
+        let model = Self.fixtures.appendingPathComponent("md_v5_tiny_dynamic.onnx").path
+        let (ours, _) = try Self.runDetect(Self.fixtures.appendingPathComponent("synthetic").path, model: model)
+        let expected = try ResultsFile.read(path: Self.fixtures.appendingPathComponent("expected_synthetic.json").path)
+        Self.check(ours: ours, expected: expected, minimumIdentical: 1.0)
+        let info = try Fixtures.runCLI(["model-info", model])
+        #expect(info.status == 0 && info.stdout.contains("dynamic input [1, 3, -1, -1]"), "\(info.stdout)\(info.stderr)")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-dyn-\(UUID().uuidString).json").path
+        let int8 = try Fixtures.runCLI(["detect", model, Self.fixtures.appendingPathComponent("synthetic").path, output, "--precision", "int8"])
+        #expect(int8.status != 0 && int8.stderr.contains("not built for ONNX exports with a dynamic input size"), "\(int8.stderr)")
+    }
+
     @Test func overwriteHandlingAndBadInputs() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-exists-\(UUID().uuidString).json")
         try Data("{}".utf8).write(to: output)

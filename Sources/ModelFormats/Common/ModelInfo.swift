@@ -33,4 +33,13 @@ public struct LoadedModel: Sendable {
     /// Replaced by a reduced-precision copy of itself when a run asks for one.
     public var network: Network
     public var info: ModelInfo
+    /// For networks converted for one input size (ONNX exports with dynamic height and width): makes
+    /// the network for another input shape. nil when `network` takes any size (YOLOv5 checkpoints) or
+    /// only its fixed one.
+    public var rebind: (@Sendable ([Int]) throws -> Network)? = nil
+
+    public init(network: Network, info: ModelInfo) {
+        self.network = network
+        self.info = info
+    }
 }

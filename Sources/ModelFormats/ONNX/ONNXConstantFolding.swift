@@ -1,7 +1,7 @@
 import Engine
 
 /// Load-time evaluation of ONNX ops that only ever see constants in the graphs we accept (grid and
-/// anchor construction in YOLOv5 exports: ConstantOfShape, Equal, Where, Expand on constants).
+/// anchor construction in YOLOv5 exports: ConstantOfShape, Equal, Where, Expand, Range on constants).
 enum ONNXConstantFolding {
     /// Applies `function` element-wise over NumPy-broadcast inputs.
     static func broadcast(_ inputs: [ONNXTensorProto], _ function: ([Double]) -> Double) throws -> ONNXTensorProto {
@@ -40,6 +40,15 @@ enum ONNXConstantFolding {
         case "Expand":
             let ones = ONNXTensorProto(name: "", dims: constants[1].ints, values: Array(repeating: 1, count: constants[1].ints.reduce(1, *)))
             return try broadcast([constants[0], ones]) { $0[0] }
+        case "Range":
+            // Grid coordinates in exports with a dynamic input size: constant once the size is bound.
+            guard constants.count == 3, let start = constants[0].values.first, let limit = constants[1].values.first,
+                  let delta = constants[2].values.first, delta != 0, start.isFinite, limit.isFinite else {
+                throw ModelFormatError.malformedONNX("Range \(node.name): needs finite scalar start and limit and a non-zero delta")
+            }
+            let count = Swift.max(Int(((limit - start) / delta).rounded(.up)), 0)
+            guard count <= 1 << 26 else { throw ModelFormatError.malformedONNX("Range \(node.name): \(count) elements is too large") }
+            return ONNXTensorProto(name: "", dims: [count], values: (0..<count).map { start + Double($0) * delta })
         default: return nil
         }
     }

@@ -3,15 +3,27 @@ import Foundation
 
 /// Converts an ONNX model (YOLOv5 exports, YOLOX and similar detectors) into an engine graph.
 /// Shape-plumbing subgraphs (Shape -> Gather/Slice -> Concat -> Reshape) are folded to constants at
-/// load, because the graphs we accept have static shapes; the remaining ops map one to one onto the
-/// engine's, and Conv + Sigmoid + Mul (SiLU) and residual Adds are fused afterwards.
+/// load, because they depend only on the input's shape; the remaining ops map one to one onto the
+/// engine's, and Conv + Sigmoid + Mul (SiLU) and residual Adds are fused afterwards. An export with a
+/// dynamic height and width (`export.py --dynamic`) is converted for one concrete size at a time:
+/// `LoadedModel.rebind` makes the network for another photo's letterboxed size.
 public enum ONNXModel {
-    public static func load(path: String, backend: ExecutionBackend) throws -> LoadedModel {
+    /// The size a dynamic export is converted for when no photo has fixed it yet: a 4:3 photo
+    /// letterboxed to 1280 (what MegaDetector models see most).
+    public static let planningSize = (height: 960, width: 1280)
+
+    public static func load(path: String, backend: ExecutionBackend, inputShape: [Int]? = nil) throws -> LoadedModel {
         let start = Date()
         let file = try MappedFile(path: path)
         let proto = try ONNXModelProto(file.bytes)
         var converter = ONNXGraphConverter(opset: proto.opsets[""] ?? 1)
-        let graph = try GraphFusion.fuse(try converter.convert(proto.graph))
+        let declared = proto.graph.inputs.first { input in !proto.graph.initializers.contains { $0.name == input.name } }?.shape ?? []
+        let dynamic = declared.contains { $0 <= 0 }
+        var bound = inputShape
+        if dynamic, bound == nil, declared.count == 4 {
+            bound = [max(declared[0], 1), declared[1], planningSize.height, planningSize.width]
+        }
+        let graph = try GraphFusion.fuse(try converter.convert(proto.graph, inputShape: bound))
         guard let input = graph.inputs.first else { throw ModelFormatError.malformedONNX("the graph has no input") }
         let network = try Network(graph: graph, backend: backend, planningInputShapes: [input.name: input.shape])
         let outputShape = try graph.inferShapes(inputShapes: [input.name: input.shape])[graph.outputs[0]] ?? []
@@ -22,8 +34,13 @@ public enum ONNXModel {
             parameterCount: network.parameterCount + constantParameters, classNames: [], strides: [], anchorsInPixels: [],
             defaultInputSize: input.shape.count == 4 ? max(input.shape[2], input.shape[3]) : 0,
             storagePrecision: "float32", layerCount: graph.nodes.count, outputKind: .raw, inputName: input.name,
-            outputName: graph.outputs[0], inputShape: input.shape, loadSeconds: Date().timeIntervalSince(start))
-        return LoadedModel(network: network, info: info)
+            outputName: graph.outputs[0], inputShape: dynamic ? declared : input.shape, loadSeconds: Date().timeIntervalSince(start))
+        var loaded = LoadedModel(network: network, info: info)
+        if dynamic {
+            loaded.info.architecture += "; dynamic input \(declared) (converted per letterboxed photo size)"
+            loaded.rebind = { shape in try ONNXModel.load(path: path, backend: backend, inputShape: shape).network }
+        }
+        return loaded
     }
 }
 
@@ -43,23 +60,31 @@ struct ONNXGraphConverter {
         self.opset = opset
     }
 
-    mutating func convert(_ graph: ONNXGraphProto) throws -> Graph {
+    /// `inputShape` binds the dimensions an export left dynamic (and must agree with the fixed ones).
+    mutating func convert(_ graph: ONNXGraphProto, inputShape: [Int]? = nil) throws -> Graph {
         for initializer in graph.initializers { constants[initializer.name] = initializer }
         let inputs = graph.inputs.filter { constants[$0.name] == nil }
         guard inputs.count == 1 else {
             throw ModelFormatError.malformedONNX("expected one image input, found \(inputs.map(\.name))")
         }
-        for input in inputs {
-            guard input.shape.allSatisfy({ $0 > 0 }) else {
-                throw ModelFormatError.malformedONNX("input \(input.name) has dynamic shape \(input.shape); export with a fixed size")
+        let input = inputs[0]
+        var shape = input.shape
+        if let inputShape {
+            guard inputShape.count == shape.count, inputShape.allSatisfy({ $0 > 0 }),
+                  zip(shape, inputShape).allSatisfy({ $0 <= 0 || $0 == $1 }) else {
+                throw ModelFormatError.malformedONNX("input \(input.name) \(input.shape) cannot take the shape \(inputShape)")
             }
-            shapes[input.name] = input.shape
+            shape = inputShape
         }
+        guard shape.allSatisfy({ $0 > 0 }) else {
+            throw ModelFormatError.malformedONNX("input \(input.name) has dynamic shape \(input.shape) and no size was given for it")
+        }
+        shapes[input.name] = shape
         for node in graph.nodes { try convert(node) }
         for output in graph.outputs where shapes[output] == nil {
             throw ModelFormatError.malformedONNX("graph output \(output) is never computed")
         }
-        return try Graph(inputs: inputs.map { Graph.Input(name: $0.name, shape: $0.shape) }, outputs: graph.outputs,
+        return try Graph(inputs: [Graph.Input(name: input.name, shape: shape)], outputs: graph.outputs,
                          nodes: nodes, constants: graphConstants)
     }
 

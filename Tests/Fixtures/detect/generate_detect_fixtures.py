@@ -16,6 +16,9 @@ Writes next to this script:
   the same with --augment (YOLOv5 test-time augmentation).
 - expected_pixels.json: per photo, the MD5 of the RGB pixels the reference decodes (PIL, EXIF
   rotation applied) and of the letterboxed 1280 tensor it feeds the network (OpenCV INTER_LINEAR).
+- md_v5_tiny_dynamic.onnx: md_v5_tiny.pt exported to ONNX with dynamic height and width, as
+  `yolov5 export --dynamic` does (fp32, BatchNorm fused, Detect in export mode); `--onnx-only` makes
+  just this file (and its manifest entry) from the existing .pt.
 - manifest.json: versions and commands.
 """
 import argparse
@@ -130,12 +133,39 @@ def write_pixels(shared, synthetic=HERE / "synthetic"):
     (HERE / "expected_pixels.json").write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
 
 
+def export_dynamic_onnx(model_path):
+    """The .pt as people export it for variable photo sizes: dynamic H and W (and anchor count)."""
+    import onnx
+    from yolov5 import models
+    model = engine.fp32_from_checkpoint(model_path)
+    exported = copy.deepcopy(model).float().eval().fuse()
+    for module in exported.modules():
+        if isinstance(module, models.yolo.Detect):
+            module.inplace = False
+            module.export = True
+    path = HERE / "md_v5_tiny_dynamic.onnx"
+    example = torch.zeros(1, 3, 960, 1280)
+    torch.onnx.export(exported, example, str(path), opset_version=12, do_constant_folding=True,
+                      input_names=["images"], output_names=["output0"], dynamo=False,
+                      dynamic_axes={"images": {2: "height", 3: "width"}, "output0": {1: "anchors"}})
+    onnx.checker.check_model(onnx.load(str(path)))
+    return path, {"file": path.name, "from": model_path.name, "opset": 12, "dynamic_axes": "images: height, width; output0: anchors",
+                  "versions": {"torch": torch.__version__, "onnx": onnx.__version__}}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared", default=str(HERE.parents[3] / "shared"))
     parser.add_argument("--pixels-only", action="store_true", help="only rewrite expected_pixels.json")
+    parser.add_argument("--onnx-only", action="store_true", help="only (re)export md_v5_tiny_dynamic.onnx from md_v5_tiny.pt")
     args = parser.parse_args()
     shared = Path(args.shared).resolve()
+    if args.onnx_only:
+        _, entry = export_dynamic_onnx(HERE / "md_v5_tiny.pt")
+        manifest = json.loads((HERE / "manifest.json").read_text())
+        manifest["dynamic_onnx"] = entry
+        (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        return
     if args.pixels_only:
         write_pixels(shared)
         return
@@ -157,6 +187,7 @@ def main():
         "model": model.name,
         "megadetector_module": os.path.dirname(megadetector.__file__).split("site-packages/")[-1],
     }
+    manifest["dynamic_onnx"] = export_dynamic_onnx(model)[1]
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     for name in ("expected_shared.json", "expected_synthetic.json", "expected_synthetic_augment.json"):
         results = json.loads((HERE / name).read_text())
