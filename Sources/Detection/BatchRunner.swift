@@ -261,7 +261,8 @@ extension DetectorConfiguration {
 
     /// The letterboxed network input for a photo (the exact pixels the reference feeds the network).
     public func preprocess(_ image: RGBImage) -> (tensor: Tensor, letterbox: Letterbox) {
-        let letterbox = Letterbox(sourceWidth: image.width, sourceHeight: image.height, size: imageSize, stride: stride)
+        let letterbox = fixedInputSize.map { Letterbox(sourceWidth: image.width, sourceHeight: image.height, fixedWidth: $0.width, fixedHeight: $0.height) }
+            ?? Letterbox(sourceWidth: image.width, sourceHeight: image.height, size: imageSize, stride: stride)
         let boxed = letterbox.apply(to: image)
         return (Tensor(shape: [1, 3, boxed.height, boxed.width], values: Letterbox.tensorValues(boxed)), letterbox)
     }

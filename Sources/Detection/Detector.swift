@@ -18,6 +18,9 @@ public struct DetectorConfiguration: Sendable {
     public var augment = false
     /// For MegaDetector v2-v4 graphs: the graph's own input pipeline instead of the letterbox.
     public var tensorFlowPreprocessor: FasterRCNNPreprocessor?
+    /// For networks with a fixed input size (ONNX exports without dynamic axes): every photo is
+    /// letterboxed to exactly this size (`auto=False`), not to `imageSize` rounded to the stride.
+    public var fixedInputSize: (width: Int, height: Int)?
 
     public init(imageSize: Int, stride: Int, threshold: Double = 0.005, classMapping: [Int: String]? = nil) {
         self.imageSize = imageSize
@@ -30,8 +33,14 @@ public struct DetectorConfiguration: Sendable {
     public static func defaults(for model: LoadedModel, imageSize: Int? = nil, threshold: Double = 0.005,
                                 classMapping: [Int: String]? = nil) -> DetectorConfiguration {
         let modelDefault = model.info.metadataImageSize ?? 1280
-        return DetectorConfiguration(imageSize: imageSize ?? modelDefault, stride: modelDefault == 1280 ? 64 : 32,
-                                     threshold: threshold, classMapping: classMapping)
+        var configuration = DetectorConfiguration(imageSize: imageSize ?? modelDefault, stride: modelDefault == 1280 ? 64 : 32,
+                                                  threshold: threshold, classMapping: classMapping)
+        let shape = model.info.inputShape
+        if shape.count == 4, shape.allSatisfy({ $0 > 0 }) {
+            configuration.fixedInputSize = (shape[3], shape[2])
+            configuration.imageSize = max(shape[2], shape[3])
+        }
+        return configuration
     }
 }
 
@@ -40,6 +49,7 @@ public enum DetectionError: Error, CustomStringConvertible {
     case unexpectedOutput([Int])
     case augmentationUnavailable
     case unsupportedForTensorFlowGraphs(String)
+    case fixedInputSize(option: String, width: Int, height: Int)
 
     public var description: String {
         switch self {
@@ -47,6 +57,8 @@ public enum DetectionError: Error, CustomStringConvertible {
         case .augmentationUnavailable: return "--augment needs a YOLOv5 .pt model (its strides are not known for this file)"
         case let .unexpectedOutput(shape): return "network output \(shape) is not YOLOv5 rows [1, N, 5 + classes]"
         case let .unsupportedForTensorFlowGraphs(option): return "\(option) is not supported for MegaDetector v2-v4 (.pb) models, as in the reference"
+        case let .fixedInputSize(option, width, height):
+            return "\(option) does not apply to this model: it was exported for a fixed \(width)x\(height) input (photos are letterboxed to that size); export with dynamic axes to choose the size"
         }
     }
 }
@@ -101,6 +113,10 @@ public final class Detector {
         }
         var loaded = try ModelLoader.load(path: path, backend: backend)
         var configuration = DetectorConfiguration.defaults(for: loaded, imageSize: imageSize, threshold: threshold, classMapping: classMapping)
+        if let fixed = configuration.fixedInputSize {
+            if imageSize != nil { throw DetectionError.fixedInputSize(option: "--image-size", width: fixed.width, height: fixed.height) }
+            if augment { throw DetectionError.fixedInputSize(option: "--augment", width: fixed.width, height: fixed.height) }
+        }
         configuration.augment = augment
         let record = try applyPrecision(precision, to: &loaded, path: path, configuration: configuration)
         return Detector(model: loaded, configuration: configuration, precision: record)

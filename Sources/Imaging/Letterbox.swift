@@ -11,13 +11,26 @@ public struct Letterbox: Sendable, Equatable {
     public var height: Int { resizedHeight + top + bottom }
 
     public init(sourceWidth: Int, sourceHeight: Int, size: Int, stride: Int) {
+        self.init(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: size, height: size, stride: stride)
+    }
+
+    /// `auto=False`: exactly `width` x `height` (a network with a fixed input size), the photo scaled to
+    /// fit and centred, as YOLOv5's own detect.py letterboxes for fixed-size ONNX exports.
+    public init(sourceWidth: Int, sourceHeight: Int, fixedWidth: Int, fixedHeight: Int) {
+        self.init(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: fixedWidth, height: fixedHeight, stride: nil)
+    }
+
+    /// YOLOv5's letterbox: with a stride, each padding is the remainder modulo the stride (`auto=True`);
+    /// without, the image is padded to the full size.
+    private init(sourceWidth: Int, sourceHeight: Int, width: Int, height: Int, stride: Int?) {
         self.sourceWidth = sourceWidth
         self.sourceHeight = sourceHeight
-        let r = min(Double(size) / Double(sourceHeight), Double(size) / Double(sourceWidth))
+        let r = min(Double(height) / Double(sourceHeight), Double(width) / Double(sourceWidth))
         // Python's round(): half to even.
         resizedWidth = Int((Double(sourceWidth) * r).rounded(.toNearestOrEven))
         resizedHeight = Int((Double(sourceHeight) * r).rounded(.toNearestOrEven))
-        let dw = Double((size - resizedWidth) % stride) / 2, dh = Double((size - resizedHeight) % stride) / 2
+        let padW = width - resizedWidth, padH = height - resizedHeight
+        let dw = Double(stride.map { padW % $0 } ?? padW) / 2, dh = Double(stride.map { padH % $0 } ?? padH) / 2
         top = Int((dh - 0.1).rounded(.toNearestOrEven))
         bottom = Int((dh + 0.1).rounded(.toNearestOrEven))
         left = Int((dw - 0.1).rounded(.toNearestOrEven))

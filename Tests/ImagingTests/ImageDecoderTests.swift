@@ -51,6 +51,18 @@ struct ImageDecoderTests {
         #expect(c.width == 960 && c.height == 1280)
     }
 
+    /// `auto=False` (fixed-size networks): the full size, padding centred as yolov5's letterbox(im,
+    /// (960, 1280), auto=False) gives (dw, dh printed by it: 320/0, 0/120, 0/53.5).
+    @Test func fixedLetterboxPadsToTheWholeSize() {
+        let portrait = Letterbox(sourceWidth: 600, sourceHeight: 900, fixedWidth: 1280, fixedHeight: 960)
+        #expect(portrait.width == 1280 && portrait.height == 960 && portrait.left == 320 && portrait.right == 320 && portrait.top == 0)
+        let wide = Letterbox(sourceWidth: 1920, sourceHeight: 1080, fixedWidth: 1280, fixedHeight: 960)
+        #expect(wide.resizedHeight == 720 && wide.top == 120 && wide.bottom == 120 && wide.height == 960)
+        let odd = Letterbox(sourceWidth: 1001, sourceHeight: 667, fixedWidth: 1280, fixedHeight: 960)
+        // dh 53.5: round(53.4) = 53 on top, round(53.6) = 54 below.
+        #expect(odd.resizedWidth == 1280 && odd.resizedHeight == 853 && odd.top == 53 && odd.bottom == 54 && odd.height == 960)
+    }
+
     private func crc32(_ bytes: [UInt8]) -> [UInt8] {
         var crc: UInt32 = 0xFFFF_FFFF
         for byte in bytes {

@@ -83,6 +83,30 @@ struct DetectCommandTests {
         #expect(int8.status != 0 && int8.stderr.contains("not built for ONNX exports with a dynamic input size"), "\(int8.stderr)")
     }
 
+    /// A fixed-size export (960x1280) letterboxes every photo to exactly that size (`auto=False`, as
+    /// YOLOv5's detect.py does for such exports). For 4:3 landscape photos that is what the reference's
+    /// letterbox gives at 1280, so their entries equal the reference's on the checkpoint; the others are
+    /// padded further by design (and still get entries).
+    @Test func fixedSizeONNXExportLetterboxesToItsSize() throws {
+        let model = Self.fixtures.appendingPathComponent("md_v5_tiny_960x1280.onnx").path
+        let photos = Self.fixtures.appendingPathComponent("synthetic").path
+        let (ours, _) = try Self.runDetect(photos, model: model)
+        let expected = try ResultsFile.read(path: Self.fixtures.appendingPathComponent("expected_synthetic.json").path)
+        let reference = Dictionary(uniqueKeysWithValues: expected.images.map { ($0.file, $0) })
+        var compared = 0
+        for image in ours.images {
+            #expect(image.failure == nil, "\(image.file): \(image.failure ?? "")")
+            guard let width = image.width, let height = image.height, width * 3 == height * 4,
+                  Self.deliberateDifferences[image.file] == nil, let theirs = reference[image.file] else { continue }
+            #expect(image.detections == theirs.detections, "\(image.file)")
+            compared += 1
+        }
+        #expect(compared >= 8, "only \(compared) 4:3 photos compared")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-fixed-\(UUID().uuidString).json").path
+        let sized = try Fixtures.runCLI(["detect", model, photos, output, "--image-size", "640"])
+        #expect(sized.status != 0 && sized.stderr.contains("exported for a fixed 1280x960 input"), "\(sized.stderr)")
+    }
+
     @Test func overwriteHandlingAndBadInputs() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-exists-\(UUID().uuidString).json")
         try Data("{}".utf8).write(to: output)

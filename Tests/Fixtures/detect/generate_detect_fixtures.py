@@ -17,8 +17,9 @@ Writes next to this script:
 - expected_pixels.json: per photo, the MD5 of the RGB pixels the reference decodes (PIL, EXIF
   rotation applied) and of the letterboxed 1280 tensor it feeds the network (OpenCV INTER_LINEAR).
 - md_v5_tiny_dynamic.onnx: md_v5_tiny.pt exported to ONNX with dynamic height and width, as
-  `yolov5 export --dynamic` does (fp32, BatchNorm fused, Detect in export mode); `--onnx-only` makes
-  just this file (and its manifest entry) from the existing .pt.
+  `yolov5 export --dynamic` does (fp32, BatchNorm fused, Detect in export mode), and
+  md_v5_tiny_960x1280.onnx, the same with a fixed 960x1280 input (what a 4:3 photo letterboxes to at
+  1280); `--onnx-only` makes just these (and their manifest entries) from the existing .pt.
 - manifest.json: versions and commands.
 """
 import argparse
@@ -133,8 +134,15 @@ def write_pixels(shared, synthetic=HERE / "synthetic"):
     (HERE / "expected_pixels.json").write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
 
 
-def export_dynamic_onnx(model_path):
-    """The .pt as people export it for variable photo sizes: dynamic H and W (and anchor count)."""
+def export_onnx_files(model_path):
+    """The .pt as people export it: dynamic H and W (and anchor count), and fixed at 960x1280."""
+    dynamic = export_onnx_file(model_path, "md_v5_tiny_dynamic.onnx",
+                               {"images": {2: "height", 3: "width"}, "output0": {1: "anchors"}})
+    fixed = export_onnx_file(model_path, "md_v5_tiny_960x1280.onnx", None)
+    return {"dynamic_onnx": dynamic, "fixed_onnx": fixed}
+
+
+def export_onnx_file(model_path, name, dynamic_axes):
     import onnx
     from yolov5 import models
     model = engine.fp32_from_checkpoint(model_path)
@@ -143,27 +151,25 @@ def export_dynamic_onnx(model_path):
         if isinstance(module, models.yolo.Detect):
             module.inplace = False
             module.export = True
-    path = HERE / "md_v5_tiny_dynamic.onnx"
+    path = HERE / name
     example = torch.zeros(1, 3, 960, 1280)
     torch.onnx.export(exported, example, str(path), opset_version=12, do_constant_folding=True,
-                      input_names=["images"], output_names=["output0"], dynamo=False,
-                      dynamic_axes={"images": {2: "height", 3: "width"}, "output0": {1: "anchors"}})
+                      input_names=["images"], output_names=["output0"], dynamo=False, dynamic_axes=dynamic_axes)
     onnx.checker.check_model(onnx.load(str(path)))
-    return path, {"file": path.name, "from": model_path.name, "opset": 12, "dynamic_axes": "images: height, width; output0: anchors",
-                  "versions": {"torch": torch.__version__, "onnx": onnx.__version__}}
+    return {"file": path.name, "from": model_path.name, "opset": 12, "input": "1x3x960x1280",
+            "dynamic_axes": str(dynamic_axes), "versions": {"torch": torch.__version__, "onnx": onnx.__version__}}
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared", default=str(HERE.parents[3] / "shared"))
     parser.add_argument("--pixels-only", action="store_true", help="only rewrite expected_pixels.json")
-    parser.add_argument("--onnx-only", action="store_true", help="only (re)export md_v5_tiny_dynamic.onnx from md_v5_tiny.pt")
+    parser.add_argument("--onnx-only", action="store_true", help="only (re)export the ONNX files from md_v5_tiny.pt")
     args = parser.parse_args()
     shared = Path(args.shared).resolve()
     if args.onnx_only:
-        _, entry = export_dynamic_onnx(HERE / "md_v5_tiny.pt")
         manifest = json.loads((HERE / "manifest.json").read_text())
-        manifest["dynamic_onnx"] = entry
+        manifest.update(export_onnx_files(HERE / "md_v5_tiny.pt"))
         (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         return
     if args.pixels_only:
@@ -187,7 +193,7 @@ def main():
         "model": model.name,
         "megadetector_module": os.path.dirname(megadetector.__file__).split("site-packages/")[-1],
     }
-    manifest["dynamic_onnx"] = export_dynamic_onnx(model)[1]
+    manifest.update(export_onnx_files(model))
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     for name in ("expected_shared.json", "expected_synthetic.json", "expected_synthetic_augment.json"):
         results = json.loads((HERE / name).read_text())
