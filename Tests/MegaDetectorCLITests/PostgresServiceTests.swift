@@ -17,9 +17,12 @@ struct PostgresServiceTests {
         let options = ["--workers", "0", "--shard-size", "6"] + (shared.map { ["--root", $0] } ?? [])
         let first = try ServeCommandTests.Server(extra: options, database: cluster.url)
         try await first.waitUntilUp()
-        // Workers first, all connected, so that the job is still running when the database goes down.
+        // Workers first, all connected, so that the job is still running when the database goes down;
+        // each shard's commit is held 1.5 s (8 shards over 3 workers: at least 4.5 s per job), else
+        // the tiny model could finish all 45 photos before the status request below.
         let workers = try (0..<3).map {
-            try WorkerCommandTests.Worker(database: cluster.url, folder: first.folder, name: "pg-\($0)", leaseSeconds: 20, slow: false)
+            try WorkerCommandTests.Worker(database: cluster.url, folder: first.folder, name: "pg-\($0)", leaseSeconds: 20, slow: false,
+                                          commitDelay: 1.5)
         }
         for worker in workers { try await worker.waitForLog("working on") }
         let (status, created, _) = try await first.request("POST", "/v1/jobs", body: "{\"folder\": \"\(folder)\", \"request_name\": \"on postgres\"}")

@@ -15,7 +15,9 @@ import TestSupport
         /// `slow` uses the plain-Swift reference backend, seconds per photo, so a shard is still in
         /// progress when the test interrupts it.
         /// `namespace`: run the worker inside that network namespace (another "machine").
-        init(database: String, folder: URL, name: String, leaseSeconds: Double, slow: Bool, namespace: NetworkNamespace? = nil) throws {
+        /// `commitDelay`: seconds each shard's commit is held back (MEGADETECTOR_TEST_COMMIT_DELAY).
+        init(database: String, folder: URL, name: String, leaseSeconds: Double, slow: Bool, namespace: NetworkNamespace? = nil,
+             commitDelay: Double? = nil) throws {
             log = folder.appendingPathComponent("\(name).log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
             let arguments = ["worker", "--database", database, "--name", name, "--lease-seconds", "\(leaseSeconds)"]
@@ -27,6 +29,9 @@ import TestSupport
             } else {
                 process.executableURL = Fixtures.cli
                 process.arguments = arguments
+            }
+            if let commitDelay {
+                process.environment = ProcessInfo.processInfo.environment.merging(["MEGADETECTOR_TEST_COMMIT_DELAY": "\(commitDelay)"]) { $1 }
             }
             process.standardError = try FileHandle(forWritingTo: log)
             process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
