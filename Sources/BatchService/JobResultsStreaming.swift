@@ -8,11 +8,13 @@ extension JobStore {
     /// as failures), names relative to `relativeTo` when given. Reads `pageSize` photos at a time, so
     /// memory stays flat for million-photo jobs; the bytes equal what `ResultsFile.serialized()`
     /// would give for the same images.
-    public func streamResults(_ id: String, relativeTo root: String?, detectorName: String, pageSize: Int = 2000,
-                              write: (String) async throws -> Void) async throws {
+    /// `precision` other than fp32 is recorded in `detector_metadata` as `detect` records it.
+    public func streamResults(_ id: String, relativeTo root: String?, detectorName: String, precision: String = "fp32",
+                              pageSize: Int = 2000, write: (String) async throws -> Void) async throws {
         let version = ModelRegistry.version(fromFileName: detectorName)
-        let info = ResultsFile.info(detector: URL(fileURLWithPath: detectorName).lastPathComponent,
-                                    metadata: ModelRegistry.detectorMetadata(version: version))
+        var metadata = ModelRegistry.detectorMetadata(version: version)
+        if precision != "fp32" { metadata["precision"] = .string(precision) }
+        let info = ResultsFile.info(detector: URL(fileURLWithPath: detectorName).lastPathComponent, metadata: metadata)
         var writer = ResultsStreamWriter(info: info)
         var start = 0
         while true {

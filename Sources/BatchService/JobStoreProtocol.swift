@@ -14,14 +14,18 @@ public struct ShardClaim: Sendable {
     public let token: Int
     public let model: String
     public let threshold: Double
+    /// The job's convolution precision ("fp32", "int8", "bf16").
+    public let precision: String
     public let photos: [(index: Int, path: String)]
 
-    public init(jobId: String, shard: Int, token: Int, model: String, threshold: Double, photos: [(index: Int, path: String)]) {
+    public init(jobId: String, shard: Int, token: Int, model: String, threshold: Double, precision: String = "fp32",
+                photos: [(index: Int, path: String)]) {
         self.jobId = jobId
         self.shard = shard
         self.token = token
         self.model = model
         self.threshold = threshold
+        self.precision = precision
         self.photos = photos
     }
 }
@@ -41,6 +45,7 @@ public struct JobSummary: Sendable {
     public var message: String
     public var base: String
     public var caller: String
+    public var precision = "fp32"
 }
 
 /// Counts for monitoring: jobs by status, shards by state, photos with results and failures.
@@ -60,8 +65,9 @@ public struct JobCounts: Sendable {
 public protocol JobStore: Sendable {
     /// Records a job with its photos split into shards of `shardSize`. Returns the job id.
     /// `base`: a folder the results file names photos relative to ("" for absolute paths); `caller`:
-    /// who submitted it (only they may see or cancel it).
-    func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int, base: String,
+    /// who submitted it (only they may see or cancel it); `precision`: the convolutions' arithmetic
+    /// ("fp32", "int8", "bf16"), for every worker that takes a shard.
+    func createJob(name: String, model: String, threshold: Double, precision: String, photos: [String], shardSize: Int, base: String,
                    caller: String) async throws -> String
     /// Claims the oldest pending shard, or one whose lease expired, for `worker`.
     func claim(worker: String, leaseSeconds: Double) async throws -> ShardClaim?
@@ -88,7 +94,14 @@ public protocol JobStore: Sendable {
 
 extension JobStore {
     public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int) async throws -> String {
-        try await createJob(name: name, model: model, threshold: threshold, photos: photos, shardSize: shardSize, base: "", caller: "")
+        try await createJob(name: name, model: model, threshold: threshold, precision: "fp32", photos: photos, shardSize: shardSize,
+                            base: "", caller: "")
+    }
+
+    public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int, base: String,
+                          caller: String) async throws -> String {
+        try await createJob(name: name, model: model, threshold: threshold, precision: "fp32", photos: photos, shardSize: shardSize,
+                            base: base, caller: caller)
     }
 }
 

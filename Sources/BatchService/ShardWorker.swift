@@ -79,7 +79,7 @@ public final class ShardWorker: @unchecked Sendable {
     public func process(_ claim: ShardClaim, logger: Logger = Logger(label: "megadetector.worker")) async throws -> Bool {
         let loaded: Detector
         do {
-            loaded = try detector(for: claim.model, threshold: claim.threshold)
+            loaded = try detector(for: claim.model, threshold: claim.threshold, precision: claim.precision)
         } catch {
             // Retrying cannot help and other workers would fail the same way: end the job with the reason.
             _ = try await store.fail(claim.jobId, message: "cannot load model \(claim.model): \(ErrorMessage.sentence(for: error))")
@@ -156,10 +156,14 @@ public final class ShardWorker: @unchecked Sendable {
         }
     }
 
-    func detector(for model: String, threshold: Double) throws -> Detector {
-        let key = "\(model)|\(threshold)"
+    /// int8 uses the model's installed calibration only: measuring one per worker on its shard's photos
+    /// would let a job's results depend on which worker took which shard.
+    func detector(for model: String, threshold: Double, precision: String) throws -> Detector {
+        let key = "\(model)|\(threshold)|\(precision)"
         if let detector = detectors[key] { return detector }
-        let detector = try Detector.load(path: try ModelRegistry.resolve(model), backend: backend, threshold: threshold)
+        guard let arithmetic = Precision(rawValue: precision) else { throw EngineError.unsupportedPrecision("unknown precision '\(precision)'") }
+        let detector = try Detector.load(path: try ModelRegistry.resolve(model), backend: backend, threshold: threshold,
+                                         precision: PrecisionRequest(precision: arithmetic, measuresMissingCalibration: false))
         detectors[key] = detector
         return detector
     }

@@ -83,6 +83,7 @@ public enum Int8Calibration {
         case otherModel(path: String, tableMD5: String, modelMD5: String)
         case otherImageSize(path: String, tableSize: Int, modelSize: Int)
         case noUsablePhotos(tried: Int)
+        case notInstalled(path: String)
         case notForTensorFlowGraphs
 
         public var description: String {
@@ -92,6 +93,8 @@ public enum Int8Calibration {
                 return "calibration file \(path) was made for the model with MD5 \(tableMD5), not this one (\(modelMD5)); run `megadetector calibrate` for this model"
             case let .otherImageSize(path, tableSize, modelSize):
                 return "calibration file \(path) was measured at image size \(tableSize), this run uses \(modelSize); calibrate at this size"
+            case let .notInstalled(path):
+                return "int8 needs this model's calibration at \(path) on the machine that runs it; make it there with `megadetector calibrate MODEL PHOTOS... --install`"
             case let .noUsablePhotos(tried):
                 return "int8 calibration found no readable photo among the \(tried) it tried"
             case .notForTensorFlowGraphs:

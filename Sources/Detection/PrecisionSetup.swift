@@ -11,11 +11,15 @@ public struct PrecisionRequest: Sendable {
     public var calibrationFile: String?
     /// Photos the default calibration may sample (a job's own photos), when no table exists yet.
     public var calibrationPhotos: [String]
+    /// false: without a table, refuse (the batch service: shards must not calibrate each on its own).
+    public var measuresMissingCalibration: Bool
 
-    public init(precision: Precision = .fp32, calibrationFile: String? = nil, calibrationPhotos: [String] = []) {
+    public init(precision: Precision = .fp32, calibrationFile: String? = nil, calibrationPhotos: [String] = [],
+                measuresMissingCalibration: Bool = true) {
         self.precision = precision
         self.calibrationFile = calibrationFile
         self.calibrationPhotos = calibrationPhotos
+        self.measuresMissingCalibration = measuresMissingCalibration
     }
 }
 
@@ -106,6 +110,7 @@ extension Detector {
             FileHandle.standardError.write(Data("int8: using the cached calibration \(cached) (\(table.source))\n".utf8))
             return (table, cached)
         }
+        guard request.measuresMissingCalibration else { throw Int8Calibration.Failure.notInstalled(path: cached) }
         let photos = Int8Calibration.sample(request.calibrationPhotos)
         let source = "\(photos.count) photos sampled evenly from the sorted list of the first int8 job for this model"
         FileHandle.standardError.write(Data("int8: no calibration for this model yet; measuring on \(photos.count) of this job's photos\n".utf8))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatchService
+import Engine
 import Foundation
 import Hummingbird
 import Logging
@@ -27,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait at start-up for a PostgreSQL job store to answer.") var databaseStartTimeout: Int = 15
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on.") var port: Int = 8080
+    @Option(help: "Precisions a job may ask for, comma-separated (fp32, int8, bf16); the first is the default. int8 needs the model's calibration installed where the workers run (`megadetector calibrate MODEL PHOTOS --install`).")
+    var precisions: String = "fp32"
     @Option(help: "In-process workers (0: accept jobs only; another serve on the same database runs them).") var workers: Int = 1
     @Option(help: "Photos per shard.") var shardSize: Int = 2000
     @Option(help: "Seconds an in-process worker's shard stays leased without a heartbeat.") var leaseSeconds: Double = 60
@@ -50,6 +53,12 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: give at least one --model and one --root\n".utf8))
             throw ExitCode(1)
         }
+        do {
+            _ = try Self.parsePrecisions(precisions)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
+            throw ExitCode(1)
+        }
         let s3 = try download.s3Client()
         let logger = Logger(label: "megadetector.serve")
         do {
@@ -70,8 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
     func serve(_ store: any JobStore, keys: APIKeys, s3: S3Client?, logger: Logger) async throws {
         let policy = download.policy(allowURLs: allowURLs)
         let downloader = download.downloader(allowURLs: allowURLs)
-        let api = ServiceAPI(store: store, keys: keys, source: PhotoSource(roots: root, urlPolicy: policy, s3: s3), models: model, shardSize: shardSize,
+        var api = ServiceAPI(store: store, keys: keys, source: PhotoSource(roots: root, urlPolicy: policy, s3: s3), models: model, shardSize: shardSize,
                              maxPhotosPerJob: maxPhotosPerJob, maxActiveJobs: maxActiveJobs, maxRequestBytes: maxRequestBytes)
+        api.precisions = try Self.parsePrecisions(precisions)
         let app = Application(router: api.router(), configuration: .init(address: .hostname(host, port: port)))
         let pool = (0..<max(workers, 0)).map { ShardWorker(store: store, name: "local-\($0)", leaseSeconds: leaseSeconds, backend: engine.backend,
                                                           downloader: downloader, s3: s3) }
@@ -84,5 +94,17 @@ struct ServeCommand: AsyncParsableCommand {
                        .init(service: WorkerPoolService(workers: pool, logger: logger), successTerminationBehavior: .ignore)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
+    }
+
+    /// `--precisions fp32,int8` -> the list, each one this machine can run (else the reason).
+    static func parsePrecisions(_ text: String) throws -> [Precision] {
+        let list = try text.split(separator: ",").map { item -> Precision in
+            let name = item.trimmingCharacters(in: .whitespaces)
+            guard let precision = Precision(rawValue: name) else { throw ValidationError("--precisions: unknown precision '\(name)' (fp32, int8, bf16)") }
+            if let reason = precision.unavailabilityReason { throw ValidationError("--precisions \(name): \(reason)") }
+            return precision
+        }
+        guard !list.isEmpty else { throw ValidationError("--precisions needs at least one precision") }
+        return list
     }
 }

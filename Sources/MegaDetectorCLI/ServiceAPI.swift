@@ -1,4 +1,5 @@
 import BatchService
+import Engine
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -12,6 +13,8 @@ struct ServiceAPI: Sendable {
     let source: PhotoSource
     /// Clients choose among these only: a job must never make the server open an arbitrary file.
     let models: [String]
+    /// The precisions a job may ask for (`serve --precisions`); the first is the default.
+    var precisions: [Precision] = [.fp32]
     let shardSize: Int
     let maxPhotosPerJob: Int
     let maxActiveJobs: Int
@@ -32,7 +35,7 @@ struct ServiceAPI: Sendable {
             try await guarded(request) {
                 json(.ok, JSONObject([("models", .array(models.enumerated().map { index, model in
                     .object(JSONObject([("name", .string((model as NSString).lastPathComponent)), ("default", .bool(index == 0))]))
-                }))]))
+                })), ("precisions", .array(precisions.map { .string($0.rawValue) }))]))
             }
         }
         router.post("/v1/jobs") { request, _ in try await guarded(request) { try await create(request) } }
@@ -64,7 +67,8 @@ struct ServiceAPI: Sendable {
                 // Streamed a page of photos at a time: a million-photo job never sits in memory whole.
                 let store = self.store
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
-                    try await store.streamResults(id, relativeTo: summary.base.isEmpty ? nil : summary.base, detectorName: summary.model) { text in
+                    try await store.streamResults(id, relativeTo: summary.base.isEmpty ? nil : summary.base, detectorName: summary.model,
+                                                  precision: summary.precision) { text in
                         try await writer.write(ByteBuffer(string: text))
                     }
                     try await writer.finish(nil)
@@ -134,9 +138,14 @@ struct ServiceAPI: Sendable {
                                        firstN: object["first_n"]?.number.map { Int($0) }, sampleN: object["sample_n"]?.number.map { Int($0) },
                                        extensions: extensions.map(Set.init))
         let threshold = object["threshold"]?.number ?? 0.005
+        let requestedPrecision = object["precision"]?.string
+        guard let precision = requestedPrecision.map({ Precision(rawValue: $0) }) ?? precisions.first,
+              precisions.contains(precision) else {
+            return problem(.badRequest, "precision '\(requestedPrecision ?? "")' is not offered; this service allows \(precisions.map(\.rawValue))")
+        }
         let id = try await store.createJob(name: object["request_name"]?.string ?? object["name"]?.string ?? "", model: model,
-                                           threshold: threshold, photos: photos, shardSize: shardSize, base: "",
-                                           caller: caller(of: request) ?? "")
+                                           threshold: threshold, precision: precision.rawValue, photos: photos, shardSize: shardSize,
+                                           base: "", caller: caller(of: request) ?? "")
         return json(.created, describe(try await store.summary(id)!))
     }
 
@@ -145,7 +154,8 @@ struct ServiceAPI: Sendable {
         let rate = Double(summary.done) / elapsed
         var object = JSONObject([
             ("id", .string(summary.id)), ("name", .string(summary.name)), ("status", .string(summary.status.rawValue)),
-            ("model", .string((summary.model as NSString).lastPathComponent)), ("photos", .int(summary.total)), ("photos_done", .int(summary.done)),
+            ("model", .string((summary.model as NSString).lastPathComponent)), ("precision", .string(summary.precision)),
+            ("photos", .int(summary.total)), ("photos_done", .int(summary.done)),
             ("photos_failed", .int(summary.failed)), ("shards", .int(summary.shards)), ("shards_done", .int(summary.shardsDone)),
             ("rate_per_second", .double((rate * 100).rounded() / 100)),
         ])

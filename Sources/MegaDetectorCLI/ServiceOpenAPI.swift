@@ -175,6 +175,7 @@ enum ServiceOpenAPI {
             images: {type: array, items: {type: string}}
             model: {type: string, description: "One of /v1/models by name (alias: model_version)"}
             threshold: {type: number, default: 0.005}
+            precision: {type: string, enum: [fp32, int8, bf16], description: "One of /v1/models' precisions (serve --precisions); default the first"}
             request_name: {type: string}
             first_n: {type: integer}
             sample_n: {type: integer}
