@@ -57,6 +57,20 @@ public struct CalibrationTable: Sendable, Equatable, Codable {
         return encoder
     }
 
+    /// What a decoding error means, in words (Foundation's bridged description is "error 4865").
+    static func explain(_ error: Error) -> String {
+        guard let error = error as? DecodingError else { return ErrorMessage.sentence(for: error) }
+        func at(_ context: DecodingError.Context) -> String {
+            context.codingPath.isEmpty ? "" : " at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        }
+        switch error {
+        case let .keyNotFound(key, context): return "field '\(key.stringValue)' is missing\(at(context))"
+        case let .typeMismatch(_, context), let .valueNotFound(_, context): return "\(context.debugDescription)\(at(context))"
+        case let .dataCorrupted(context): return "\(context.debugDescription)\(at(context))"
+        @unknown default: return "\(error)"
+        }
+    }
+
     public func write(to path: String) throws {
         try AtomicFile.write(try Self.encoder.encode(self), to: path)
     }
@@ -67,7 +81,7 @@ public struct CalibrationTable: Sendable, Equatable, Codable {
         }
         let table: CalibrationTable
         do { table = try JSONDecoder().decode(CalibrationTable.self, from: data) } catch {
-            throw Int8Calibration.Failure.unreadable(path: path, reason: "not a calibration file (\(ErrorMessage.sentence(for: error)))")
+            throw Int8Calibration.Failure.unreadable(path: path, reason: "not a calibration file (\(Self.explain(error)))")
         }
         guard table.format == formatName, table.version == 1 else {
             throw Int8Calibration.Failure.unreadable(path: path, reason: "format '\(table.format)' version \(table.version) is not '\(formatName)' version 1")

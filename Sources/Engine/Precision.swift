@@ -19,8 +19,9 @@ public struct PrecisionPlan: Sendable {
     public var minimumSignalToNoise: Double = PrecisionPlan.defaultMinimumSignalToNoise
     /// 40 dB (rounding noise 1 % of the signal's RMS), or MEGADETECTOR_INT8_MIN_SNR (for measuring the
     /// trade-off). Why 40: on the trained YOLOX-Nano every lower line we tried (20-35 dB) lost 3-16 %
-    /// of the fp32 detections >= 0.2 (README, "Precision"); at 40 dB it keeps them all, and the
-    /// random-weight MDv5a-architecture network still runs every eligible convolution in int8.
+    /// of the fp32 detections >= 0.2 (README, "Precision fidelity"); at 40 dB it keeps them all. The
+    /// price is speed: at 40 dB only 16 of the random-weight MDv5a's 163 convolutions qualify (median
+    /// source SNR 37 dB at 128 levels), so on CPUs without VNNI int8 then runs close to fp32's time.
     public static let defaultMinimumSignalToNoise: Double = {
         let environment = ProcessInfo.processInfo.environment["MEGADETECTOR_INT8_MIN_SNR"]
         return environment.flatMap(Double.init) ?? 40
