@@ -90,8 +90,15 @@ extension Detector {
             }
             let (table, origin) = try calibration(request, loaded: loaded, path: path, configuration: configuration)
             loaded.network = try loaded.network.with(precision: .int8(table.activationRanges))
+            // Say how much runs in int8: at the default line a network with heavy-tailed activations
+            // keeps most layers in fp32, and a user expecting a large speed-up should know why not.
+            let choices = loaded.network.convolutionPrecisions.values
+            let layers = "\(choices.filter { $0 == .int8 }.count) of \(choices.count) convolutions in int8"
+            let line = Int(PrecisionPlan.defaultMinimumSignalToNoise)
+            FileHandle.standardError.write(Data(("int8: \(layers); the others stay fp32 (the first, grouped and output "
+                + "convolutions, and those whose inputs would keep less than \(line) dB after rounding)\n").utf8))
             return PrecisionRecord(precision: .int8, calibrationFingerprint: table.fingerprint,
-                                   calibrationSource: "\(table.source); table \(origin)")
+                                   calibrationSource: "\(table.source); table \(origin); \(layers)")
         }
     }
 
