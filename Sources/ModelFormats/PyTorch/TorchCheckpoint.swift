@@ -50,6 +50,12 @@ public struct TorchCheckpoint {
 
     /// A tensor's values as row-major float32 (float16/bfloat16/float64/integers converted).
     public func floats(_ tensor: TensorReference, name: String) throws -> [Float] {
+        try Self.floats(tensor, name: name, archive: archive, prefix: prefix)
+    }
+
+    /// `floats` from the parts of a checkpoint that may be shared across threads (the archive reads a
+    /// read-only memory map).
+    static func floats(_ tensor: TensorReference, name: String, archive: ZipArchive, prefix: String) throws -> [Float] {
         let count = tensor.shape.reduce(1) { $0.multipliedReportingOverflow(by: max($1, 0)).partialValue }
         guard tensor.shape.allSatisfy({ $0 >= 0 }), tensor.offset >= 0 else {
             throw ModelFormatError.malformedTensor(name: name, reason: "negative size or offset")

@@ -9,6 +9,8 @@ struct YOLOv5GraphBuilder {
     let checkpoint: TorchCheckpoint
     private(set) var nodes: [Graph.Node] = []
     private(set) var storageTypes: Set<String> = []
+    /// Convolution weights converted on all cores up front (see `WeightPrefetch`).
+    private var prefetched = WeightPrefetch()
 
     static let inputName = "images"
     static let outputName = "output"
@@ -30,6 +32,7 @@ struct YOLOv5GraphBuilder {
         }
         let layers = sequential.modules
         guard !layers.isEmpty else { throw ModelFormatError.unknownArchitecture("empty layer list") }
+        prefetched = WeightPrefetch(roots: layers.compactMap(\.object), checkpoint: checkpoint)
         var layerOutputs: [String] = []
         var layerTypes: [String] = []
         var detect: YOLOv5Detect?
@@ -244,7 +247,7 @@ struct YOLOv5GraphBuilder {
             throw ModelFormatError.shapeMismatch(tensor: "\(name).weight", expected: [declaredOut, declaredIn / max(groups, 1)],
                                                  actual: weightRef.shape)
         }
-        var weights = try checkpoint.floats(weightRef, name: "\(name).weight")
+        var weights = try prefetched.take(weightRef) ?? checkpoint.floats(weightRef, name: "\(name).weight")
         var bias = try conv2d.tensor("bias").map { try checkpoint.floats($0, name: "\(name).bias") }
         if let bias, bias.count != outChannels {
             throw ModelFormatError.shapeMismatch(tensor: "\(name).bias", expected: [outChannels], actual: [bias.count])
