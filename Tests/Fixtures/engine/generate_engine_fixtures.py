@@ -356,6 +356,12 @@ def crafted_files():
     crafted["model"].model[1].f = []
     torch.save(crafted, HERE / "layer_reads_nothing.pt")
     entries["layer_reads_nothing.pt"] = "layer 1 (Conv) reads 0 layers"
+    # A real checkpoint whose module tree loops (layer 1 lists itself among its children): the loader
+    # must walk it once and finish.
+    cyclic = torch.load(HERE / "yolov5_p5_tiny.pt", map_location="cpu", weights_only=False)
+    cyclic["model"].model[1]._modules["loop"] = cyclic["model"].model[1]
+    torch.save(cyclic, HERE / "cyclic_modules.pt")
+    entries["cyclic_modules.pt"] = "loads: the loop is walked once"
     # A truncated copy of a real checkpoint (the end-of-central-directory record is gone).
     whole = (HERE / "yolov5_p5_tiny.pt").read_bytes()
     (HERE / "truncated.pt").write_bytes(whole[: len(whole) // 2])

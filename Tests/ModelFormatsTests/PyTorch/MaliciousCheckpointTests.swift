@@ -25,6 +25,20 @@ struct MaliciousCheckpointTests {
         #expect(!FileManager.default.fileExists(atPath: marker.path), "the payload ran")
     }
 
+    /// A module tree that loops (layer 1 lists itself among its children, made by the generator with
+    /// torch.save): the loader's walk over the tree (the parallel weight conversion) visits each module
+    /// once and ends, and the network is the one without the loop.
+    @Test func cyclicModuleTreeLoadsOnceAndEqualsTheOriginal() throws {
+        let cyclic = try ModelLoader.load(path: Fixtures.enginePath("cyclic_modules.pt"))
+        let original = try ModelLoader.load(path: Fixtures.enginePath("yolov5_p5_tiny.pt"))
+        #expect(cyclic.network.parameterCount == original.network.parameterCount)
+        var random = SeededGenerator(seed: 7)
+        let input = random.tensor([1, 3, 64, 96], scale: 0.5)
+        let a = try cyclic.network.run([cyclic.info.inputName: input])[cyclic.info.outputName]
+        let b = try original.network.run([original.info.inputName: input])[original.info.outputName]
+        #expect(a != nil && a == b)
+    }
+
     @Test func stateDictIsNotAModel() throws {
         do {
             _ = try ModelLoader.load(path: Fixtures.enginePath("state_dict_only.pt"))
