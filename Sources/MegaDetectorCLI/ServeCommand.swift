@@ -53,8 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: give at least one --model and one --root\n".utf8))
             throw ExitCode(1)
         }
+        let allowedPrecisions: [Precision]
         do {
-            _ = try Self.parsePrecisions(precisions)
+            allowedPrecisions = try Self.parsePrecisions(precisions)
         } catch {
             FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
@@ -62,7 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
         let s3 = try download.s3Client()
         let logger = Logger(label: "megadetector.serve")
         do {
-            try await JobStoreConnection.withStore(database, logger: logger, startTimeoutSeconds: databaseStartTimeout) { store in try await serve(store, keys: keys, s3: s3, logger: logger) }
+            try await JobStoreConnection.withStore(database, logger: logger, startTimeoutSeconds: databaseStartTimeout) { store in
+                try await serve(store, keys: keys, precisions: allowedPrecisions, s3: s3, logger: logger)
+            }
         } catch let error as JobStoreConnection.LocationError {
             FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
@@ -76,12 +79,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    func serve(_ store: any JobStore, keys: APIKeys, s3: S3Client?, logger: Logger) async throws {
+    func serve(_ store: any JobStore, keys: APIKeys, precisions allowedPrecisions: [Precision], s3: S3Client?, logger: Logger) async throws {
         let policy = download.policy(allowURLs: allowURLs)
         let downloader = download.downloader(allowURLs: allowURLs)
         var api = ServiceAPI(store: store, keys: keys, source: PhotoSource(roots: root, urlPolicy: policy, s3: s3), models: model, shardSize: shardSize,
                              maxPhotosPerJob: maxPhotosPerJob, maxActiveJobs: maxActiveJobs, maxRequestBytes: maxRequestBytes)
-        api.precisions = try Self.parsePrecisions(precisions)
+        api.precisions = allowedPrecisions
         let app = Application(router: api.router(), configuration: .init(address: .hostname(host, port: port)))
         let pool = (0..<max(workers, 0)).map { ShardWorker(store: store, name: "local-\($0)", leaseSeconds: leaseSeconds, backend: engine.backend,
                                                           downloader: downloader, s3: s3) }

@@ -101,24 +101,24 @@ public final class Network: Sendable {
     }
 }
 
-/// Results written by concurrent workers, one slot each.
-final class ConcurrentResults<Value>: @unchecked Sendable {
+/// Results written by concurrent workers, one slot each (also used by the model loaders).
+public final class ConcurrentResults<Value>: @unchecked Sendable {
     // Safety: each slot is written by exactly one worker, and read only after all workers finished;
     // the lock makes the writes visible.
     private var slots: [Value?]
     private let lock = NSLock()
 
-    init(count: Int) {
+    public init(count: Int) {
         slots = Array(repeating: nil, count: count)
     }
 
-    func set(_ index: Int, _ value: Value) {
+    public func set(_ index: Int, _ value: Value) {
         lock.lock()
         slots[index] = value
         lock.unlock()
     }
 
-    func get(_ index: Int) -> Value {
+    public func get(_ index: Int) -> Value {
         lock.lock()
         defer { lock.unlock() }
         return slots[index]!

@@ -1,4 +1,5 @@
 import Dispatch
+import Engine
 import Foundation
 
 /// Converts the convolution weights of a module tree to float32 on all cores before a graph builder
@@ -24,7 +25,7 @@ struct WeightPrefetch {
             for child in object.modules.compactMap(\.object) { stack.append((child, depth + 1)) }
         }
         let archive = checkpoint.archive, prefix = checkpoint.prefix, references = found
-        let results = Slots(count: references.count)
+        let results = ConcurrentResults<[Float]?>(count: references.count)
         DispatchQueue.concurrentPerform(iterations: references.count) { index in
             results.set(index, try? TorchCheckpoint.floats(references[index], name: "", archive: archive, prefix: prefix))
         }
@@ -41,26 +42,5 @@ struct WeightPrefetch {
 
     private static func key(_ reference: TensorReference) -> String {
         "\(reference.storage.key)@\(reference.offset)@\(reference.shape)@\(reference.strides)"
-    }
-
-    /// Results written by concurrent workers, one slot each; read after all finished.
-    private final class Slots: @unchecked Sendable {
-        // Safety: each slot is written by exactly one worker; the lock makes the writes visible.
-        private var slots: [[Float]?]
-        private let lock = NSLock()
-
-        init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-        func set(_ index: Int, _ value: [Float]?) {
-            lock.lock()
-            slots[index] = value
-            lock.unlock()
-        }
-
-        func get(_ index: Int) -> [Float]? {
-            lock.lock()
-            defer { lock.unlock() }
-            return slots[index]
-        }
     }
 }
