@@ -123,10 +123,11 @@ public final class ShardWorker: @unchecked Sendable {
     /// The fenced commit, retried with backoff while the database is unreachable (a restart, a
     /// network cut). A retry after a commit whose answer was lost returns false: nothing is written twice.
     func commit(_ claim: ShardClaim, results: [(index: Int, json: String)], logger: Logger) async throws -> Bool {
-        // Test hook: hold each commit back, so that a test can act while a job is surely unfinished
-        // (with the tiny test model a 45-photo job could finish before the test's next request).
-        if let hold = ProcessInfo.processInfo.environment["MEGADETECTOR_TEST_COMMIT_DELAY"].flatMap(Double.init), hold > 0 {
-            try? await Task.sleep(nanoseconds: UInt64(hold * 1e9))
+        // Test hook: commits wait while this file exists, so that a test can act while a job is surely
+        // unfinished (with the tiny test model a 45-photo job can finish before the test's next
+        // request; a fixed delay was not enough on a loaded machine).
+        if let gate = ProcessInfo.processInfo.environment["MEGADETECTOR_TEST_COMMIT_GATE"] {
+            while FileManager.default.fileExists(atPath: gate) && !stopping { try? await Task.sleep(nanoseconds: 200_000_000) }
         }
         var delay = 0.5
         let deadline = Date().addingTimeInterval(max(leaseSeconds, 30))

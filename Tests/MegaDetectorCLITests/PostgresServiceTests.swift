@@ -17,12 +17,14 @@ struct PostgresServiceTests {
         let options = ["--workers", "0", "--shard-size", "6"] + (shared.map { ["--root", $0] } ?? [])
         let first = try ServeCommandTests.Server(extra: options, database: cluster.url)
         try await first.waitUntilUp()
-        // Workers first, all connected, so that the job is still running when the database goes down;
-        // each shard's commit is held 1.5 s (8 shards over 3 workers: at least 4.5 s per job), else
-        // the tiny model could finish all 45 photos before the status request below.
+        // Workers first, all connected, so that the job is still running when the database goes down.
+        // Their commits wait behind a gate file until the database has been restarted: else the tiny
+        // model could finish all 45 photos before the status request below (it did, on a loaded machine).
+        let gate = first.folder.appendingPathComponent("commit-gate")
+        FileManager.default.createFile(atPath: gate.path, contents: nil)
         let workers = try (0..<3).map {
             try WorkerCommandTests.Worker(database: cluster.url, folder: first.folder, name: "pg-\($0)", leaseSeconds: 20, slow: false,
-                                          commitDelay: 1.5)
+                                          commitGate: gate)
         }
         for worker in workers { try await worker.waitForLog("working on") }
         let (status, created, _) = try await first.request("POST", "/v1/jobs", body: "{\"folder\": \"\(folder)\", \"request_name\": \"on postgres\"}")
@@ -38,6 +40,7 @@ struct PostgresServiceTests {
         #expect(["created", "running"].contains(beforeCrash?["status"]?.string), "job before the database crash: \(String(describing: beforeCrash))")
         #expect((beforeCrash?["photos_done"]?.number ?? total) < total, "the job was done before the database crash")
         try cluster.crashAndRestart(downSeconds: 2)
+        try FileManager.default.removeItem(at: gate)
         // And the service itself is killed outright and started again on the same database.
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()

@@ -15,9 +15,9 @@ import TestSupport
         /// `slow` uses the plain-Swift reference backend, seconds per photo, so a shard is still in
         /// progress when the test interrupts it.
         /// `namespace`: run the worker inside that network namespace (another "machine").
-        /// `commitDelay`: seconds each shard's commit is held back (MEGADETECTOR_TEST_COMMIT_DELAY).
+        /// `commitGate`: commits wait while this file exists (MEGADETECTOR_TEST_COMMIT_GATE).
         init(database: String, folder: URL, name: String, leaseSeconds: Double, slow: Bool, namespace: NetworkNamespace? = nil,
-             commitDelay: Double? = nil) throws {
+             commitGate: URL? = nil) throws {
             log = folder.appendingPathComponent("\(name).log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
             let arguments = ["worker", "--database", database, "--name", name, "--lease-seconds", "\(leaseSeconds)"]
@@ -30,8 +30,8 @@ import TestSupport
                 process.executableURL = Fixtures.cli
                 process.arguments = arguments
             }
-            if let commitDelay {
-                process.environment = ProcessInfo.processInfo.environment.merging(["MEGADETECTOR_TEST_COMMIT_DELAY": "\(commitDelay)"]) { $1 }
+            if let commitGate {
+                process.environment = ProcessInfo.processInfo.environment.merging(["MEGADETECTOR_TEST_COMMIT_GATE": commitGate.path]) { $1 }
             }
             process.standardError = try FileHandle(forWritingTo: log)
             process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
