@@ -48,14 +48,17 @@ public enum DetectionError: Error, CustomStringConvertible {
     case unexpectedClass(Int)
     case unexpectedOutput([Int])
     case augmentationUnavailable
+    case augmentationNotBuilt(String)
     case unsupportedForTensorFlowGraphs(String)
     case fixedInputSize(option: String, width: Int, height: Int)
 
     public var description: String {
         switch self {
         case let .unexpectedClass(index): return "the model produced class \(index + 1), which is not a MegaDetector class (give --class-mapping)"
+        case let .augmentationNotBuilt(architecture):
+            return "--augment is built for YOLOv5 models only; this model is \(architecture) (run without --augment)"
         case .augmentationUnavailable: return "--augment needs a YOLOv5 .pt model (its strides are not known for this file)"
-        case let .unexpectedOutput(shape): return "network output \(shape) is not YOLOv5 rows [1, N, 5 + classes]"
+        case let .unexpectedOutput(shape): return "network output \(shape) is neither YOLOv5 rows [1, N, 5 + classes] nor anchor-free [1, 4 + classes, N]"
         case let .unsupportedForTensorFlowGraphs(option): return "\(option) is not supported for MegaDetector v2-v4 (.pb) models, as in the reference"
         case let .fixedInputSize(option, width, height):
             return "\(option) does not apply to this model: it was exported for a fixed \(width)x\(height) input (photos are letterboxed to that size); export with dynamic axes to choose the size"
@@ -117,6 +120,7 @@ public final class Detector {
             if imageSize != nil { throw DetectionError.fixedInputSize(option: "--image-size", width: fixed.width, height: fixed.height) }
             if augment { throw DetectionError.fixedInputSize(option: "--augment", width: fixed.width, height: fixed.height) }
         }
+        if augment, loaded.info.outputKind == .anchorFree { throw DetectionError.augmentationNotBuilt(loaded.info.architecture) }
         configuration.augment = augment
         let record = try applyPrecision(precision, to: &loaded, path: path, configuration: configuration)
         return Detector(model: loaded, configuration: configuration, precision: record)
@@ -146,15 +150,19 @@ public final class Detector {
         } else {
             output = try forward(tensor)
         }
+        let anchorFree = model.info.outputKind == .anchorFree
         let boxes = output.values.withUnsafeBufferPointer {
-            NonMaximumSuppression.run(rows: $0, columns: output.shape[2], threshold: configuration.threshold)
+            anchorFree
+                ? AnchorFreeNonMaximumSuppression.run(output: $0, rows: output.shape[1], anchors: output.shape[2], threshold: configuration.threshold)
+                : NonMaximumSuppression.run(rows: $0, columns: output.shape[2], threshold: configuration.threshold)
         }
         if configuration.classMapping == nil, let bad = boxes.first(where: { $0.classIndex > 2 }) {
             throw DetectionError.unexpectedClass(bad.classIndex)
         }
         let mapping = configuration.classMapping
         return BoxMapping.detections(boxes, inputWidth: tensor.shape[3], inputHeight: tensor.shape[2], imageWidth: imageWidth,
-                                     imageHeight: imageHeight, threshold: configuration.threshold) { index in
+                                     imageHeight: imageHeight, threshold: configuration.threshold,
+                                     inverse: anchorFree ? .ultralytics : .yolov5) { index in
             mapping.map { $0[index] ?? String(index) } ?? String(index + 1)
         }
     }
@@ -162,7 +170,9 @@ public final class Detector {
     private func forward(_ tensor: Tensor) throws -> Tensor {
         guard let model, let context else { throw DetectionError.unexpectedOutput([]) }
         let outputs = try self.context(for: tensor.shape, model: model, default: context).run([model.info.inputName: tensor])
-        guard let output = outputs[model.info.outputName], output.rank == 3, output.shape[2] > 5 else {
+        // YOLOv5 rows [1, N, 5 + classes]; anchor-free [1, 4 + classes, N].
+        let (axis, minimum) = model.info.outputKind == .anchorFree ? (1, 5) : (2, 6)
+        guard let output = outputs[model.info.outputName], output.rank == 3, output.shape[0] == 1, output.shape[axis] >= minimum else {
             throw DetectionError.unexpectedOutput(outputs[model.info.outputName]?.shape ?? [])
         }
         return output

@@ -43,21 +43,6 @@ public enum NonMaximumSuppression {
 
     /// torchvision.ops.nms on one class.
     static func suppress(_ boxes: [PixelBox], iouThreshold: Float) -> [PixelBox] {
-        let order = boxes.indices.sorted { boxes[$0].score != boxes[$1].score ? boxes[$0].score > boxes[$1].score : $0 < $1 }
-        let areas = boxes.map { ($0.x2 - $0.x1) * ($0.y2 - $0.y1) }
-        var suppressed = [Bool](repeating: false, count: boxes.count)
-        var kept: [PixelBox] = []
-        for (position, i) in order.enumerated() where !suppressed[i] {
-            kept.append(boxes[i])
-            let a = boxes[i]
-            for j in order[(position + 1)...] where !suppressed[j] {
-                let b = boxes[j]
-                let w = max(0, min(a.x2, b.x2) - max(a.x1, b.x1))
-                let h = max(0, min(a.y2, b.y2) - max(a.y1, b.y1))
-                let intersection = w * h
-                if intersection / (areas[i] + areas[j] - intersection) > iouThreshold { suppressed[j] = true }
-            }
-        }
-        return kept
+        AnchorFreeNonMaximumSuppression.keptIndices(boxes, iouThreshold: iouThreshold).map { boxes[$0] }
     }
 }

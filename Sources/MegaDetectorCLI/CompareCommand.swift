@@ -46,6 +46,9 @@ struct CompareCommand: ParsableCommand {
             let confidence = report.maxConfidenceError, coordinate = report.maxCoordinateError
             print("max confidence error: \(confidence.value)\(confidence.file.isEmpty ? "" : " (\(confidence.file): \(confidence.detail))")")
             print("max coordinate error: \(coordinate.value)\(coordinate.file.isEmpty ? "" : " (\(coordinate.file): \(coordinate.detail))")")
+            if !report.maxPixelError.file.isEmpty {
+                print("max coordinate error in pixels of the photo: \(report.maxPixelError.value) (\(report.maxPixelError.file))")
+            }
             guard report.passes(confidenceTolerance: confidenceTolerance, coordinateTolerance: coordinateTolerance) else {
                 print("files differ beyond the tolerances")
                 throw ExitCode(1)

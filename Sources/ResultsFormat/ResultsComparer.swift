@@ -17,6 +17,9 @@ public struct ResultsComparer {
         public var failureMismatches: [String] = []
         public var maxConfidenceError = Worst()
         public var maxCoordinateError = Worst()
+        /// The coordinate error in pixels of the photo, for entries that record their size
+        /// (`--include-image-size`); 0 when none does.
+        public var maxPixelError = Worst()
 
         public func passes(confidenceTolerance: Double, coordinateTolerance: Double) -> Bool {
             // Values are decimal-truncated doubles: 0.112 - 0.111 is 0.0010000000000000009.
@@ -56,12 +59,20 @@ public struct ResultsComparer {
                         if overlap > bestIoU { bestIoU = overlap; best = candidate }
                     }
                     var confidenceError = detection.conf <= unmatchedAllowedUpTo ? 0 : detection.conf, coordinateError = 0.0
+                    var pixelError = 0.0
                     var detail = "unmatched \(describe(detection))"
                     if let best, bestIoU >= iouThreshold {
                         confidenceError = abs(detection.conf - best.conf)
                         coordinateError = detection.bbox.count == best.bbox.count
                             ? zip(detection.bbox, best.bbox).reduce(0) { Self.worse($0, abs($1.0 - $1.1)) } : .infinity
                         detail = "\(describe(detection)) vs \(describe(best))"
+                        if let width = x.width ?? y.width, let height = x.height ?? y.height, detection.bbox.count == 4, best.bbox.count == 4 {
+                            let scales = [Double(width), Double(height), Double(width), Double(height)]
+                            pixelError = (0..<4).reduce(0) { Self.worse($0, abs(detection.bbox[$1] - best.bbox[$1]) * scales[$1]) }
+                        }
+                    }
+                    if pixelError.isNaN || pixelError > report.maxPixelError.value {
+                        report.maxPixelError = Worst(value: pixelError, file: file, detail: detail)
                     }
                     // A NaN error is the worst (a plain `>` would skip it and let NaN outputs pass).
                     if confidenceError.isNaN || confidenceError > report.maxConfidenceError.value {

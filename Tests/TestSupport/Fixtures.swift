@@ -64,12 +64,12 @@ public enum Fixtures {
     }
 
     /// Reads a raw array the generator wrote (`{"file", "shape", "dtype"}` entry of the manifest).
-    public static func array(_ entry: Any?, scale: Float = 1) throws -> Tensor {
+    public static func array(_ entry: Any?, scale: Float = 1, in folder: URL = engine) throws -> Tensor {
         guard let entry = entry as? [String: Any], let file = entry["file"] as? String, let shape = entry["shape"] as? [Int],
               let dtype = entry["dtype"] as? String else {
             throw FixtureError.missing("manifest entry \(String(describing: entry))")
         }
-        let data = try Data(contentsOf: engine.appendingPathComponent(file))
+        let data = try Data(contentsOf: folder.appendingPathComponent(file))
         let count = shape.reduce(1, *)
         let values: [Float]
         if dtype == "uint8" {

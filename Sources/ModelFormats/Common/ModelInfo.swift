@@ -5,6 +5,9 @@ public struct ModelInfo: Sendable {
     public enum OutputKind: String, Sendable {
         /// YOLOv5 Detect output [N, rows, 5 + classes]: cx, cy, w, h in input pixels, objectness, class scores.
         case yolov5Decoded = "YOLOv5 decoded boxes"
+        /// Ultralytics' anchor-free Detect output [N, 4 + classes, anchors]: cx, cy, w, h in input
+        /// pixels, then class scores (no objectness).
+        case anchorFree = "anchor-free boxes [N, 4 + classes, anchors]"
         /// A network whose head we do not decode (returned as the graph computes it).
         case raw = "raw network output"
     }

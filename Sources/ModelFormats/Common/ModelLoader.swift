@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 
 /// Opens any supported model file, choosing the reader from the file's first bytes (not its name).
 public enum ModelLoader {
@@ -9,7 +10,14 @@ public enum ModelLoader {
             throw ModelFormatError.unreadable(path: path, reason: bytes.isEmpty ? "the file is empty" : "the file is too short")
         }
         if bytes[0] == 0x50, bytes[1] == 0x4B {  // "PK": a zip, as torch.save writes
-            return try YOLOv5Checkpoint.load(path: path, backend: backend)
+            let start = Date()
+            let checkpoint = try TorchCheckpoint(path: path)
+            let model = try PickledDetectionModel.object(in: checkpoint.root)
+            switch try PickledDetectionModel.family(of: model) {
+            case .yolov5: return try YOLOv5Checkpoint.load(checkpoint: checkpoint, model: model, path: path, backend: backend, start: start)
+            case .ultralytics:
+                return try UltralyticsCheckpoint.load(checkpoint: checkpoint, model: model, path: path, backend: backend, start: start)
+            }
         }
         if path.lowercased().hasSuffix(".onnx") || bytes[0] == 0x08 {  // field 1 (ir_version), varint
             return try ONNXModel.load(path: path, backend: backend)

@@ -1,4 +1,5 @@
-/// The globals a MegaDetector / YOLOv5 checkpoint may name, and what each one builds.
+/// The globals a MegaDetector checkpoint (YOLOv5, or ultralytics: YOLOv8, YOLO11) may name, and what
+/// each one builds.
 ///
 /// Classes are instantiated as inert `PickleObject` records; "functions" are interpreted by us as the
 /// data constructors they are (tensor rebuild, OrderedDict, set, numpy reconstruction). Nothing named
@@ -8,6 +9,13 @@ enum PickleAllowList {
     private static let yoloClasses: [String: Set<String>] = [
         "common": ["Conv", "C3", "Bottleneck", "SPPF", "SPP", "Concat", "Focus", "BottleneckCSP", "DWConv", "AutoShape"],
         "yolo": ["Detect", "DetectionModel", "Model"],
+    ]
+    /// The module classes an ultralytics detection checkpoint names (MDv1000-larch/sorrel, MDv6).
+    private static let ultralyticsClasses: [String: Set<String>] = [
+        "ultralytics.nn.tasks": ["DetectionModel"],
+        "ultralytics.nn.modules.conv": ["Conv", "DWConv", "Concat"],
+        "ultralytics.nn.modules.block": ["C2f", "C3k2", "C3k", "C3", "Bottleneck", "SPPF", "C2PSA", "PSABlock", "Attention", "DFL"],
+        "ultralytics.nn.modules.head": ["Detect"],
     ]
     private static let torchModules: [String: Set<String>] = [
         "torch.nn.modules.conv": ["Conv2d"],
@@ -22,7 +30,7 @@ enum PickleAllowList {
     private static let dataClasses: Set<String> = [
         "argparse.Namespace", "numpy.ndarray", "numpy.dtype", "pathlib.PosixPath", "pathlib.WindowsPath",
         "pathlib.PurePosixPath", "pathlib.PureWindowsPath", "datetime.datetime", "datetime.date", "datetime.timedelta",
-        "torch.device", "torch.Size",
+        "torch.device", "torch.Size", "ultralytics.utils.IterableSimpleNamespace",
     ]
     private static let storageNames = Set(["HalfStorage", "BFloat16Storage", "FloatStorage", "DoubleStorage",
                                            "LongStorage", "IntStorage", "ShortStorage", "CharStorage", "ByteStorage",
@@ -49,6 +57,7 @@ enum PickleAllowList {
 
     static func isModuleClass(_ global: PickleGlobal) -> Bool {
         if torchModules[global.module]?.contains(global.name) == true { return true }
+        if ultralyticsClasses[global.module]?.contains(global.name) == true { return true }
         for prefix in yoloPrefixes where global.module.hasPrefix(prefix) {
             let submodule = String(global.module.dropFirst(prefix.count))
             if yoloClasses[submodule]?.contains(global.name) == true { return true }

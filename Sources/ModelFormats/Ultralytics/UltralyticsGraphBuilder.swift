@@ -1,0 +1,211 @@
+import Engine
+import Foundation
+
+/// Builds an engine graph from the module tree of a pickled ultralytics `DetectionModel` (YOLOv8,
+/// YOLO11: MDv1000-larch and -sorrel). The layer list works as YOLOv5's (`f` names the inputs); the
+/// blocks are ultralytics' C2f / C3k2 (with Bottleneck or C3k inside), C2PSA attention, SPPF, and the
+/// anchor-free Detect head whose decode (DFL, distances to boxes, sigmoid) runs in `AnchorFreeDetect`.
+/// Layer outputs are named `model.<index>`, as PyTorch's module names.
+struct UltralyticsGraphBuilder {
+    private var assembler: TorchGraphAssembler
+    private var checkpoint: TorchCheckpoint { assembler.checkpoint }
+
+    static let inputName = "images"
+    static let outputName = "output"
+
+    init(checkpoint: TorchCheckpoint) {
+        assembler = TorchGraphAssembler(checkpoint: checkpoint)
+    }
+
+    struct Result {
+        var graph: Graph
+        var detect: AnchorFreeDetect
+        var layerTypes: [String]
+        var storageTypes: Set<String>
+    }
+
+    mutating func build(model: PickleObject) throws -> Result {
+        let layers = try assembler.planLayers(of: model, inputName: Self.inputName, outputName: Self.outputName)
+        var detect: AnchorFreeDetect?
+        for layer in layers {
+            let (index, name, inputs, output) = (layer.index, layer.name, layer.inputs, layer.output)
+            switch layer.typeName {
+            case "Conv", "DWConv":
+                try assembler.addConv(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "C2f", "C3k2":
+                try addC2f(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "C3", "C3k":
+                try assembler.addC3(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "SPPF":
+                try assembler.addSPPF(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "C2PSA":
+                try addC2PSA(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "Concat":
+                let dimension = layer.module["d"]?.int ?? 1
+                guard dimension == 1 else { throw ModelFormatError.unsupportedModule(type: "Concat(d=\(dimension))", layer: index) }
+                assembler.add(name, Concat(axis: 1), inputs, [output])
+            case "Upsample":
+                assembler.add(name, try assembler.upsample(layer.module, layer: index), [inputs[0]], [output])
+            case "Detect":
+                guard output == Self.outputName else {
+                    throw ModelFormatError.unknownArchitecture("Detect must be the last layer (found at \(index))")
+                }
+                detect = try addDetect(layer.module, name: name, inputs: inputs, output: output, layer: index)
+            default:
+                throw ModelFormatError.unsupportedModule(type: layer.module.type.description, layer: index)
+            }
+        }
+        guard let detect else { throw ModelFormatError.unknownArchitecture("the last layer is not an ultralytics Detect head") }
+        let graph = try Graph(inputs: [Graph.Input(name: Self.inputName, shape: [1, 3, -1, -1])],
+                              outputs: [Self.outputName], nodes: assembler.nodes)
+        return Result(graph: graph, detect: detect, layerTypes: layers.map(\.typeName), storageTypes: assembler.storageTypes)
+    }
+
+    // MARK: - Blocks
+
+    /// C2f / C3k2: y = cv1(x) split in two halves; each block of `m` reads the last piece; cv2 reads
+    /// them all concatenated.
+    private mutating func addC2f(_ module: PickleObject, name: String, input: String, output: String, layer: Int) throws {
+        guard let cv1 = module.module("cv1"), let cv2 = module.module("cv2"), let blocks = module.module("m"),
+              let half = module["c"]?.int, half >= 1 else {
+            throw ModelFormatError.unsupportedModule(type: "\(module.type) without cv1/cv2/m/c", layer: layer)
+        }
+        var pieces = ["\(name).cv1.a", "\(name).cv1.b"]
+        try assembler.addSplitConv(cv1, name: "\(name).cv1", input: input, outputs: pieces, sizes: [half, half], layer: layer)
+        for (position, entry) in blocks.modules.enumerated() {
+            guard let block = entry.object else { throw ModelFormatError.unsupportedModule(type: "\(module.type).m[\(position)]", layer: layer) }
+            let blockName = "\(name).m.\(position)"
+            try addInnerBlock(block, name: blockName, input: pieces.last!, output: blockName, layer: layer)
+            pieces.append(blockName)
+        }
+        assembler.add("\(name).cat", Concat(axis: 1), pieces, ["\(name).cat"])
+        try assembler.addConv(cv2, name: "\(name).cv2", input: "\(name).cat", output: output, layer: layer)
+    }
+
+    /// What C3k2 may hold per repeat: a Bottleneck, a C3k, or a Sequential of them and PSABlocks.
+    private mutating func addInnerBlock(_ block: PickleObject, name: String, input: String, output: String, layer: Int,
+                                        depth: Int = 0) throws {
+        switch block.type.name {
+        case "Bottleneck":
+            try assembler.addBottleneck(block, name: name, input: input, output: output, layer: layer)
+        case "C3k", "C3":
+            try assembler.addC3(block, name: name, input: input, output: output, layer: layer)
+        case "PSABlock":
+            try addPSABlock(block, name: name, input: input, output: output, layer: layer)
+        case "Sequential" where depth < 2:
+            let children = block.modules
+            guard !children.isEmpty else { throw ModelFormatError.unsupportedModule(type: "empty Sequential in \(name)", layer: layer) }
+            var current = input
+            for (position, entry) in children.enumerated() {
+                guard let child = entry.object else { throw ModelFormatError.unsupportedModule(type: "\(name).\(position) (None)", layer: layer) }
+                let childOutput = position == children.count - 1 ? output : "\(name).\(position)"
+                try addInnerBlock(child, name: "\(name).\(position)", input: current, output: childOutput, layer: layer, depth: depth + 1)
+                current = childOutput
+            }
+        default:
+            throw ModelFormatError.unsupportedModule(type: "\(block.type) in \(name)", layer: layer)
+        }
+    }
+
+    /// C2PSA: a, b = cv1(x) split; b through the PSABlocks of `m`; cv2(cat(a, b)).
+    private mutating func addC2PSA(_ module: PickleObject, name: String, input: String, output: String, layer: Int) throws {
+        guard let cv1 = module.module("cv1"), let cv2 = module.module("cv2"), let blocks = module.module("m"),
+              let half = module["c"]?.int, half >= 1 else {
+            throw ModelFormatError.unsupportedModule(type: "C2PSA without cv1/cv2/m/c", layer: layer)
+        }
+        let (a, b) = ("\(name).cv1.a", "\(name).cv1.b")
+        try assembler.addSplitConv(cv1, name: "\(name).cv1", input: input, outputs: [a, b], sizes: [half, half], layer: layer)
+        var current = b
+        for (position, entry) in blocks.modules.enumerated() {
+            guard let block = entry.object, block.type.name == "PSABlock" else {
+                throw ModelFormatError.unsupportedModule(type: "C2PSA.m[\(position)] (expected PSABlock)", layer: layer)
+            }
+            try addPSABlock(block, name: "\(name).m.\(position)", input: current, output: "\(name).m.\(position)", layer: layer)
+            current = "\(name).m.\(position)"
+        }
+        assembler.add("\(name).cat", Concat(axis: 1), [a, current], ["\(name).cat"])
+        try assembler.addConv(cv2, name: "\(name).cv2", input: "\(name).cat", output: output, layer: layer)
+    }
+
+    /// PSABlock: x = x + attn(x), then x = x + ffn(x) (without the additions when `add` is false).
+    /// attn(x) = proj(attention(qkv(x)) + pe(v)); the additions are fused into pe and proj.
+    private mutating func addPSABlock(_ module: PickleObject, name: String, input: String, output: String, layer: Int) throws {
+        guard let attention = module.module("attn"), let ffn = module.module("ffn"), ffn.modules.count == 2,
+              let ffn1 = ffn.modules[0].object, let ffn2 = ffn.modules[1].object,
+              let qkv = attention.module("qkv"), let pe = attention.module("pe"), let proj = attention.module("proj"),
+              let heads = attention["num_heads"]?.int, let keyChannels = attention["key_dim"]?.int,
+              let valueChannels = attention["head_dim"]?.int, let scale = attention["scale"]?.double else {
+            throw ModelFormatError.unsupportedModule(type: "PSABlock without attn(qkv, pe, proj, num_heads, key_dim, head_dim, scale)/ffn", layer: layer)
+        }
+        guard (1...64).contains(heads), (1...1024).contains(keyChannels), (1...1024).contains(valueChannels), scale.isFinite else {
+            throw ModelFormatError.unsupportedModule(type: "Attention(heads \(heads), key_dim \(keyChannels), head_dim \(valueChannels))", layer: layer)
+        }
+        let shortcut = module["add"]?.bool ?? true
+        let prefix = "\(name).attn"
+        try assembler.addConv(qkv, name: "\(prefix).qkv", input: input, output: "\(prefix).qkv", layer: layer)
+        let operation = SpatialAttention(heads: heads, keyChannels: keyChannels, valueChannels: valueChannels, scale: Float(scale))
+        guard let qkvConv = assembler.nodes.last?.operation as? Conv, qkvConv.outChannels == heads * operation.channelsPerHead else {
+            throw ModelFormatError.unsupportedModule(type: "Attention whose qkv convolution does not give \(heads) x (2 x \(keyChannels) + \(valueChannels)) channels",
+                                                     layer: layer)
+        }
+        assembler.add("\(prefix).attention", operation, ["\(prefix).qkv"], ["\(prefix).attended", "\(prefix).v"])
+        try assembler.addConv(pe, name: "\(prefix).pe", input: "\(prefix).v", output: "\(prefix).pe", layer: layer,
+                              residual: "\(prefix).attended")
+        try assembler.addConv(proj, name: "\(prefix).proj", input: "\(prefix).pe", output: prefix, layer: layer,
+                              residual: shortcut ? input : nil)
+        try assembler.addConv(ffn1, name: "\(name).ffn.0", input: prefix, output: "\(name).ffn.0", layer: layer)
+        try assembler.addConv(ffn2, name: "\(name).ffn.1", input: "\(name).ffn.0", output: output, layer: layer,
+                              residual: shortcut ? prefix : nil)
+    }
+
+    /// Detect: per level, the box branch (cv2) and class branch (cv3), decoded by `AnchorFreeDetect`.
+    private mutating func addDetect(_ module: PickleObject, name: String, inputs: [String], output: String,
+                                    layer: Int) throws -> AnchorFreeDetect {
+        if module["end2end"]?.bool == true || module["_end2end"]?.bool == true {
+            throw ModelFormatError.unsupportedModule(
+                type: "Detect with an end-to-end (NMS-free) head (YOLOv10/YOLO26 style); these are not supported yet", layer: layer)
+        }
+        guard let classCount = module["nc"]?.int, (1...100_000).contains(classCount),
+              let boxBranches = module.module("cv2"), let classBranches = module.module("cv3") else {
+            throw ModelFormatError.unsupportedModule(type: "Detect without nc/cv2/cv3", layer: layer)
+        }
+        let levelCount = module["nl"]?.int ?? inputs.count
+        let bins = module["reg_max"]?.int ?? 16
+        guard inputs.count == levelCount, boxBranches.modules.count == levelCount, classBranches.modules.count == levelCount,
+              (1...64).contains(bins) else {
+            throw ModelFormatError.unknownArchitecture("Detect has \(inputs.count) inputs, nl=\(levelCount), \(boxBranches.modules.count) box and \(classBranches.modules.count) class branches, reg_max \(bins)")
+        }
+        guard let strideTensor = module["stride"]?.tensor ?? module.tensor("stride") else {
+            throw ModelFormatError.unsupportedModule(type: "Detect without stride", layer: layer)
+        }
+        let strides = try checkpoint.floats(strideTensor, name: "\(name).stride")
+        guard strides.count == levelCount, strides.allSatisfy({ $0 >= 1 && $0 <= 256 && $0 == $0.rounded() }) else {
+            throw ModelFormatError.unsupportedModule(type: "Detect(strides \(strides))", layer: layer)
+        }
+        var binWeights = (0..<bins).map(Float.init)
+        if bins > 1 {
+            guard let dfl = module.module("dfl"), let conv = dfl.module("conv"), let weight = conv.tensor("weight"),
+                  weight.shape == [1, bins, 1, 1] else {
+                throw ModelFormatError.unsupportedModule(type: "Detect without a DFL convolution of \(bins) bins", layer: layer)
+            }
+            binWeights = try checkpoint.floats(weight, name: "\(name).dfl.conv.weight")
+        }
+        var levelOutputs: [String] = []
+        for level in 0..<levelCount {
+            guard let box = boxBranches.modules[level].object, let scores = classBranches.modules[level].object else {
+                throw ModelFormatError.unsupportedModule(type: "Detect branch \(level) (None)", layer: layer)
+            }
+            for (branch, prefix, channels) in [(box, "\(name).cv2.\(level)", 4 * bins), (scores, "\(name).cv3.\(level)", classCount)] {
+                _ = try assembler.addSequential(branch, name: prefix, input: inputs[level], output: prefix, layer: layer)
+                guard let last = assembler.nodes.last?.operation as? Conv, last.outChannels == channels else {
+                    throw ModelFormatError.shapeMismatch(tensor: "\(prefix) output", expected: [channels],
+                                                         actual: [(assembler.nodes.last?.operation as? Conv)?.outChannels ?? -1])
+                }
+                levelOutputs.append(prefix)
+            }
+        }
+        let detect = AnchorFreeDetect(classCount: classCount, strides: strides, binWeights: binWeights)
+        assembler.add(name, detect, levelOutputs, [output])
+        return detect
+    }
+}
