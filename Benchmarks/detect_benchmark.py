@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`megadetector detect` next to the reference package's CLI (run_detector_batch), same photos, same
-model file (full-size MDv5a architecture with random weights, from engine_benchmark.py), same options.
+model file (full-size MDv5a architecture with random weights, from engine_benchmark.py, or with --model
+larch MDv1000-larch's, from Tests/Fixtures/ultralytics/generate_ultralytics_fixtures.py), same options.
 
 Measures, for each tool, the wall time of a run over 1 photo and over N photos, and derives
 per-photo time = (T(N) - T(1)) / (N - 1) and start-up = T(1) - per-photo time. Also compares the two
@@ -65,13 +66,24 @@ def main():
     parser.add_argument("--photos", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1, help="alternate the tools this many times; medians are printed")
     parser.add_argument("--size", help="only photos of this size, WIDTHxHEIGHT (e.g. 2048x1536)")
+    parser.add_argument("--model", default="mdv5a", choices=["mdv5a", "larch"],
+                        help="mdv5a: MDv5a's architecture at 1280; larch: MDv1000-larch's (ultralytics YOLO11-L at 640)")
     parser.add_argument("--precisions", default="fp32",
                         help="our precisions to run, comma-separated (fp32,int8); int8 is calibrated once on the N photos first")
     args = parser.parse_args()
     import engine_benchmark
     scratch = Path(args.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
-    model, _, _ = engine_benchmark.build_models(scratch, Path(args.shared))
+    if args.model == "mdv5a":
+        model, _, _ = engine_benchmark.build_models(scratch, Path(args.shared))
+        description = "MDv5a architecture (random weights)"
+    else:
+        sys.path.insert(0, str(ROOT / "Tests" / "Fixtures" / "ultralytics"))
+        import generate_ultralytics_fixtures
+        model = scratch / f"md_v1000_{args.model}_random.pt"
+        if not model.exists():
+            model = generate_ultralytics_fixtures.make_full_size(args.model, scratch, Path(args.shared))
+        description = f"MDv1000-{args.model} architecture (ultralytics, random weights)"
     photos = sorted((Path(args.shared) / "images" / "camera-traps").glob("*"))
     if args.size:
         wanted = tuple(int(value) for value in args.size.lower().split("x"))
@@ -123,7 +135,7 @@ def main():
             print(f"{name}: per photo in each round (s): {' '.join(f'{run[0]:.2f}' for run in rounds)}")
     sizes = sorted({f"{size[0]}x{size[1]}" for size in map(photo_size, photos) if size})
     print(f"{len(photos)} camera-trap photos from ../shared/images/camera-traps ({', '.join(sizes)}), "
-          f"MDv5a architecture (random weights), {os.cpu_count()} cores of {cpu_model()}, threshold 0.005")
+          f"{description}, {os.cpu_count()} cores of {cpu_model()}, threshold 0.005")
     print(f"{'tool':36s} {'per photo s':>12s} {'start-up s':>11s} {'total s':>8s} {'peak MB':>8s}")
     for name, (per_photo, startup, total, _, peak) in figures.items():
         print(f"{name:36s} {per_photo:12.2f} {startup:11.2f} {total:8.2f} {peak:8.0f}")

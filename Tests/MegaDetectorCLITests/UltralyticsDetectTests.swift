@@ -32,13 +32,13 @@ struct UltralyticsDetectTests {
         #expect(validation.status == 0, "\(validation.stderr)")
     }
 
-    @Test(arguments: ["yolo11_tiny", "yolov8_tiny"])
+    @Test(arguments: ["yolo11_tiny", "yolov8_tiny", "yolov9_tiny"])
     func syntheticPhotosMatchTheReference(_ model: String) throws {
         // 15-16 of 16 comparable photos identical; the rest differ by float noise at a truncation boundary.
         try Self.check(model, input: Self.synthetic, expectedName: "expected_\(model)_synthetic.json", minimumIdentical: 0.85)
     }
 
-    @Test(.requires(.shared), arguments: ["yolo11_tiny", "yolov8_tiny"])
+    @Test(.requires(.shared), arguments: ["yolo11_tiny", "yolov8_tiny", "yolov9_tiny"])
     func sharedPhotosMatchTheReference(_ model: String) throws {
         let shared = try Fixtures.requireShared()
         // 40-41 of 45 identical; the others by one pixel or one truncation step of a confidence.

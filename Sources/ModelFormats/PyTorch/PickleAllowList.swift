@@ -1,4 +1,4 @@
-/// The globals a MegaDetector checkpoint (YOLOv5, or ultralytics: YOLOv8, YOLO11) may name, and what
+/// The globals a MegaDetector checkpoint (YOLOv5, or ultralytics: YOLOv8, YOLOv9, YOLO11) may name, and what
 /// each one builds.
 ///
 /// Classes are instantiated as inert `PickleObject` records; "functions" are interpreted by us as the
@@ -13,8 +13,9 @@ enum PickleAllowList {
     /// The module classes an ultralytics detection checkpoint names (MDv1000-larch/sorrel, MDv6).
     private static let ultralyticsClasses: [String: Set<String>] = [
         "ultralytics.nn.tasks": ["DetectionModel"],
-        "ultralytics.nn.modules.conv": ["Conv", "DWConv", "Concat"],
-        "ultralytics.nn.modules.block": ["C2f", "C3k2", "C3k", "C3", "Bottleneck", "SPPF", "C2PSA", "PSABlock", "Attention", "DFL"],
+        "ultralytics.nn.modules.conv": ["Conv", "DWConv", "Concat", "RepConv"],
+        "ultralytics.nn.modules.block": ["C2f", "C3k2", "C3k", "C3", "Bottleneck", "SPPF", "C2PSA", "PSABlock", "Attention", "DFL",
+                                         "RepNCSPELAN4", "ELAN1", "RepCSP", "RepBottleneck", "ADown", "AConv", "SPPELAN"],
         "ultralytics.nn.modules.head": ["Detect"],
     ]
     private static let torchModules: [String: Set<String>] = [

@@ -119,16 +119,59 @@ struct TorchGraphAssembler {
     /// fused convolution; `residual`, when given, is added after the activation.
     mutating func addConv(_ module: PickleObject, name: String, input: String, output: String, layer: Int,
                                   residual: String? = nil) throws {
-        guard let conv2d = module.module("conv") else { throw ModelFormatError.unsupportedModule(type: "\(module.type) without conv", layer: layer) }
         let activation = try self.activation(module.module("act"), layer: layer)
-        var conv = try convolution(conv2d, batchNorm: module.module("bn"), name: name, layer: layer)
+        var conv: Conv
+        if ["RepConv", "RepConvN"].contains(module.type.name), module.module("conv") == nil {
+            conv = try reparameterized(module, name: name, layer: layer)
+        } else {
+            guard let conv2d = module.module("conv") else { throw ModelFormatError.unsupportedModule(type: "\(module.type) without conv", layer: layer) }
+            conv = try convolution(conv2d, batchNorm: module.module("bn"), name: name, layer: layer)
+        }
         conv = conv.with(activation: activation, addsResidual: residual != nil)
         add(name, conv, residual.map { [input, $0] } ?? [input], [output])
     }
 
+    /// `RepConv` (YOLOv9's RepVGG unit): act(bn1(conv3x3(x)) + bn2(conv1x1(x)) [+ bn(x)]), folded into
+    /// one 3x3 convolution as the reference's `fuse()` does: the 1x1 kernel (and the identity, scaled
+    /// by its BatchNorm) added at the kernel's centre, the biases summed.
+    private mutating func reparameterized(_ module: PickleObject, name: String, layer: Int) throws -> Conv {
+        guard let branch3 = module.module("conv1"), let branch1 = module.module("conv2"),
+              let conv3 = branch3.module("conv"), let conv1 = branch1.module("conv") else {
+            throw ModelFormatError.unsupportedModule(type: "\(module.type) without conv1/conv2", layer: layer)
+        }
+        let wide = try convolution(conv3, batchNorm: branch3.module("bn"), name: "\(name).conv1", layer: layer)
+        let narrow = try convolution(conv1, batchNorm: branch1.module("bn"), name: "\(name).conv2", layer: layer)
+        let (kh, kw) = wide.kernel
+        guard narrow.kernel == (1, 1), kh % 2 == 1, kw % 2 == 1, wide.outChannels == narrow.outChannels,
+              wide.weights.shape[1] == narrow.weights.shape[1], wide.groups == narrow.groups, wide.strides == narrow.strides,
+              wide.pads == [kh / 2, kw / 2, kh / 2, kw / 2], narrow.pads == [0, 0, 0, 0] else {
+            throw ModelFormatError.unsupportedModule(type: "\(module.type) whose branches do not line up (\(wide.weights.shape) vs \(narrow.weights.shape))",
+                                                     layer: layer)
+        }
+        var weights = wide.weights.values, bias = wide.bias
+        let perGroupIn = wide.weights.shape[1], centre = (kh / 2) * kw + kw / 2
+        for o in 0..<wide.outChannels {
+            for i in 0..<perGroupIn { weights[(o * perGroupIn + i) * kh * kw + centre] += narrow.weights.values[o * perGroupIn + i] }
+            bias[o] += narrow.bias[o]
+        }
+        if let identity = module.module("bn") {
+            // The identity branch: a BatchNorm of x itself (only when in == out channels).
+            let ones = Tensor(shape: [wide.outChannels, perGroupIn, 1, 1], values: (0..<(wide.outChannels * perGroupIn)).map { index in
+                index / perGroupIn % perGroupIn == index % perGroupIn ? 1 : 0
+            })
+            let folded = try foldBatchNorm(ones.values, bias: nil, outChannels: wide.outChannels, batchNorm: identity, name: "\(name).bn", layer: layer)
+            for o in 0..<wide.outChannels {
+                for i in 0..<perGroupIn { weights[(o * perGroupIn + i) * kh * kw + centre] += folded.weights[o * perGroupIn + i] }
+                bias[o] += folded.bias[o]
+            }
+        }
+        return Conv(weights: Tensor(shape: wide.weights.shape, values: weights), bias: bias, strides: wide.strides, pads: wide.pads,
+                    dilations: wide.dilations, groups: wide.groups)
+    }
+
     /// `Bottleneck`: cv2(cv1(x)), plus x when its `add` flag is set.
     mutating func addBottleneck(_ module: PickleObject, name: String, input: String, output: String, layer: Int) throws {
-        guard module.type.name == "Bottleneck", let cv1 = module.module("cv1"), let cv2 = module.module("cv2") else {
+        guard ["Bottleneck", "RepBottleneck", "RepNBottleneck"].contains(module.type.name), let cv1 = module.module("cv1"), let cv2 = module.module("cv2") else {
             throw ModelFormatError.unsupportedModule(type: "\(module.type) (expected Bottleneck with cv1/cv2)", layer: layer)
         }
         try addConv(cv1, name: "\(name).cv1", input: input, output: "\(name).cv1", layer: layer)
@@ -199,26 +242,9 @@ struct TorchGraphAssembler {
             throw ModelFormatError.shapeMismatch(tensor: "\(name).bias", expected: [outChannels], actual: [bias.count])
         }
         if let batchNorm {
-            guard batchNorm.type.name == "BatchNorm2d",
-                  let gamma = batchNorm.tensor("weight"), let beta = batchNorm.tensor("bias"),
-                  let mean = batchNorm.tensor("running_mean"), let variance = batchNorm.tensor("running_var") else {
-                throw ModelFormatError.unsupportedModule(type: "\(batchNorm.type) (expected BatchNorm2d with statistics)", layer: layer)
-            }
-            let eps = batchNorm["eps"]?.double ?? 1e-5
-            let g = try checkpoint.floats(gamma, name: "\(name).bn.weight"), b = try checkpoint.floats(beta, name: "\(name).bn.bias")
-            let m = try checkpoint.floats(mean, name: "\(name).bn.running_mean")
-            let v = try checkpoint.floats(variance, name: "\(name).bn.running_var")
-            guard [g.count, b.count, m.count, v.count].allSatisfy({ $0 == outChannels }) else {
-                throw ModelFormatError.shapeMismatch(tensor: "\(name).bn", expected: [outChannels], actual: [g.count, b.count, m.count, v.count])
-            }
-            let perChannel = weights.count / outChannels
-            var folded = [Float](repeating: 0, count: outChannels)
-            for o in 0..<outChannels {
-                let scale = Double(g[o]) / (Double(v[o]) + eps).squareRoot()
-                for k in 0..<perChannel { weights[o * perChannel + k] = Float(Double(weights[o * perChannel + k]) * scale) }
-                folded[o] = Float(Double(b[o]) + (Double(bias?[o] ?? 0) - Double(m[o])) * scale)
-            }
-            bias = folded
+            let folded = try foldBatchNorm(weights, bias: bias, outChannels: outChannels, batchNorm: batchNorm, name: name, layer: layer)
+            weights = folded.weights
+            bias = folded.bias
         }
         let stride = conv2d["stride"]?.ints ?? [1, 1]
         let dilation = conv2d["dilation"]?.ints ?? [1, 1]
@@ -239,6 +265,33 @@ struct TorchGraphAssembler {
                     strides: (stride[0], stride.count > 1 ? stride[1] : stride[0]),
                     pads: [padH, padW, padH, padW],
                     dilations: (dilation[0], dilation.count > 1 ? dilation[1] : dilation[0]), groups: groups)
+    }
+
+    /// Folds a BatchNorm2d into the convolution before it:
+    /// w' = w * g / sqrt(v + eps), b' = beta + (b - m) * g / sqrt(v + eps) (in double, then float).
+    private func foldBatchNorm(_ weights: [Float], bias: [Float]?, outChannels: Int, batchNorm: PickleObject, name: String,
+                               layer: Int) throws -> (weights: [Float], bias: [Float]) {
+        var weights = weights
+        guard batchNorm.type.name == "BatchNorm2d",
+              let gamma = batchNorm.tensor("weight"), let beta = batchNorm.tensor("bias"),
+              let mean = batchNorm.tensor("running_mean"), let variance = batchNorm.tensor("running_var") else {
+            throw ModelFormatError.unsupportedModule(type: "\(batchNorm.type) (expected BatchNorm2d with statistics)", layer: layer)
+        }
+        let eps = batchNorm["eps"]?.double ?? 1e-5
+        let g = try checkpoint.floats(gamma, name: "\(name).bn.weight"), b = try checkpoint.floats(beta, name: "\(name).bn.bias")
+        let m = try checkpoint.floats(mean, name: "\(name).bn.running_mean")
+        let v = try checkpoint.floats(variance, name: "\(name).bn.running_var")
+        guard [g.count, b.count, m.count, v.count].allSatisfy({ $0 == outChannels }) else {
+            throw ModelFormatError.shapeMismatch(tensor: "\(name).bn", expected: [outChannels], actual: [g.count, b.count, m.count, v.count])
+        }
+        let perChannel = weights.count / outChannels
+        var folded = [Float](repeating: 0, count: outChannels)
+        for o in 0..<outChannels {
+            let scale = Double(g[o]) / (Double(v[o]) + eps).squareRoot()
+            for k in 0..<perChannel { weights[o * perChannel + k] = Float(Double(weights[o * perChannel + k]) * scale) }
+            folded[o] = Float(Double(b[o]) + (Double(bias?[o] ?? 0) - Double(m[o])) * scale)
+        }
+        return (weights, folded)
     }
 
     func activation(_ module: PickleObject?, layer: Int) throws -> Activation {

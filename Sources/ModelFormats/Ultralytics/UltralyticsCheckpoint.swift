@@ -42,6 +42,7 @@ public enum UltralyticsCheckpoint {
     /// The generation, from the blocks the layer list uses.
     private static func family(_ layerTypes: [String]) -> String {
         if layerTypes.contains("C3k2") || layerTypes.contains("C2PSA") { return "YOLO11" }
+        if layerTypes.contains("RepNCSPELAN4") || layerTypes.contains("ELAN1") { return "YOLOv9" }
         if layerTypes.contains("C2f") { return "YOLOv8" }
         return "YOLO"
     }

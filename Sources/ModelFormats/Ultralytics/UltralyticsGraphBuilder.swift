@@ -2,7 +2,7 @@ import Engine
 import Foundation
 
 /// Builds an engine graph from the module tree of a pickled ultralytics `DetectionModel` (YOLOv8,
-/// YOLO11: MDv1000-larch and -sorrel). The layer list works as YOLOv5's (`f` names the inputs); the
+/// YOLO11: MDv1000-larch and -sorrel; YOLOv9 as ultralytics trains it: MDv6's YOLOv9 files). The layer list works as YOLOv5's (`f` names the inputs); the
 /// blocks are ultralytics' C2f / C3k2 (with Bottleneck or C3k inside), C2PSA attention, SPPF, and the
 /// anchor-free Detect head whose decode (DFL, distances to boxes, sigmoid) runs in `AnchorFreeDetect`.
 /// Layer outputs are named `model.<index>`, as PyTorch's module names.
@@ -40,6 +40,16 @@ struct UltralyticsGraphBuilder {
                 try assembler.addSPPF(layer.module, name: name, input: inputs[0], output: output, layer: index)
             case "C2PSA":
                 try addC2PSA(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "RepNCSPELAN4", "ELAN1":
+                try addELAN(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "ADown":
+                try addADown(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "AConv":
+                guard let cv1 = layer.module.module("cv1") else { throw ModelFormatError.unsupportedModule(type: "AConv without cv1", layer: index) }
+                assembler.add("\(name).pool", Self.smoothing, [inputs[0]], ["\(name).pool"])
+                try assembler.addConv(cv1, name: "\(name).cv1", input: "\(name).pool", output: output, layer: index)
+            case "SPPELAN":
+                try addSPPELAN(layer.module, name: name, input: inputs[0], output: output, layer: index)
             case "Concat":
                 let dimension = layer.module["d"]?.int ?? 1
                 guard dimension == 1 else { throw ModelFormatError.unsupportedModule(type: "Concat(d=\(dimension))", layer: index) }
@@ -82,14 +92,71 @@ struct UltralyticsGraphBuilder {
         try assembler.addConv(cv2, name: "\(name).cv2", input: "\(name).cat", output: output, layer: layer)
     }
 
-    /// What C3k2 may hold per repeat: a Bottleneck, a C3k, or a Sequential of them and PSABlocks.
+    /// `avg_pool2d(x, 2, 1, 0, False, True)` of YOLOv9's ADown and AConv: a 2x2 mean, stride 1.
+    static let smoothing = AveragePool(kernel: (2, 2), strides: (1, 1), pads: [0, 0, 0, 0])
+
+    /// RepNCSPELAN4 / ELAN1 (YOLOv9): y = cv1(x) split in two halves; cv2 reads the second, cv3 reads
+    /// cv2's output; cv4 reads all four concatenated.
+    private mutating func addELAN(_ module: PickleObject, name: String, input: String, output: String, layer: Int) throws {
+        guard let cv1 = module.module("cv1"), let cv2 = module.module("cv2"), let cv3 = module.module("cv3"),
+              let cv4 = module.module("cv4"), let half = module["c"]?.int, half >= 1 else {
+            throw ModelFormatError.unsupportedModule(type: "\(module.type) without cv1-cv4/c", layer: layer)
+        }
+        var pieces = ["\(name).cv1.a", "\(name).cv1.b"]
+        try assembler.addSplitConv(cv1, name: "\(name).cv1", input: input, outputs: pieces, sizes: [half, half], layer: layer)
+        for (branch, branchName) in [(cv2, "\(name).cv2"), (cv3, "\(name).cv3")] {
+            try addInnerBlock(branch, name: branchName, input: pieces.last!, output: branchName, layer: layer)
+            pieces.append(branchName)
+        }
+        assembler.add("\(name).cat", Concat(axis: 1), pieces, ["\(name).cat"])
+        try assembler.addConv(cv4, name: "\(name).cv4", input: "\(name).cat", output: output, layer: layer)
+    }
+
+    /// ADown (YOLOv9): x = 2x2 mean (stride 1), split in two halves; cv1 (3x3, stride 2) on the first,
+    /// 3x3 max pool (stride 2, pad 1) then cv2 on the second; concatenated.
+    private mutating func addADown(_ module: PickleObject, name: String, input: String, output: String, layer: Int) throws {
+        guard let cv1 = module.module("cv1"), let cv2 = module.module("cv2") else {
+            throw ModelFormatError.unsupportedModule(type: "ADown without cv1/cv2", layer: layer)
+        }
+        guard let weight = cv1.module("conv")?.tensor("weight"), weight.shape.count == 4, weight.shape[1] >= 1, weight.shape[1] <= 1 << 16 else {
+            throw ModelFormatError.unsupportedModule(type: "ADown whose cv1 has no 4-d convolution weight", layer: layer)
+        }
+        let halves = ["\(name).pool.a", "\(name).pool.b"]
+        assembler.add("\(name).pool", Self.smoothing, [input], ["\(name).pool"])
+        assembler.add("\(name).split", Split(axis: 1, sizes: [weight.shape[1], weight.shape[1]]), ["\(name).pool"], halves)
+        try assembler.addConv(cv1, name: "\(name).cv1", input: halves[0], output: "\(name).cv1", layer: layer)
+        assembler.add("\(name).max", MaxPool(kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1]), [halves[1]], ["\(name).max"])
+        try assembler.addConv(cv2, name: "\(name).cv2", input: "\(name).max", output: "\(name).cv2", layer: layer)
+        assembler.add("\(name).cat", Concat(axis: 1), ["\(name).cv1", "\(name).cv2"], [output])
+    }
+
+    /// SPPELAN (YOLOv9): cv5(cat(y, p(y), p(p(y)), p(p(p(y))))) with y = cv1(x), p the max pools cv2-cv4.
+    private mutating func addSPPELAN(_ module: PickleObject, name: String, input: String, output: String, layer: Int) throws {
+        guard let cv1 = module.module("cv1"), let cv5 = module.module("cv5") else {
+            throw ModelFormatError.unsupportedModule(type: "SPPELAN without cv1/cv5", layer: layer)
+        }
+        try assembler.addConv(cv1, name: "\(name).cv1", input: input, output: "\(name).cv1", layer: layer)
+        var pooled = ["\(name).cv1"]
+        for pool in ["cv2", "cv3", "cv4"] {
+            guard let module = module.module(pool) else { throw ModelFormatError.unsupportedModule(type: "SPPELAN without \(pool)", layer: layer) }
+            assembler.add("\(name).\(pool)", try assembler.maxPool(module, layer: layer), [pooled.last!], ["\(name).\(pool)"])
+            pooled.append("\(name).\(pool)")
+        }
+        assembler.add("\(name).cat", Concat(axis: 1), pooled, ["\(name).cat"])
+        try assembler.addConv(cv5, name: "\(name).cv5", input: "\(name).cat", output: output, layer: layer)
+    }
+
+    /// What C3k2 may hold per repeat (a Bottleneck, a C3k, or a Sequential of them and PSABlocks), and
+    /// the branches of YOLOv9's ELAN blocks (a Sequential of a RepCSP and a Conv, or a Conv).
     private mutating func addInnerBlock(_ block: PickleObject, name: String, input: String, output: String, layer: Int,
                                         depth: Int = 0) throws {
         switch block.type.name {
         case "Bottleneck":
             try assembler.addBottleneck(block, name: name, input: input, output: output, layer: layer)
-        case "C3k", "C3":
+        case "C3k", "C3", "RepCSP":
             try assembler.addC3(block, name: name, input: input, output: output, layer: layer)
+        case "Conv", "RepConv":
+            try assembler.addConv(block, name: name, input: input, output: output, layer: layer)
         case "PSABlock":
             try addPSABlock(block, name: name, input: input, output: output, layer: layer)
         case "Sequential" where depth < 2:

@@ -19,6 +19,8 @@ Writes next to this script:
   MDv1000-larch.
 - yolov8_tiny.pt: the same for YOLOv8 (C2f, the older Detect head with plain 3x3 class branches), at
   the "s" scale's structure, narrowed; metadata image size 960 (as MDv1000-sorrel's size).
+- yolov9_tiny.pt: YOLOv9-c as ultralytics builds it (MDv6's YOLOv9 files: RepNCSPELAN4 with RepConv
+  units, ADown, SPPELAN, the YOLOv8 Detect head), every channel count divided by 8; image size 640.
 - expected_<model>_shared.json / expected_<model>_synthetic.json: run_detector_batch (classic mode,
   threshold 0.005, recursive, relative filenames, image size and timestamp included) on ../shared/images
   and on Tests/Fixtures/detect/synthetic.
@@ -57,16 +59,33 @@ MODELS = {
     # name: (yaml, scale, [depth, width, max_channels], image size, BatchNorm gamma, class logit spread, centre)
     "yolo11_tiny": ("yolo11l.yaml", "l", [0.50, 0.125, 512], 640, 0.9, 2.5, -7.5),
     "yolov8_tiny": ("yolov8s.yaml", "s", [0.33, 0.125, 1024], 960, 0.9, 2.5, -7.5),
+    # YOLOv9's yaml files give channels per layer (no scales): "/8" divides them.
+    "yolov9_tiny": ("yolov9c.yaml", "c", "/8", 640, 0.9, 2.5, -7.5),
 }
 BOX_WEIGHT_SCALE = 20.0
+# Full-size networks for Benchmarks/detect_benchmark.py (not committed): the real scale's multiples.
+FULL_SIZE_MODELS = {
+    "larch": ("yolo11l.yaml", "l", None, 640, 0.9, 2.5, -7.5),  # MDv1000-larch: YOLO11-L at 640
+}
 RAW_PHOTO = "camera-traps/animl_IMAG0004_cougar.JPG"
 
 
 def build(name, shared):
-    yaml_name, scale, multiples, size, gamma, class_spread, class_centre = MODELS[name]
+    return build_from(MODELS[name], shared)
+
+
+def build_from(spec, shared):
+    yaml_name, scale, multiples, size, gamma, class_spread, class_centre = spec
     torch.manual_seed(SEED)
     config = yaml_model_load(yaml_name)
-    config["scales"] = {scale: multiples}
+    if isinstance(multiples, str):
+        divisor = int(multiples[1:])
+        channel_arguments = {"Conv": 1, "RepNCSPELAN4": 3, "ELAN1": 3, "ADown": 1, "AConv": 1, "SPPELAN": 2}
+        for layer in config["backbone"] + config["head"]:
+            count = channel_arguments.get(layer[2], 0)
+            layer[3] = [value // divisor if position < count else value for position, value in enumerate(layer[3])]
+    elif multiples is not None:
+        config["scales"] = {scale: multiples}
     config["scale"] = scale
     model = DetectionModel(copy.deepcopy(config), nc=3, verbose=False)
     for module in model.modules():
@@ -121,6 +140,18 @@ def save_release(model, path, size):
     }
     torch.save(checkpoint, path)
     strip_optimizer(str(path))
+
+
+def make_full_size(name, folder, shared):
+    """A full-size MDv1000-style file (random weights, realistic activations) for benchmarks."""
+    spec = FULL_SIZE_MODELS[name]
+    model, size = build_from(spec, shared)
+    plain = Path(folder) / f"{name}_plain.pt"
+    save_release(model, plain, size)
+    path = Path(folder) / f"md_v1000_{name}_random.pt"
+    add_metadata_to_megadetector_model_file(str(plain), str(path), {"model_type": "ultralytics", "image_size": size})
+    plain.unlink()
+    return path
 
 
 def run_reference(model, folder, output):
@@ -178,6 +209,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared", default=str(HERE.parents[3] / "shared"))
     parser.add_argument("--crafted-only", action="store_true", help="only (re)write crafted_ultralytics_exec.pt")
+    parser.add_argument("--models", default=",".join(MODELS), help="which models to (re)make, comma-separated; the "
+                        "manifest keeps the others' entries")
     arguments = parser.parse_args()
     shared = Path(arguments.shared).resolve()
     if arguments.crafted_only:
@@ -185,7 +218,10 @@ def main():
         return
     warnings.filterwarnings("ignore")
     manifest = {"generator": "Tests/Fixtures/ultralytics/generate_ultralytics_fixtures.py", "models": {}}
-    for name, spec in MODELS.items():
+    if (HERE / "manifest.json").exists():
+        manifest["models"] = json.loads((HERE / "manifest.json").read_text())["models"]
+    for name in arguments.models.split(","):
+        spec = MODELS[name]
         model, size = build(name, shared)
         plain = HERE / f"{name}_plain.pt"
         save_release(model, plain, size)
@@ -206,7 +242,8 @@ def main():
                                                                for d in image.get("detections") or [] if d["conf"] >= 0.2)}
         manifest["models"][name] = entry
         print(name, json.dumps(entry, indent=1))
-    write_crafted()
+    if "yolo11_tiny" in arguments.models.split(","):
+        write_crafted()
     import cv2
     import PIL
     manifest["versions"] = {"megadetector": version("megadetector"), "ultralytics": ultralytics.__version__,

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// Checkpoints made by the `ultralytics` package itself (Tests/Fixtures/ultralytics/
-/// generate_ultralytics_fixtures.py: YOLO11 and YOLOv8 structures, narrowed, random weights with
+/// generate_ultralytics_fixtures.py: YOLO11, YOLOv8 and YOLOv9-c structures, narrowed, random weights with
 /// realistic activations, released through ultralytics' own `strip_optimizer`). The expected raw
 /// outputs are PyTorch's, in float32 (the reference's fused model) and float64.
 struct UltralyticsCheckpointTests {
@@ -41,7 +41,7 @@ struct UltralyticsCheckpointTests {
 
     /// Against float64, our error is of the order of PyTorch fp32's own (within 2x: oneDNN sums in
     /// another order), boxes and scores; and we stay within 0.01 px and 1e-5 of PyTorch fp32 itself.
-    @Test(arguments: ["yolo11_tiny", "yolov8_tiny"])
+    @Test(arguments: ["yolo11_tiny", "yolov8_tiny", "yolov9_tiny"])
     func rawOutputMatchesPyTorch(_ name: String) throws {
         let (ours, fp32, fp64, _) = try Self.run(name, backend: .oneDNN)
         #expect(ours.shape == fp32.shape)
@@ -71,6 +71,8 @@ struct UltralyticsCheckpointTests {
         let yolov8 = try ModelLoader.load(path: Self.folder.appendingPathComponent("yolov8_tiny.pt").path)
         #expect(yolov8.info.architecture.hasPrefix("YOLOv8 (ultralytics"))
         #expect(yolov8.info.metadataImageSize == 960)
+        let yolov9 = try ModelLoader.load(path: Self.folder.appendingPathComponent("yolov9_tiny.pt").path)
+        #expect(yolov9.info.architecture.hasPrefix("YOLOv9 (ultralytics"))
     }
 
     /// A checkpoint whose pickle would call os.system when PyTorch loads it: refused by name, and
