@@ -1,16 +1,19 @@
 /// The `non_max_suppression` of the ultralytics package, as the reference routes anchor-free outputs
 /// to it (`agnostic=False`, `multi_label=False`, max_det 300), step for step in float32:
 /// 1. keep anchors whose best class score > threshold; 2. centre/size to corners; 3. score = best
-/// class score (first best class); 4. keep score > threshold; 5. at most 30000, by score; 6. offset
+/// class score (first best class); 4. keep score > threshold; 5. at most 30000, by score (PyTorch's
+/// argsort, see `TorchArgsort`; yolov9's copy of the function always sorts here); 6. offset
 /// each box by class x 7680 (so classes never overlap) and run one torchvision NMS over all of them
 /// (stable sort by score, suppress IoU > iouThreshold, computed on the offset boxes); 7. at most 300.
 public enum AnchorFreeNonMaximumSuppression {
     static let classOffset: Float = 7680
     static let maximumCandidates = 30000
 
-    /// `output` is [1, 4 + classes, anchors] row-major (one photo).
+    /// `output` is [1, 4 + classes, anchors] row-major (one photo). `sortsFirst`: yolov9's variant,
+    /// which always orders the candidates with PyTorch's unstable argsort before the NMS (ultralytics'
+    /// only when there are more than 30000), so ties keep PyTorch's order (see `TorchArgsort`).
     public static func run(output: UnsafeBufferPointer<Float>, rows: Int, anchors: Int, threshold: Double,
-                           iouThreshold: Float = 0.45, maximumDetections: Int = 300) -> [PixelBox] {
+                           iouThreshold: Float = 0.45, maximumDetections: Int = 300, sortsFirst: Bool = false) -> [PixelBox] {
         let limit = Float(threshold)
         let classCount = rows - 4
         guard classCount >= 1, output.count >= rows * anchors else { return [] }
@@ -27,8 +30,8 @@ public enum AnchorFreeNonMaximumSuppression {
             candidates.append(PixelBox(x1: cx - halfWidth, y1: cy - halfHeight, x2: cx + halfWidth, y2: cy + halfHeight,
                                        score: best, classIndex: bestClass))
         }
-        if candidates.count > maximumCandidates {
-            candidates = stableByScore(candidates).prefix(maximumCandidates).map { candidates[$0] }
+        if candidates.count > maximumCandidates || sortsFirst {
+            candidates = TorchArgsort.argsortDescending(candidates.map(\.score)).prefix(maximumCandidates).map { candidates[$0] }
         }
         let offsetBoxes = candidates.map { box in
             let offset = Float(box.classIndex) * classOffset

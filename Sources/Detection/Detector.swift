@@ -153,7 +153,8 @@ public final class Detector {
         let anchorFree = model.info.outputKind == .anchorFree
         let boxes = output.values.withUnsafeBufferPointer {
             anchorFree
-                ? AnchorFreeNonMaximumSuppression.run(output: $0, rows: output.shape[1], anchors: output.shape[2], threshold: configuration.threshold)
+                ? AnchorFreeNonMaximumSuppression.run(output: $0, rows: output.shape[1], anchors: output.shape[2], threshold: configuration.threshold,
+                                                      sortsFirst: model.info.modelType == "yolov9")
                 : NonMaximumSuppression.run(rows: $0, columns: output.shape[2], threshold: configuration.threshold)
         }
         if configuration.classMapping == nil, let bad = boxes.first(where: { $0.classIndex > 2 }) {
@@ -162,7 +163,7 @@ public final class Detector {
         let mapping = configuration.classMapping
         return BoxMapping.detections(boxes, inputWidth: tensor.shape[3], inputHeight: tensor.shape[2], imageWidth: imageWidth,
                                      imageHeight: imageHeight, threshold: configuration.threshold,
-                                     inverse: anchorFree ? .ultralytics : .yolov5) { index in
+                                     inverse: model.info.modelType == "ultralytics" ? .ultralytics : .yolov5) { index in
             mapping.map { $0[index] ?? String(index) } ?? String(index + 1)
         }
     }

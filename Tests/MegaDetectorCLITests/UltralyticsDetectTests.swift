@@ -4,9 +4,10 @@ import Testing
 import TestSupport
 
 /// `megadetector detect` with models trained by the `ultralytics` package (YOLO11 as MDv1000-larch,
-/// YOLOv8), against what the reference package computes with the same files
-/// (Tests/Fixtures/ultralytics/generate_ultralytics_fixtures.py): its ultralytics route, i.e. the
-/// metadata's image size, ultralytics' letterbox, `non_max_suppression` and `scale_boxes`.
+/// YOLOv8, YOLOv9) and by the yolov9 repository (MDv1000-cedar's layout), against what the reference
+/// package computes with the same files (Tests/Fixtures/ultralytics, Tests/Fixtures/yolov9): its
+/// ultralytics route (ultralytics' letterbox, `non_max_suppression` and `scale_boxes`) and its yolov9
+/// route (yolov9pip's NMS, yolov5-style `scale_boxes`, the first of DualDDetect's outputs).
 /// Tolerances as issue 12 states them: confidence 0.001, and 1 px of the photo (plus the 0.0001 by
 /// which the reference truncates normalised coordinates): boxes are rounded to whole pixels, so float
 /// noise at a .5 boundary moves a side by exactly one pixel.
@@ -14,9 +15,15 @@ struct UltralyticsDetectTests {
     static let folder = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/ultralytics")
     static let synthetic = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/synthetic")
 
-    static func check(_ model: String, input: URL, expectedName: String, minimumIdentical: Double) throws {
-        let (ours, output) = try DetectCommandTests.runDetect(input.path, model: folder.appendingPathComponent("\(model).pt").path)
-        let expected = try ResultsFile.read(path: folder.appendingPathComponent(expectedName).path)
+    /// The models of both generators, as "folder/name" under Tests/Fixtures.
+    static let models = ["ultralytics/yolo11_tiny", "ultralytics/yolov8_tiny", "ultralytics/yolov9_tiny", "yolov9/yolov9c_dual_tiny",
+                         "yolov9/yolov9c_tiny"]
+
+    static func check(_ model: String, input: URL, kind: String, minimumIdentical: Double) throws {
+        let parts = model.split(separator: "/").map(String.init)
+        let folder = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/\(parts[0])")
+        let (ours, output) = try DetectCommandTests.runDetect(input.path, model: folder.appendingPathComponent("\(parts[1]).pt").path)
+        let expected = try ResultsFile.read(path: folder.appendingPathComponent("expected_\(parts[1])_\(kind).json").path)
         let keep = { (image: ImageResult) in DetectCommandTests.deliberateDifferences[image.file] == nil }
         let report = ResultsComparer.compare(ResultsFile(images: ours.images.filter(keep), info: ours.info),
                                              ResultsFile(images: expected.images.filter(keep), info: expected.info),
@@ -32,18 +39,17 @@ struct UltralyticsDetectTests {
         #expect(validation.status == 0, "\(validation.stderr)")
     }
 
-    @Test(arguments: ["yolo11_tiny", "yolov8_tiny", "yolov9_tiny"])
+    @Test(arguments: models)
     func syntheticPhotosMatchTheReference(_ model: String) throws {
         // 15-16 of 16 comparable photos identical; the rest differ by float noise at a truncation boundary.
-        try Self.check(model, input: Self.synthetic, expectedName: "expected_\(model)_synthetic.json", minimumIdentical: 0.85)
+        try Self.check(model, input: Self.synthetic, kind: "synthetic", minimumIdentical: 0.85)
     }
 
-    @Test(.requires(.shared), arguments: ["yolo11_tiny", "yolov8_tiny", "yolov9_tiny"])
+    @Test(.requires(.shared), arguments: models)
     func sharedPhotosMatchTheReference(_ model: String) throws {
         let shared = try Fixtures.requireShared()
         // 40-41 of 45 identical; the others by one pixel or one truncation step of a confidence.
-        try Self.check(model, input: shared.appendingPathComponent("images"), expectedName: "expected_\(model)_shared.json",
-                       minimumIdentical: 0.85)
+        try Self.check(model, input: shared.appendingPathComponent("images"), kind: "shared", minimumIdentical: 0.85)
     }
 
     @Test func modelInfoDescribesTheFile() throws {

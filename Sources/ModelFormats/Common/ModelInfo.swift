@@ -22,6 +22,9 @@ public struct ModelInfo: Sendable {
     public var defaultInputSize: Int
     /// `image_size` from the file's `megadetector_info.json` (MDv1000 models), when present.
     public var metadataImageSize: Int? = nil
+    /// The reference's model type, which decides its pre- and post-processing library: "yolov5",
+    /// "ultralytics" or "yolov9" (the file's `megadetector_info.json` says the same for MDv1000 files).
+    public var modelType: String = "yolov5"
     public var storagePrecision: String
     public var layerCount: Int
     public var outputKind: OutputKind

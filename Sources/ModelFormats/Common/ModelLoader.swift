@@ -15,8 +15,9 @@ public enum ModelLoader {
             let model = try PickledDetectionModel.object(in: checkpoint.root)
             switch try PickledDetectionModel.family(of: model) {
             case .yolov5: return try YOLOv5Checkpoint.load(checkpoint: checkpoint, model: model, path: path, backend: backend, start: start)
-            case .ultralytics:
-                return try UltralyticsCheckpoint.load(checkpoint: checkpoint, model: model, path: path, backend: backend, start: start)
+            case let family:
+                return try UltralyticsCheckpoint.load(checkpoint: checkpoint, model: model, path: path, backend: backend, start: start,
+                                                      family: family)
             }
         }
         if path.lowercased().hasSuffix(".onnx") || bytes[0] == 0x08 {  // field 1 (ir_version), varint

@@ -5,10 +5,13 @@
 /// data constructors they are (tensor rebuild, OrderedDict, set, numpy reconstruction). Nothing named
 /// in a file is ever imported or called. Everything not listed is refused by name.
 enum PickleAllowList {
-    private static let yoloPrefixes = ["models.", "yolov5.models."]
+    private static let yoloPrefixes = ["models.", "yolov5.models.", "yolov9.models."]
     private static let yoloClasses: [String: Set<String>] = [
-        "common": ["Conv", "C3", "Bottleneck", "SPPF", "SPP", "Concat", "Focus", "BottleneckCSP", "DWConv", "AutoShape"],
-        "yolo": ["Detect", "DetectionModel", "Model"],
+        "common": ["Conv", "C3", "Bottleneck", "SPPF", "SPP", "Concat", "Focus", "BottleneckCSP", "DWConv", "AutoShape",
+                   // YOLOv9 (WongKinYiu / yolov9pip, MDv1000-cedar), whose classes live under the same names.
+                   "RepNCSPELAN4", "RepNCSP", "RepNBottleneck", "RepConvN", "ADown", "AConv", "SPPELAN", "SP", "CBLinear",
+                   "CBFuse", "Silence", "DFL"],
+        "yolo": ["Detect", "DetectionModel", "Model", "DDetect", "DualDDetect"],
     ]
     /// The module classes an ultralytics detection checkpoint names (MDv1000-larch/sorrel, MDv6).
     private static let ultralyticsClasses: [String: Set<String>] = [

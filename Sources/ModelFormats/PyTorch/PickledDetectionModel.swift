@@ -2,10 +2,14 @@ import Foundation
 
 /// The detection model object inside a `torch.save`d checkpoint, and what the file says about it. Both
 /// YOLO families MegaDetector ships pickle the whole model: YOLOv5 (`models.yolo.DetectionModel`) and
-/// ultralytics (`ultralytics.nn.tasks.DetectionModel`: YOLOv8, YOLO11).
+/// ultralytics (`ultralytics.nn.tasks.DetectionModel`: YOLOv8, YOLOv9, YOLO11), and WongKinYiu's YOLOv9
+/// (`models.yolo.DetectionModel` with a DDetect head).
 enum PickledDetectionModel {
     enum Family {
         case yolov5, ultralytics
+        /// WongKinYiu's YOLOv9 (yolov9pip; MDv1000-cedar): `models.yolo.DetectionModel` ending in an
+        /// anchor-free `DDetect` / `DualDDetect` head.
+        case yolov9
     }
 
     /// `checkpoint['model']`, else `['ema']`, else the root itself when it is a model object.
@@ -27,7 +31,9 @@ enum PickledDetectionModel {
     static func family(of object: PickleObject) throws -> Family {
         switch (object.type.module, object.type.name) {
         case ("ultralytics.nn.tasks", "DetectionModel"): return .ultralytics
-        case let (module, name) where ["DetectionModel", "Model"].contains(name) && module.hasSuffix("yolo"): return .yolov5
+        case let (module, name) where ["DetectionModel", "Model"].contains(name) && module.hasSuffix("yolo"):
+            let head = object.module("model")?.modules.last?.object?.type.name
+            return ["DDetect", "DualDDetect"].contains(head ?? "") ? .yolov9 : .yolov5
         default: throw ModelFormatError.unknownArchitecture("\(object.type) is not a YOLOv5 or ultralytics DetectionModel")
         }
     }

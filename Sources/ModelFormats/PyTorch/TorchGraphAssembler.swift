@@ -17,6 +17,17 @@ struct TorchGraphAssembler {
         self.checkpoint = checkpoint
     }
 
+    /// The nodes the given values depend on, in order (the others dropped).
+    func nodes(feeding outputs: [String]) -> [Graph.Node] {
+        var needed = Set(outputs)
+        var live = [Bool](repeating: false, count: nodes.count)
+        for (index, node) in nodes.enumerated().reversed() where node.outputs.contains(where: needed.contains) {
+            live[index] = true
+            needed.formUnion(node.inputs)
+        }
+        return nodes.indices.filter { live[$0] }.map { nodes[$0] }
+    }
+
     mutating func add(_ name: String, _ operation: any GraphOperation, _ inputs: [String], _ outputs: [String]) {
         nodes.append(Graph.Node(name: name, operation: operation, inputs: inputs, outputs: outputs))
     }
@@ -71,9 +82,13 @@ struct TorchGraphAssembler {
     /// as one convolution per piece: each output channel is the same dot product either way, and the
     /// pieces need no copy out of a shared tensor.
     mutating func addSplitConv(_ module: PickleObject, name: String, input: String, outputs: [String], sizes: [Int], layer: Int) throws {
-        guard let conv2d = module.module("conv") else { throw ModelFormatError.unsupportedModule(type: "\(module.type) without conv", layer: layer) }
-        let activation = try self.activation(module.module("act"), layer: layer)
-        let conv = try convolution(conv2d, batchNorm: module.module("bn"), name: name, layer: layer).with(activation: activation)
+        // A Conv unit (Conv2d + BatchNorm + activation), or a plain Conv2d with bias (CBLinear).
+        let plain = module.type.name == "Conv2d"
+        guard let conv2d = plain ? module : module.module("conv") else {
+            throw ModelFormatError.unsupportedModule(type: "\(module.type) without conv", layer: layer)
+        }
+        let activation = plain ? .none : try self.activation(module.module("act"), layer: layer)
+        let conv = try convolution(conv2d, batchNorm: plain ? nil : module.module("bn"), name: name, layer: layer).with(activation: activation)
         guard conv.groups == 1, sizes.allSatisfy({ $0 >= 1 }), sizes.reduce(0, +) == conv.outChannels, sizes.count == outputs.count else {
             throw ModelFormatError.shapeMismatch(tensor: "\(name).conv.weight", expected: [sizes.reduce(0, +)], actual: [conv.outChannels])
         }

@@ -1,20 +1,23 @@
 import Engine
 import Foundation
 
-/// Opens a checkpoint saved by the `ultralytics` package (YOLOv8, YOLO11: MDv1000-larch and -sorrel,
-/// MDv6) without executing anything, and builds the engine network from its module tree. Released
+/// Opens a checkpoint saved by the `ultralytics` package (YOLOv8, YOLOv9, YOLO11: MDv1000-larch and
+/// -sorrel, MDv6), or by the yolov9 repository (MDv1000-cedar: the same blocks under `models.common`,
+/// a DDetect head), without executing anything, and builds the engine network from its module tree. Released
 /// files hold the model in float16 under `model` (ultralytics' `strip_optimizer`), plus `train_args`;
 /// MegaDetector's adds `megadetector_info.json` with `model_type: ultralytics` and the image size.
 public enum UltralyticsCheckpoint {
     static func load(checkpoint: TorchCheckpoint, model: PickleObject, path: String, backend: ExecutionBackend,
-                     start: Date) throws -> LoadedModel {
+                     start: Date, family: PickledDetectionModel.Family = .ultralytics) throws -> LoadedModel {
         var builder = UltralyticsGraphBuilder(checkpoint: checkpoint)
         let result = try builder.build(model: model)
         let detect = result.detect
         // As the reference: the metadata's image size, else 1280 (its default for every .pt).
         var inputSize = 1280
         var metadataSize: Int?
-        var architecture = "\(family(result.layerTypes)) (ultralytics, anchor-free, \(detect.strides.count) detection levels, \(result.layerTypes.count) layers"
+        let library = family == .yolov9 ? "yolov9 repository layout" : "ultralytics"
+        var architecture = "\(generation(result.layerTypes)) (\(library), anchor-free, \(detect.strides.count) detection levels, \(result.layerTypes.count) layers"
+        if result.layerTypes.last == "DualDDetect" { architecture += ", DualDDetect: the first head, as the reference reads it" }
         if let file = model["yaml"]?.dictionary?["yaml_file"]?.string { architecture += ", from \(file)" }
         architecture += ")"
         if let info = try PickledDetectionModel.megadetectorInfo(checkpoint) {
@@ -27,7 +30,7 @@ public enum UltralyticsCheckpoint {
                                   planningInputShapes: [UltralyticsGraphBuilder.inputName: planning])
         let names = PickledDetectionModel.classNames(model["names"], count: detect.classCount)
         let info = ModelInfo(
-            path: path, format: "PyTorch checkpoint (ultralytics; zip + pickle, loaded without executing code)",
+            path: path, format: "PyTorch checkpoint (\(library); zip + pickle, loaded without executing code)",
             architecture: architecture, parameterCount: network.parameterCount, classNames: names,
             strides: detect.strides, anchorsInPixels: [], defaultInputSize: inputSize,
             storagePrecision: result.storageTypes.sorted().map(PickledDetectionModel.storageName).joined(separator: ", "),
@@ -36,11 +39,12 @@ public enum UltralyticsCheckpoint {
             loadSeconds: Date().timeIntervalSince(start))
         var loaded = LoadedModel(network: network, info: info)
         loaded.info.metadataImageSize = metadataSize
+        loaded.info.modelType = family == .yolov9 ? "yolov9" : "ultralytics"
         return loaded
     }
 
     /// The generation, from the blocks the layer list uses.
-    private static func family(_ layerTypes: [String]) -> String {
+    private static func generation(_ layerTypes: [String]) -> String {
         if layerTypes.contains("C3k2") || layerTypes.contains("C2PSA") { return "YOLO11" }
         if layerTypes.contains("RepNCSPELAN4") || layerTypes.contains("ELAN1") { return "YOLOv9" }
         if layerTypes.contains("C2f") { return "YOLOv8" }

@@ -25,7 +25,8 @@ struct UltralyticsGraphBuilder {
     }
 
     mutating func build(model: PickleObject) throws -> Result {
-        let layers = try assembler.planLayers(of: model, inputName: Self.inputName, outputName: Self.outputName)
+        let layers = try assembler.planLayers(of: model, inputName: Self.inputName, outputName: Self.outputName,
+                                              multipleInputTypes: ["Concat", "Detect", "DDetect", "DualDDetect", "CBFuse"])
         var detect: AnchorFreeDetect?
         for layer in layers {
             let (index, name, inputs, output) = (layer.index, layer.name, layer.inputs, layer.output)
@@ -50,13 +51,19 @@ struct UltralyticsGraphBuilder {
                 try assembler.addConv(cv1, name: "\(name).cv1", input: "\(name).pool", output: output, layer: index)
             case "SPPELAN":
                 try addSPPELAN(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "Silence":
+                assembler.add(name, Unary(.activation(.none)), [inputs[0]], [output])
+            case "CBLinear":
+                try addCBLinear(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "CBFuse":
+                try addCBFuse(layer.module, name: name, inputs: inputs, output: output, layer: index)
             case "Concat":
                 let dimension = layer.module["d"]?.int ?? 1
                 guard dimension == 1 else { throw ModelFormatError.unsupportedModule(type: "Concat(d=\(dimension))", layer: index) }
                 assembler.add(name, Concat(axis: 1), inputs, [output])
             case "Upsample":
                 assembler.add(name, try assembler.upsample(layer.module, layer: index), [inputs[0]], [output])
-            case "Detect":
+            case "Detect", "DDetect", "DualDDetect":
                 guard output == Self.outputName else {
                     throw ModelFormatError.unknownArchitecture("Detect must be the last layer (found at \(index))")
                 }
@@ -66,8 +73,9 @@ struct UltralyticsGraphBuilder {
             }
         }
         guard let detect else { throw ModelFormatError.unknownArchitecture("the last layer is not an ultralytics Detect head") }
+        // A DualDDetect reads one of its two branches: the other's layers would compute for nothing.
         let graph = try Graph(inputs: [Graph.Input(name: Self.inputName, shape: [1, 3, -1, -1])],
-                              outputs: [Self.outputName], nodes: assembler.nodes)
+                              outputs: [Self.outputName], nodes: assembler.nodes(feeding: [Self.outputName]))
         return Result(graph: graph, detect: detect, layerTypes: layers.map(\.typeName), storageTypes: assembler.storageTypes)
     }
 
@@ -138,12 +146,47 @@ struct UltralyticsGraphBuilder {
         try assembler.addConv(cv1, name: "\(name).cv1", input: input, output: "\(name).cv1", layer: layer)
         var pooled = ["\(name).cv1"]
         for pool in ["cv2", "cv3", "cv4"] {
-            guard let module = module.module(pool) else { throw ModelFormatError.unsupportedModule(type: "SPPELAN without \(pool)", layer: layer) }
+            // ultralytics stores MaxPool2d modules; the yolov9 repository wraps each in an `SP`.
+            guard let wrapper = module.module(pool), let module = wrapper.type.name == "SP" ? wrapper.module("m") : wrapper else {
+                throw ModelFormatError.unsupportedModule(type: "SPPELAN without \(pool)", layer: layer)
+            }
             assembler.add("\(name).\(pool)", try assembler.maxPool(module, layer: layer), [pooled.last!], ["\(name).\(pool)"])
             pooled.append("\(name).\(pool)")
         }
         assembler.add("\(name).cat", Concat(axis: 1), pooled, ["\(name).cat"])
         try assembler.addConv(cv5, name: "\(name).cv5", input: "\(name).cat", output: output, layer: layer)
+    }
+
+    /// CBLinear (YOLOv9's reversible branch): one convolution with bias whose output is split into the
+    /// pieces `c2s`, written as `<output>.0`, `<output>.1`, ... for the CBFuse layers that pick them.
+    private mutating func addCBLinear(_ module: PickleObject, name: String, input: String, output: String, layer: Int) throws {
+        guard let conv = module.module("conv"), let sizes = module["c2s"]?.ints, !sizes.isEmpty, sizes.count <= 16 else {
+            throw ModelFormatError.unsupportedModule(type: "CBLinear without conv/c2s", layer: layer)
+        }
+        try assembler.addSplitConv(conv, name: name, input: input, outputs: sizes.indices.map { "\(output).\($0)" }, sizes: sizes,
+                                   layer: layer)
+    }
+
+    /// CBFuse: the sum of the picked CBLinear pieces, each resized (nearest) to the last input's size,
+    /// and the last input, in that order.
+    private mutating func addCBFuse(_ module: PickleObject, name: String, inputs: [String], output: String, layer: Int) throws {
+        guard let picks = module["idx"]?.ints, picks.count == inputs.count - 1, picks.allSatisfy({ (0..<16).contains($0) }) else {
+            throw ModelFormatError.unsupportedModule(type: "CBFuse whose idx does not match its \(inputs.count) inputs", layer: layer)
+        }
+        guard let target = inputs.last else { throw ModelFormatError.unsupportedModule(type: "CBFuse without inputs", layer: layer) }
+        var terms: [String] = []
+        for (position, (source, pick)) in zip(inputs.dropLast(), picks).enumerated() {
+            let resized = "\(name).resize.\(position)"
+            assembler.add(resized, NearestResizeLike(), ["\(source).\(pick)", target], [resized])
+            terms.append(resized)
+        }
+        terms.append(target)
+        var sum = terms[0]
+        for (position, term) in terms.dropFirst().enumerated() {
+            let partial = position == terms.count - 2 ? output : "\(name).sum.\(position)"
+            assembler.add(partial, Elementwise(.add), [sum, term], [partial])
+            sum = partial
+        }
     }
 
     /// What C3k2 may hold per repeat (a Bottleneck, a C3k, or a Sequential of them and PSABlocks), and
@@ -153,7 +196,7 @@ struct UltralyticsGraphBuilder {
         switch block.type.name {
         case "Bottleneck":
             try assembler.addBottleneck(block, name: name, input: input, output: output, layer: layer)
-        case "C3k", "C3", "RepCSP":
+        case "C3k", "C3", "RepCSP", "RepNCSP":
             try assembler.addC3(block, name: name, input: input, output: output, layer: layer)
         case "Conv", "RepConv":
             try assembler.addConv(block, name: name, input: input, output: output, layer: layer)
@@ -225,7 +268,8 @@ struct UltralyticsGraphBuilder {
                               residual: shortcut ? prefix : nil)
     }
 
-    /// Detect: per level, the box branch (cv2) and class branch (cv3), decoded by `AnchorFreeDetect`.
+    /// Detect (ultralytics; DDetect, DualDDetect of the yolov9 repository): per level, the box branch
+    /// (cv2) and class branch (cv3), decoded by `AnchorFreeDetect`.
     private mutating func addDetect(_ module: PickleObject, name: String, inputs: [String], output: String,
                                     layer: Int) throws -> AnchorFreeDetect {
         if module["end2end"]?.bool == true || module["_end2end"]?.bool == true {
@@ -238,6 +282,10 @@ struct UltralyticsGraphBuilder {
         }
         let levelCount = module["nl"]?.int ?? inputs.count
         let bins = module["reg_max"]?.int ?? 16
+        // DualDDetect (yolov9-c as trained) has two heads; the reference reads the first (`model(x)[0]`
+        // is the pair, and yolov9's non_max_suppression keeps `prediction[0]`): cv2/cv3 on the first
+        // `nl` inputs, the reversible auxiliary branch's.
+        let inputs = module.type.name == "DualDDetect" && inputs.count == 2 * levelCount ? Array(inputs.prefix(levelCount)) : inputs
         guard inputs.count == levelCount, boxBranches.modules.count == levelCount, classBranches.modules.count == levelCount,
               (1...64).contains(bins) else {
             throw ModelFormatError.unknownArchitecture("Detect has \(inputs.count) inputs, nl=\(levelCount), \(boxBranches.modules.count) box and \(classBranches.modules.count) class branches, reg_max \(bins)")

@@ -6,12 +6,23 @@ import TestSupport
 
 /// Checkpoints made by the `ultralytics` package itself (Tests/Fixtures/ultralytics/
 /// generate_ultralytics_fixtures.py: YOLO11, YOLOv8 and YOLOv9-c structures, narrowed, random weights with
-/// realistic activations, released through ultralytics' own `strip_optimizer`). The expected raw
+/// realistic activations, released through ultralytics' own `strip_optimizer`), and YOLOv9-c in the
+/// yolov9 repository's layout (Tests/Fixtures/yolov9: as trained with its DualDDetect head, and the
+/// single-head layout), made with yolov9pip's classes. The expected raw
 /// outputs are PyTorch's, in float32 (the reference's fused model) and float64.
 struct UltralyticsCheckpointTests {
     static let folder = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/ultralytics")
+    /// The models of both generators, as "folder/name" under Tests/Fixtures.
+    static let models = ["ultralytics/yolo11_tiny", "ultralytics/yolov8_tiny", "ultralytics/yolov9_tiny", "yolov9/yolov9c_dual_tiny",
+                         "yolov9/yolov9c_tiny"]
 
-    static func entry(_ name: String) throws -> [String: Any] {
+    static func location(_ model: String) -> (folder: URL, name: String) {
+        let parts = model.split(separator: "/").map(String.init)
+        return (Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/\(parts[0])"), parts[1])
+    }
+
+    static func entry(_ model: String) throws -> [String: Any] {
+        let (folder, name) = location(model)
         let manifest = try Fixtures.jsonObject(at: folder.appendingPathComponent("manifest.json"))
         guard let entry = (manifest["models"] as? [String: Any])?[name] as? [String: Any] else {
             throw Fixtures.FixtureError.missing("ultralytics manifest has no model \(name)")
@@ -30,8 +41,9 @@ struct UltralyticsCheckpointTests {
         return (box, score)
     }
 
-    static func run(_ name: String, backend: ExecutionBackend) throws -> (ours: Tensor, fp32: Tensor, fp64: Tensor, model: LoadedModel) {
-        let entry = try entry(name)
+    static func run(_ model: String, backend: ExecutionBackend) throws -> (ours: Tensor, fp32: Tensor, fp64: Tensor, model: LoadedModel) {
+        let entry = try entry(model)
+        let (folder, name) = location(model)
         let raw = entry["raw"] as? [String: Any]
         let model = try ModelLoader.load(path: folder.appendingPathComponent("\(name).pt").path, backend: backend)
         let input = try Fixtures.array(raw?["input"], scale: 1 / 255, in: folder)
@@ -41,9 +53,9 @@ struct UltralyticsCheckpointTests {
 
     /// Against float64, our error is of the order of PyTorch fp32's own (within 2x: oneDNN sums in
     /// another order), boxes and scores; and we stay within 0.01 px and 1e-5 of PyTorch fp32 itself.
-    @Test(arguments: ["yolo11_tiny", "yolov8_tiny", "yolov9_tiny"])
-    func rawOutputMatchesPyTorch(_ name: String) throws {
-        let (ours, fp32, fp64, _) = try Self.run(name, backend: .oneDNN)
+    @Test(arguments: models)
+    func rawOutputMatchesPyTorch(_ model: String) throws {
+        let (ours, fp32, fp64, _) = try Self.run(model, backend: .oneDNN)
         #expect(ours.shape == fp32.shape)
         let versusTorch = Self.errors(ours, fp32)
         #expect(versusTorch.box <= 0.01 && versusTorch.score <= 1e-5, "\(versusTorch)")
@@ -54,9 +66,11 @@ struct UltralyticsCheckpointTests {
 
     /// The plain implementation of every op (the attention and the anchor-free decode included).
     @Test func referenceBackendMatchesPyTorch() throws {
-        let (ours, fp32, _, _) = try Self.run("yolo11_tiny", backend: .reference)
-        let error = Self.errors(ours, fp32)
-        #expect(error.box <= 0.01 && error.score <= 1e-5, "\(error)")
+        for model in ["ultralytics/yolo11_tiny", "yolov9/yolov9c_dual_tiny"] {
+            let (ours, fp32, _, _) = try Self.run(model, backend: .reference)
+            let error = Self.errors(ours, fp32)
+            #expect(error.box <= 0.01 && error.score <= 1e-5, "\(model): \(error)")
+        }
     }
 
     @Test func describesTheModelFromTheFile() throws {
@@ -73,6 +87,11 @@ struct UltralyticsCheckpointTests {
         #expect(yolov8.info.metadataImageSize == 960)
         let yolov9 = try ModelLoader.load(path: Self.folder.appendingPathComponent("yolov9_tiny.pt").path)
         #expect(yolov9.info.architecture.hasPrefix("YOLOv9 (ultralytics"))
+        #expect(yolov9.info.modelType == "ultralytics")
+        let cedar = try ModelLoader.load(path: Self.location("yolov9/yolov9c_dual_tiny").folder.appendingPathComponent("yolov9c_dual_tiny.pt").path)
+        #expect(cedar.info.architecture.hasPrefix("YOLOv9 (yolov9 repository layout"))
+        #expect(cedar.info.architecture.contains("DualDDetect: the first head"))
+        #expect(cedar.info.modelType == "yolov9" && cedar.info.metadataImageSize == 640)
     }
 
     /// A checkpoint whose pickle would call os.system when PyTorch loads it: refused by name, and
