@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`megadetector detect` next to the reference package's CLI (run_detector_batch), same photos, same
 model file (full-size MDv5a architecture with random weights, from engine_benchmark.py, or with --model
-larch MDv1000-larch's, from Tests/Fixtures/ultralytics/generate_ultralytics_fixtures.py), same options.
+larch MDv1000-larch's, from Tests/Fixtures/ultralytics/generate_ultralytics_fixtures.py, or with --model
+cedar MDv1000-cedar's, from Tests/Fixtures/yolov9/generate_yolov9_fixtures.py), same options.
 
 Measures, for each tool, the wall time of a run over 1 photo and over N photos, and derives
 per-photo time = (T(N) - T(1)) / (N - 1) and start-up = T(1) - per-photo time. Also compares the two
@@ -66,8 +67,9 @@ def main():
     parser.add_argument("--photos", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1, help="alternate the tools this many times; medians are printed")
     parser.add_argument("--size", help="only photos of this size, WIDTHxHEIGHT (e.g. 2048x1536)")
-    parser.add_argument("--model", default="mdv5a", choices=["mdv5a", "larch"],
-                        help="mdv5a: MDv5a's architecture at 1280; larch: MDv1000-larch's (ultralytics YOLO11-L at 640)")
+    parser.add_argument("--model", default="mdv5a", choices=["mdv5a", "larch", "cedar"],
+                        help="mdv5a: MDv5a's architecture at 1280; larch: MDv1000-larch's (ultralytics YOLO11-L at 640); "
+                             "cedar: MDv1000-cedar's (YOLOv9-c as trained in the yolov9 repository, at 640)")
     parser.add_argument("--precisions", default="fp32",
                         help="our precisions to run, comma-separated (fp32,int8); int8 is calibrated once on the N photos first")
     args = parser.parse_args()
@@ -77,6 +79,13 @@ def main():
     if args.model == "mdv5a":
         model, _, _ = engine_benchmark.build_models(scratch, Path(args.shared))
         description = "MDv5a architecture (random weights)"
+    elif args.model == "cedar":
+        # In its own process: yolov9pip and yolov5 (imported for mdv5a) both install a `models` package.
+        model = scratch / "md_v1000_cedar_random.pt"
+        if not model.exists():
+            subprocess.run([sys.executable, str(ROOT / "Tests" / "Fixtures" / "yolov9" / "generate_yolov9_fixtures.py"),
+                            "--shared", args.shared, "--full-size-into", str(scratch)], check=True, env=CLEAN_ENVIRONMENT)
+        description = "MDv1000-cedar architecture (YOLOv9-c, yolov9 repository layout, random weights)"
     else:
         sys.path.insert(0, str(ROOT / "Tests" / "Fixtures" / "ultralytics"))
         import generate_ultralytics_fixtures

@@ -120,7 +120,7 @@ public final class Detector {
             if imageSize != nil { throw DetectionError.fixedInputSize(option: "--image-size", width: fixed.width, height: fixed.height) }
             if augment { throw DetectionError.fixedInputSize(option: "--augment", width: fixed.width, height: fixed.height) }
         }
-        if augment, loaded.info.outputKind == .anchorFree { throw DetectionError.augmentationNotBuilt(loaded.info.architecture) }
+        if augment, [.anchorFree, .endToEnd].contains(loaded.info.outputKind) { throw DetectionError.augmentationNotBuilt(loaded.info.architecture) }
         configuration.augment = augment
         let record = try applyPrecision(precision, to: &loaded, path: path, configuration: configuration)
         return Detector(model: loaded, configuration: configuration, precision: record)
@@ -150,12 +150,16 @@ public final class Detector {
         } else {
             output = try forward(tensor)
         }
-        let anchorFree = model.info.outputKind == .anchorFree
-        let boxes = output.values.withUnsafeBufferPointer {
-            anchorFree
-                ? AnchorFreeNonMaximumSuppression.run(output: $0, rows: output.shape[1], anchors: output.shape[2], threshold: configuration.threshold,
-                                                      sortsFirst: model.info.modelType == "yolov9")
-                : NonMaximumSuppression.run(rows: $0, columns: output.shape[2], threshold: configuration.threshold)
+        let boxes = output.values.withUnsafeBufferPointer { values in
+            switch model.info.outputKind {
+            case .anchorFree:
+                AnchorFreeNonMaximumSuppression.run(output: values, rows: output.shape[1], anchors: output.shape[2], threshold: configuration.threshold,
+                                                    sortsFirst: model.info.modelType == "yolov9")
+            case .endToEnd:
+                EndToEndSelection.run(output: values, rows: output.shape[1], anchors: output.shape[2], threshold: configuration.threshold)
+            case .yolov5Decoded, .raw:
+                NonMaximumSuppression.run(rows: values, columns: output.shape[2], threshold: configuration.threshold)
+            }
         }
         if configuration.classMapping == nil, let bad = boxes.first(where: { $0.classIndex > 2 }) {
             throw DetectionError.unexpectedClass(bad.classIndex)
@@ -172,7 +176,7 @@ public final class Detector {
         guard let model, let context else { throw DetectionError.unexpectedOutput([]) }
         let outputs = try self.context(for: tensor.shape, model: model, default: context).run([model.info.inputName: tensor])
         // YOLOv5 rows [1, N, 5 + classes]; anchor-free [1, 4 + classes, N].
-        let (axis, minimum) = model.info.outputKind == .anchorFree ? (1, 5) : (2, 6)
+        let (axis, minimum) = [.anchorFree, .endToEnd].contains(model.info.outputKind) ? (1, 5) : (2, 6)
         guard let output = outputs[model.info.outputName], output.rank == 3, output.shape[0] == 1, output.shape[axis] >= minimum else {
             throw DetectionError.unexpectedOutput(outputs[model.info.outputName]?.shape ?? [])
         }

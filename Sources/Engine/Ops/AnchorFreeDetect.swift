@@ -7,7 +7,8 @@ import Foundation
 ///     x1 = (x + 0.5) - d_l, y1 = (y + 0.5) - d_t, x2 = (x + 0.5) + d_r, y2 = (y + 0.5) + d_b
 ///     cx = (x1 + x2) / 2 * stride_i, cy likewise, w = (x2 - x1) * stride_i, h likewise
 ///     scores = sigmoid(class logits)
-/// With one bin (no DFL) the box logits are the distances. Output [N, 4 + classes, anchors], anchors
+/// With one bin (no DFL) the box logits are the distances. End-to-end heads write x1, y1, x2, y2
+/// times the stride instead (`corners`). Output [N, 4 + classes, anchors], anchors
 /// ordered level, y, x, as ultralytics returns it.
 public struct AnchorFreeDetect: GraphOperation {
     public var kind: String { "AnchorFreeDetect" }
@@ -16,10 +17,14 @@ public struct AnchorFreeDetect: GraphOperation {
     /// The DFL convolution's weights (0, 1, ..., bins - 1 in every released model), read from the file.
     public let binWeights: [Float]
 
-    public init(classCount: Int, strides: [Float], binWeights: [Float]) {
+    /// End-to-end heads (YOLOv10, YOLO26) decode to corners: x1, y1, x2, y2 (times the stride).
+    public let corners: Bool
+
+    public init(classCount: Int, strides: [Float], binWeights: [Float], corners: Bool = false) {
         self.classCount = classCount
         self.strides = strides
         self.binWeights = binWeights
+        self.corners = corners
     }
 
     public var bins: Int { binWeights.count }
@@ -68,10 +73,17 @@ public struct AnchorFreeDetect: GraphOperation {
         let (ax, ay) = (Float(x) + 0.5, Float(y) + 0.5)
         let (x1, y1, x2, y2) = (ax - distances.0, ay - distances.1, ax + distances.2, ay + distances.3)
         let stride = strides[level]
-        write(0, (x1 + x2) / 2 * stride)
-        write(1, (y1 + y2) / 2 * stride)
-        write(2, (x2 - x1) * stride)
-        write(3, (y2 - y1) * stride)
+        if corners {
+            write(0, x1 * stride)
+            write(1, y1 * stride)
+            write(2, x2 * stride)
+            write(3, y2 * stride)
+        } else {
+            write(0, (x1 + x2) / 2 * stride)
+            write(1, (y1 + y2) / 2 * stride)
+            write(2, (x2 - x1) * stride)
+            write(3, (y2 - y1) * stride)
+        }
         for c in 0..<classCount { write(4 + c, 1 / (1 + Foundation.exp(-score(c)))) }
     }
 

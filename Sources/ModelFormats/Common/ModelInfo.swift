@@ -8,6 +8,9 @@ public struct ModelInfo: Sendable {
         /// Ultralytics' anchor-free Detect output [N, 4 + classes, anchors]: cx, cy, w, h in input
         /// pixels, then class scores (no objectness).
         case anchorFree = "anchor-free boxes [N, 4 + classes, anchors]"
+        /// An end-to-end (NMS-free) head's one-to-one output [N, 4 + classes, anchors]: x1, y1, x2, y2
+        /// in input pixels, then class scores; detections are its top-k scores (YOLOv10, YOLO26).
+        case endToEnd = "end-to-end corner boxes [N, 4 + classes, anchors] (top-k, no NMS)"
         /// A network whose head we do not decode (returned as the graph computes it).
         case raw = "raw network output"
     }

@@ -36,11 +36,40 @@ public enum ONNXModel {
             storagePrecision: "float32", layerCount: graph.nodes.count, outputKind: .raw, inputName: input.name,
             outputName: graph.outputs[0], inputShape: dynamic ? declared : input.shape, loadSeconds: Date().timeIntervalSince(start))
         var loaded = LoadedModel(network: network, info: info)
+        // An anchor-free head ([1, 4 + classes, anchors], more anchors than rows): ultralytics exports
+        // (and yolov9's). Decoded and post-processed as the ultralytics route of the reference does it.
+        if outputShape.count == 3, outputShape[1] >= 5, outputShape[1] < outputShape[2] {
+            loaded.info.outputKind = .anchorFree
+            loaded.info.modelType = "ultralytics"
+            let classCount = outputShape[1] - 4
+            loaded.info.classNames = Self.ultralyticsNames(proto.metadata["names"], count: classCount)
+            // ultralytics records the export size ("[640, 640]"): the model's own size for dynamic exports.
+            if dynamic, let size = proto.metadata["imgsz"]?.split(whereSeparator: { !$0.isNumber }).compactMap({ Int($0) }).max(),
+               (32...8192).contains(size) {
+                loaded.info.defaultInputSize = size
+                loaded.info.metadataImageSize = size
+            }
+            if let author = proto.metadata["author"] { loaded.info.architecture += "; anchor-free head, exported by \(author)" }
+        }
         if dynamic {
             loaded.info.architecture += "; dynamic input \(declared) (converted per letterboxed photo size)"
             loaded.rebind = { shape in try ONNXModel.load(path: path, backend: backend, inputShape: shape).network }
         }
         return loaded
+    }
+}
+
+extension ONNXModel {
+    /// ultralytics' `names` metadata, a Python dict literal: {0: 'animal', 1: 'person', 2: 'vehicle'}.
+    static func ultralyticsNames(_ text: String?, count: Int) -> [String] {
+        var names = (0..<count).map { "class \($0)" }
+        guard let text else { return names }
+        for entry in text.trimmingCharacters(in: CharacterSet(charactersIn: "{}")).split(separator: ",") {
+            let parts = entry.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let index = Int(parts[0].trimmingCharacters(in: .whitespaces)), (0..<count).contains(index) else { continue }
+            names[index] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: " '\""))
+        }
+        return names
     }
 }
 
@@ -188,6 +217,17 @@ struct ONNXGraphConverter {
             operation = Transpose(permutation: a["perm"]?.ints ?? Array((0..<rank).reversed()))
         case "Slice":
             operation = try slice(node, name: name)
+        case "Softmax":
+            // Opset 13: one axis (default -1). Before 13 the input was flattened from `axis` (default 1)
+            // on; that equals a one-axis softmax only when `axis` is the last one.
+            let rank = try shapeOf(node.inputs[0], node: name).count
+            var axis = a["axis"]?.int ?? (opset >= 13 ? -1 : 1)
+            if axis < 0 { axis += rank }
+            guard axis >= 0, axis < rank, opset >= 13 || axis == rank - 1 else { throw unsupported() }
+            operation = Softmax(axis: axis)
+        case "MatMul":
+            operation = MatMul()
+            inputs = node.inputs
         case "Split":
             let shape = try shapeOf(node.inputs[0], node: name)
             var axis = a["axis"]?.int ?? 0

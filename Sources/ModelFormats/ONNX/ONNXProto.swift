@@ -6,6 +6,8 @@ struct ONNXModelProto {
     var producer = ""
     var opsets: [String: Int] = [:]
     var graph = ONNXGraphProto()
+    /// `metadata_props`: ultralytics writes author, task, stride, imgsz, names there.
+    var metadata: [String: String] = [:]
 
     init(_ data: UnsafeRawBufferPointer) throws {
         var reader = ProtobufReader(data)
@@ -25,6 +27,13 @@ struct ONNXModelProto {
                     if f == 1 { domain = v.string } else if f == 2 { version = v.int }
                 }
                 opsets[domain == "ai.onnx" ? "" : domain] = version
+            case 14:
+                guard var message = value.message() else { continue }
+                var key = "", text = ""
+                while let (f, v) = try message.next() {
+                    if f == 1 { key = v.string } else if f == 2 { text = v.string }
+                }
+                if metadata.count < 64, text.utf8.count <= 1 << 16 { metadata[key] = text }
             default: break
             }
         }

@@ -138,12 +138,41 @@ struct TorchGraphAssembler {
         var conv: Conv
         if ["RepConv", "RepConvN"].contains(module.type.name), module.module("conv") == nil {
             conv = try reparameterized(module, name: name, layer: layer)
+        } else if module.type.name == "RepVGGDW", let large = module.module("conv"), large.type.name == "Conv" {
+            conv = try depthwiseReparameterized(module, large: large, name: name, layer: layer)
         } else {
             guard let conv2d = module.module("conv") else { throw ModelFormatError.unsupportedModule(type: "\(module.type) without conv", layer: layer) }
             conv = try convolution(conv2d, batchNorm: module.module("bn"), name: name, layer: layer)
         }
         conv = conv.with(activation: activation, addsResidual: residual != nil)
         add(name, conv, residual.map { [input, $0] } ?? [input], [output])
+    }
+
+    /// YOLOv10's `RepVGGDW`: act(bn(dw7x7(x)) + bn(dw3x3(x))), folded as its `fuse()` does: the 3x3
+    /// kernel added at the 7x7 one's centre, the biases summed. (A fused file holds the plain Conv2d.)
+    private mutating func depthwiseReparameterized(_ module: PickleObject, large: PickleObject, name: String, layer: Int) throws -> Conv {
+        guard let small = module.module("conv1"), let largeConv = large.module("conv"), let smallConv = small.module("conv") else {
+            throw ModelFormatError.unsupportedModule(type: "RepVGGDW without conv/conv1", layer: layer)
+        }
+        let wide = try convolution(largeConv, batchNorm: large.module("bn"), name: "\(name).conv", layer: layer)
+        let narrow = try convolution(smallConv, batchNorm: small.module("bn"), name: "\(name).conv1", layer: layer)
+        let (kh, kw) = wide.kernel, (sh, sw) = narrow.kernel
+        guard wide.weights.shape[0] == narrow.weights.shape[0], wide.weights.shape[1] == narrow.weights.shape[1], wide.groups == narrow.groups,
+              wide.strides == narrow.strides, kh >= sh, kw >= sw, (kh - sh) % 2 == 0, (kw - sw) % 2 == 0,
+              wide.pads == [kh / 2, kw / 2, kh / 2, kw / 2], narrow.pads == [sh / 2, sw / 2, sh / 2, sw / 2] else {
+            throw ModelFormatError.unsupportedModule(type: "RepVGGDW whose branches do not line up", layer: layer)
+        }
+        var weights = wide.weights.values, bias = wide.bias
+        let planes = wide.weights.shape[0] * wide.weights.shape[1]
+        let (offsetY, offsetX) = ((kh - sh) / 2, (kw - sw) / 2)
+        for plane in 0..<planes {
+            for y in 0..<sh {
+                for x in 0..<sw { weights[(plane * kh + y + offsetY) * kw + x + offsetX] += narrow.weights.values[(plane * sh + y) * sw + x] }
+            }
+        }
+        for o in 0..<bias.count { bias[o] += narrow.bias[o] }
+        return Conv(weights: Tensor(shape: wide.weights.shape, values: weights), bias: bias, strides: wide.strides, pads: wide.pads,
+                    dilations: wide.dilations, groups: wide.groups)
     }
 
     /// `RepConv` (YOLOv9's RepVGG unit): act(bn1(conv3x3(x)) + bn2(conv1x1(x)) [+ bn(x)]), folded into

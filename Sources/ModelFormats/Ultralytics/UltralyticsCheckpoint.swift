@@ -18,6 +18,7 @@ public enum UltralyticsCheckpoint {
         let library = family == .yolov9 ? "yolov9 repository layout" : "ultralytics"
         var architecture = "\(generation(result.layerTypes)) (\(library), anchor-free, \(detect.strides.count) detection levels, \(result.layerTypes.count) layers"
         if result.layerTypes.last == "DualDDetect" { architecture += ", DualDDetect: the first head, as the reference reads it" }
+        if detect.corners { architecture += ", end-to-end one-to-one head (no NMS)" }
         if let file = model["yaml"]?.dictionary?["yaml_file"]?.string { architecture += ", from \(file)" }
         architecture += ")"
         if let info = try PickledDetectionModel.megadetectorInfo(checkpoint) {
@@ -34,7 +35,7 @@ public enum UltralyticsCheckpoint {
             architecture: architecture, parameterCount: network.parameterCount, classNames: names,
             strides: detect.strides, anchorsInPixels: [], defaultInputSize: inputSize,
             storagePrecision: result.storageTypes.sorted().map(PickledDetectionModel.storageName).joined(separator: ", "),
-            layerCount: result.layerTypes.count, outputKind: .anchorFree, inputName: UltralyticsGraphBuilder.inputName,
+            layerCount: result.layerTypes.count, outputKind: detect.corners ? .endToEnd : .anchorFree, inputName: UltralyticsGraphBuilder.inputName,
             outputName: UltralyticsGraphBuilder.outputName, inputShape: [1, 3, -1, -1],
             loadSeconds: Date().timeIntervalSince(start))
         var loaded = LoadedModel(network: network, info: info)
@@ -46,6 +47,7 @@ public enum UltralyticsCheckpoint {
     /// The generation, from the blocks the layer list uses.
     private static func generation(_ layerTypes: [String]) -> String {
         if layerTypes.contains("C3k2") || layerTypes.contains("C2PSA") { return "YOLO11" }
+        if layerTypes.contains("SCDown") || layerTypes.contains("C2fCIB") || layerTypes.contains("v10Detect") { return "YOLOv10" }
         if layerTypes.contains("RepNCSPELAN4") || layerTypes.contains("ELAN1") { return "YOLOv9" }
         if layerTypes.contains("C2f") { return "YOLOv8" }
         return "YOLO"

@@ -26,7 +26,7 @@ struct UltralyticsGraphBuilder {
 
     mutating func build(model: PickleObject) throws -> Result {
         let layers = try assembler.planLayers(of: model, inputName: Self.inputName, outputName: Self.outputName,
-                                              multipleInputTypes: ["Concat", "Detect", "DDetect", "DualDDetect", "CBFuse"])
+                                              multipleInputTypes: ["Concat", "Detect", "DDetect", "DualDDetect", "v10Detect", "CBFuse"])
         var detect: AnchorFreeDetect?
         for layer in layers {
             let (index, name, inputs, output) = (layer.index, layer.name, layer.inputs, layer.output)
@@ -63,7 +63,17 @@ struct UltralyticsGraphBuilder {
                 assembler.add(name, Concat(axis: 1), inputs, [output])
             case "Upsample":
                 assembler.add(name, try assembler.upsample(layer.module, layer: index), [inputs[0]], [output])
-            case "Detect", "DDetect", "DualDDetect":
+            case "SCDown":
+                guard let cv1 = layer.module.module("cv1"), let cv2 = layer.module.module("cv2") else {
+                    throw ModelFormatError.unsupportedModule(type: "SCDown without cv1/cv2", layer: index)
+                }
+                try assembler.addConv(cv1, name: "\(name).cv1", input: inputs[0], output: "\(name).cv1", layer: index)
+                try assembler.addConv(cv2, name: "\(name).cv2", input: "\(name).cv1", output: output, layer: index)
+            case "PSA":
+                try addC2PSA(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "C2fCIB":
+                try addC2f(layer.module, name: name, input: inputs[0], output: output, layer: index)
+            case "Detect", "DDetect", "DualDDetect", "v10Detect":
                 guard output == Self.outputName else {
                     throw ModelFormatError.unknownArchitecture("Detect must be the last layer (found at \(index))")
                 }
@@ -202,6 +212,24 @@ struct UltralyticsGraphBuilder {
             try assembler.addConv(block, name: name, input: input, output: output, layer: layer)
         case "PSABlock":
             try addPSABlock(block, name: name, input: input, output: output, layer: layer)
+        case "CIB":
+            // YOLOv10: a chain of depthwise / pointwise convolutions (one may be a RepVGGDW), plus x
+            // when `add` is set, fused into the last convolution.
+            guard let chain = block.module("cv1"), !chain.modules.isEmpty else {
+                throw ModelFormatError.unsupportedModule(type: "CIB without cv1", layer: layer)
+            }
+            let shortcut = block["add"]?.bool ?? false
+            var current = input
+            for (position, entry) in chain.modules.enumerated() {
+                guard let unit = entry.object, ["Conv", "RepVGGDW"].contains(unit.type.name) else {
+                    throw ModelFormatError.unsupportedModule(type: "\(name).cv1.\(position)", layer: layer)
+                }
+                let last = position == chain.modules.count - 1
+                let unitOutput = last ? output : "\(name).cv1.\(position)"
+                try assembler.addConv(unit, name: "\(name).cv1.\(position)", input: current, output: unitOutput, layer: layer,
+                                      residual: last && shortcut ? input : nil)
+                current = unitOutput
+            }
         case "Sequential" where depth < 2:
             let children = block.modules
             guard !children.isEmpty else { throw ModelFormatError.unsupportedModule(type: "empty Sequential in \(name)", layer: layer) }
@@ -219,15 +247,17 @@ struct UltralyticsGraphBuilder {
 
     /// C2PSA: a, b = cv1(x) split; b through the PSABlocks of `m`; cv2(cat(a, b)).
     private mutating func addC2PSA(_ module: PickleObject, name: String, input: String, output: String, layer: Int) throws {
-        guard let cv1 = module.module("cv1"), let cv2 = module.module("cv2"), let blocks = module.module("m"),
+        guard let cv1 = module.module("cv1"), let cv2 = module.module("cv2"), let blocks = module.module("m") ?? (module.type.name == "PSA" ? module : nil),
               let half = module["c"]?.int, half >= 1 else {
-            throw ModelFormatError.unsupportedModule(type: "C2PSA without cv1/cv2/m/c", layer: layer)
+            throw ModelFormatError.unsupportedModule(type: "\(module.type) without cv1/cv2/m/c", layer: layer)
         }
         let (a, b) = ("\(name).cv1.a", "\(name).cv1.b")
         try assembler.addSplitConv(cv1, name: "\(name).cv1", input: input, outputs: [a, b], sizes: [half, half], layer: layer)
         var current = b
-        for (position, entry) in blocks.modules.enumerated() {
-            guard let block = entry.object, block.type.name == "PSABlock" else {
+        // YOLOv10's PSA is one PSABlock's attention and ffn held by the block itself.
+        let psaBlocks = module.type.name == "PSA" ? [(name: "m", object: Optional(module))] : blocks.modules
+        for (position, entry) in psaBlocks.enumerated() {
+            guard let block = entry.object, ["PSABlock", "PSA"].contains(block.type.name) else {
                 throw ModelFormatError.unsupportedModule(type: "C2PSA.m[\(position)] (expected PSABlock)", layer: layer)
             }
             try addPSABlock(block, name: "\(name).m.\(position)", input: current, output: "\(name).m.\(position)", layer: layer)
@@ -272,12 +302,14 @@ struct UltralyticsGraphBuilder {
     /// (cv2) and class branch (cv3), decoded by `AnchorFreeDetect`.
     private mutating func addDetect(_ module: PickleObject, name: String, inputs: [String], output: String,
                                     layer: Int) throws -> AnchorFreeDetect {
-        if module["end2end"]?.bool == true || module["_end2end"]?.bool == true {
-            throw ModelFormatError.unsupportedModule(
-                type: "Detect with an end-to-end (NMS-free) head (YOLOv10/YOLO26 style); these are not supported yet", layer: layer)
-        }
+        // ultralytics' rule (Detect.end2end): the one-to-one head runs when it exists and the file asks
+        // for it (`_end2end`, set by YOLOv10 and YOLO26 checkpoints of current versions) or the one-to-many
+        // head is gone; otherwise the one-to-many head and NMS, which is what the reference then does.
+        let hasOneToOne = module.module("one2one_cv2") != nil && module.module("one2one_cv3") != nil
+        let endToEnd = hasOneToOne && (module["_end2end"]?.bool == true || module.module("cv2") == nil)
         guard let classCount = module["nc"]?.int, (1...100_000).contains(classCount),
-              let boxBranches = module.module("cv2"), let classBranches = module.module("cv3") else {
+              let boxBranches = module.module(endToEnd ? "one2one_cv2" : "cv2"),
+              let classBranches = module.module(endToEnd ? "one2one_cv3" : "cv3") else {
             throw ModelFormatError.unsupportedModule(type: "Detect without nc/cv2/cv3", layer: layer)
         }
         let levelCount = module["nl"]?.int ?? inputs.count
@@ -319,7 +351,7 @@ struct UltralyticsGraphBuilder {
                 levelOutputs.append(prefix)
             }
         }
-        let detect = AnchorFreeDetect(classCount: classCount, strides: strides, binWeights: binWeights)
+        let detect = AnchorFreeDetect(classCount: classCount, strides: strides, binWeights: binWeights, corners: endToEnd)
         assembler.add(name, detect, levelOutputs, [output])
         return detect
     }

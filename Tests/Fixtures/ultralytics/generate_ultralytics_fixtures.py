@@ -21,6 +21,9 @@ Writes next to this script:
   the "s" scale's structure, narrowed; metadata image size 960 (as MDv1000-sorrel's size).
 - yolov9_tiny.pt: YOLOv9-c as ultralytics builds it (MDv6's YOLOv9 files: RepNCSPELAN4 with RepConv
   units, ADown, SPPELAN, the YOLOv8 Detect head), every channel count divided by 8; image size 640.
+- yolov10_tiny.pt: YOLOv10-n's structure (SCDown, PSA, C2fCIB with RepVGGDW) narrowed, with its
+  end-to-end v10Detect head (one-to-one branch, top-k instead of NMS); image size 640.
+- yolov10_e2e_tiny.pt: the same with the head's `end2end` switched on before saving.
 - expected_<model>_shared.json / expected_<model>_synthetic.json: run_detector_batch (classic mode,
   threshold 0.005, recursive, relative filenames, image size and timestamp included) on ../shared/images
   and on Tests/Fixtures/detect/synthetic.
@@ -30,6 +33,11 @@ Writes next to this script:
 - crafted_ultralytics_exec.pt: yolo11_tiny.pt's checkpoint with one more `train_args` value whose
   unpickling would call os.system (a `__reduce__`), as a malicious "model" would; `--crafted-only`
   makes just this file. Loading it must be refused, naming the global, with nothing executed.
+- yolo11_tiny_dynamic.onnx, yolov8_tiny_dynamic.onnx: the .pt files exported by ultralytics' own
+  exporter with dynamic height and width (`YOLO(file).export(format="onnx", dynamic=True)`, as users
+  export for variable photo sizes; BatchNorm fused, `[1, 4 + 3, anchors]` output, metadata with the
+  size and names). `--onnx-only` makes just these. The reference package does not run ONNX files:
+  their expected results are the reference's on the .pt they came from.
 - manifest.json: versions, commands, shapes.
 """
 import argparse
@@ -61,7 +69,13 @@ MODELS = {
     "yolov8_tiny": ("yolov8s.yaml", "s", [0.33, 0.125, 1024], 960, 0.9, 2.5, -7.5),
     # YOLOv9's yaml files give channels per layer (no scales): "/8" divides them.
     "yolov9_tiny": ("yolov9c.yaml", "c", "/8", 640, 0.9, 2.5, -7.5),
+    # YOLOv10 (MDv6's YOLOv10 files): SCDown, PSA, C2fCIB with RepVGGDW, the end-to-end v10Detect head.
+    "yolov10_tiny": ("yolov10n.yaml", "n", [0.33, 0.125, 1024], 640, 0.9, 2.5, -7.5),
+    "yolov10_e2e_tiny": ("yolov10n.yaml", "n", [0.33, 0.125, 1024], 640, 0.9, 2.5, -7.5),
 }
+# Saved with the head's `end2end` switched on (what YOLOv10/YOLO26 files of current ultralytics carry):
+# inference then uses the one-to-one head and a top-k instead of NMS, in ultralytics and the reference.
+END_TO_END = {"yolov10_e2e_tiny"}
 BOX_WEIGHT_SCALE = 20.0
 # Full-size networks for Benchmarks/detect_benchmark.py (not committed): the real scale's multiples.
 FULL_SIZE_MODELS = {
@@ -71,7 +85,10 @@ RAW_PHOTO = "camera-traps/animl_IMAG0004_cougar.JPG"
 
 
 def build(name, shared):
-    return build_from(MODELS[name], shared)
+    model, size = build_from(MODELS[name], shared)
+    if name in END_TO_END:
+        model.model[-1].end2end = True
+    return model, size
 
 
 def build_from(spec, shared):
@@ -102,19 +119,25 @@ def build_from(spec, shared):
         for module in model.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.weight.fill_(gamma)
-        # Class logits with a realistic spread: per level, scale the last class convolution so its
-        # logits vary by `class_spread` across a photo and centre them on `class_centre`.
+        # Class logits with a realistic spread: per level (and per head: YOLOv10's one-to-one head is
+        # the one inference uses), scale the last class convolution so its logits vary by
+        # `class_spread` across a photo and centre them on `class_centre`.
         probe = engine.to_input(engine.letterbox(engine.load_rgb(shared / "images" / engine.CALIBRATION_PHOTOS[0]), size, 32))
-        for box_branch, class_branch, level in zip(detect.cv2, detect.cv3, range(detect.nl)):
-            box_branch[-1].weight.mul_(BOX_WEIGHT_SCALE)
-            logits = model(probe)[1]["scores"]
-            sizes = [feature.shape[2] * feature.shape[3] for feature in model(probe)[1]["feats"]]
-            start = sum(sizes[:level])
-            level_logits = logits[0, :, start:start + sizes[level]]
-            last = class_branch[-1]
-            scale = class_spread / float(level_logits.std())
-            last.weight.mul_(scale)
-            last.bias.copy_((last.bias - level_logits.mean(1)) * scale + class_centre)
+        heads = [(detect.cv2, detect.cv3)]
+        if getattr(detect, "one2one_cv2", None) is not None:
+            heads.append((detect.one2one_cv2, detect.one2one_cv3))
+        for box_branches, class_branches in heads:
+            for box_branch, class_branch in zip(box_branches, class_branches):
+                box_branch[-1].weight.mul_(BOX_WEIGHT_SCALE)
+                last = class_branch[-1]
+                captured = []
+                hook = last.register_forward_hook(lambda module, inputs, output: captured.append(output))
+                model(probe)
+                hook.remove()
+                level_logits = captured[0][0].flatten(1)
+                scale = class_spread / float(level_logits.std())
+                last.weight.mul_(scale)
+                last.bias.copy_((last.bias - level_logits.mean(1)) * scale + class_centre)
     model.names = {0: "animal", 1: "person", 2: "vehicle"}
     model.nc = 3
     return model, size
@@ -175,6 +198,11 @@ def raw_outputs(name, path, size, shared):
     exact = copy.deepcopy(checkpoint["model"]).double().eval()
     letterboxed = engine.letterbox(engine.load_rgb(shared / "images" / RAW_PHOTO), size, 32)
     tensor = engine.to_input(letterboxed)
+    for model in (fused, exact):
+        # End-to-end heads: the decoded one-to-one output before the top-k ([1, 4 + nc, anchors]).
+        head = model.model[-1]
+        if head.end2end:
+            head.postprocess = lambda predictions: predictions.permute(0, 2, 1)
     with torch.no_grad():
         fp32 = fused(tensor)[0].numpy()
         fp64 = exact(tensor.double())[0].numpy()
@@ -205,16 +233,37 @@ def write_crafted():
     torch.save(checkpoint, HERE / "crafted_ultralytics_exec.pt")
 
 
+def export_onnx(name):
+    """ultralytics' exporter, as a user runs it; returns the manifest entry."""
+    from ultralytics import YOLO
+    source = HERE / f"{name}.pt"
+    exported = Path(YOLO(str(source)).export(format="onnx", dynamic=True, simplify=False, imgsz=MODELS[name][3]))
+    target = HERE / f"{name}_dynamic.onnx"
+    exported.replace(target)
+    import onnx
+    model = onnx.load(str(target))
+    return {"file": target.name, "from": source.name, "opset": model.opset_import[0].version,
+            "export": f'YOLO("{source.name}").export(format="onnx", dynamic=True, simplify=False, imgsz={MODELS[name][3]})',
+            "metadata": {entry.key: entry.value for entry in model.metadata_props}, "onnx": onnx.__version__}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared", default=str(HERE.parents[3] / "shared"))
     parser.add_argument("--crafted-only", action="store_true", help="only (re)write crafted_ultralytics_exec.pt")
+    parser.add_argument("--onnx-only", action="store_true", help="only (re)export the dynamic ONNX files")
     parser.add_argument("--models", default=",".join(MODELS), help="which models to (re)make, comma-separated; the "
                         "manifest keeps the others' entries")
     arguments = parser.parse_args()
     shared = Path(arguments.shared).resolve()
     if arguments.crafted_only:
         write_crafted()
+        return
+    if arguments.onnx_only:
+        manifest = json.loads((HERE / "manifest.json").read_text())
+        for name in ("yolo11_tiny", "yolov8_tiny"):
+            manifest["models"][name]["dynamic_onnx"] = export_onnx(name)
+        (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         return
     warnings.filterwarnings("ignore")
     manifest = {"generator": "Tests/Fixtures/ultralytics/generate_ultralytics_fixtures.py", "models": {}}

@@ -31,6 +31,8 @@ Writes next to this script:
   `argsort(descending=True)` of each: yolov9's NMS orders candidates with it, and its order among
   equal scores decides which box survives. `--argsort-only` writes just this file.
 - manifest.json: versions, commands, shapes.
+With --full-size-into DIR, writes only DIR/md_v1000_cedar_random.pt: the trained layout at full width
+(YOLOv9-c, about 50 M parameters with both heads), random weights, for benchmarks (not committed).
 """
 import argparse
 import copy
@@ -133,10 +135,10 @@ def first_output(model, tensor):
     return y[0] if isinstance(y, (list, tuple)) else y
 
 
-def build(name, shared):
+def build(name, shared, divisor=8):
     torch.manual_seed(SEED)
     config = {"nc": 3, "depth_multiple": 1.0, "width_multiple": 1.0, "anchors": 3,
-              "backbone": narrowed(BACKBONE), "head": narrowed(MODELS[name])}
+              "backbone": narrowed(BACKBONE, divisor), "head": narrowed(MODELS[name], divisor)}
     model = models.yolo.DetectionModel(copy.deepcopy(config))
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
@@ -228,8 +230,20 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared", default=str(HERE.parents[3] / "shared"))
     parser.add_argument("--argsort-only", action="store_true", help="only write argsort_cases.json")
+    parser.add_argument("--full-size-into", help="only write a full-size YOLOv9-c (as trained, DualDDetect) with "
+                        "MDv1000-cedar's metadata into this folder, for Benchmarks/detect_benchmark.py --model cedar")
     arguments = parser.parse_args()
     shared = Path(arguments.shared).resolve()
+    if arguments.full_size_into:
+        warnings.filterwarnings("ignore")
+        model = build("yolov9c_dual_tiny", shared, divisor=1)
+        folder = Path(arguments.full_size_into)
+        plain = folder / "cedar_plain.pt"
+        save_release(model, plain)
+        add_metadata_to_megadetector_model_file(str(plain), str(folder / "md_v1000_cedar_random.pt"),
+                                                {"model_type": "yolov9", "image_size": SIZE})
+        plain.unlink()
+        return
     write_argsort_cases()
     if arguments.argsort_only:
         return

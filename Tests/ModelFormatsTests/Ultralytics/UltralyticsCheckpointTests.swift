@@ -13,7 +13,8 @@ import TestSupport
 struct UltralyticsCheckpointTests {
     static let folder = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/ultralytics")
     /// The models of both generators, as "folder/name" under Tests/Fixtures.
-    static let models = ["ultralytics/yolo11_tiny", "ultralytics/yolov8_tiny", "ultralytics/yolov9_tiny", "yolov9/yolov9c_dual_tiny",
+    static let models = ["ultralytics/yolo11_tiny", "ultralytics/yolov8_tiny", "ultralytics/yolov9_tiny", "ultralytics/yolov10_tiny",
+                         "ultralytics/yolov10_e2e_tiny", "yolov9/yolov9c_dual_tiny",
                          "yolov9/yolov9c_tiny"]
 
     static func location(_ model: String) -> (folder: URL, name: String) {
@@ -88,6 +89,10 @@ struct UltralyticsCheckpointTests {
         let yolov9 = try ModelLoader.load(path: Self.folder.appendingPathComponent("yolov9_tiny.pt").path)
         #expect(yolov9.info.architecture.hasPrefix("YOLOv9 (ultralytics"))
         #expect(yolov9.info.modelType == "ultralytics")
+        let yolov10 = try ModelLoader.load(path: Self.folder.appendingPathComponent("yolov10_tiny.pt").path)
+        #expect(yolov10.info.architecture.hasPrefix("YOLOv10 (ultralytics") && yolov10.info.outputKind == .anchorFree)
+        let endToEnd = try ModelLoader.load(path: Self.folder.appendingPathComponent("yolov10_e2e_tiny.pt").path)
+        #expect(endToEnd.info.outputKind == .endToEnd && endToEnd.info.architecture.contains("end-to-end one-to-one head"))
         let cedar = try ModelLoader.load(path: Self.location("yolov9/yolov9c_dual_tiny").folder.appendingPathComponent("yolov9c_dual_tiny.pt").path)
         #expect(cedar.info.architecture.hasPrefix("YOLOv9 (yolov9 repository layout"))
         #expect(cedar.info.architecture.contains("DualDDetect: the first head"))
