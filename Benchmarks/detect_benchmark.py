@@ -67,8 +67,9 @@ def main():
     parser.add_argument("--photos", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1, help="alternate the tools this many times; medians are printed")
     parser.add_argument("--size", help="only photos of this size, WIDTHxHEIGHT (e.g. 2048x1536)")
-    parser.add_argument("--model", default="mdv5a", choices=["mdv5a", "larch", "cedar"],
-                        help="mdv5a: MDv5a's architecture at 1280; larch: MDv1000-larch's (ultralytics YOLO11-L at 640); "
+    parser.add_argument("--model", default="mdv5a", choices=["mdv5a", "larch", "sorrel", "cedar"],
+                        help="mdv5a: MDv5a's architecture at 1280; larch: MDv1000-larch's (ultralytics YOLO11-L at 640); sorrel: YOLO11-s at 960 (sorrel's size; the scale "
+                             "is a guess); "
                              "cedar: MDv1000-cedar's (YOLOv9-c as trained in the yolov9 repository, at 640)")
     parser.add_argument("--precisions", default="fp32",
                         help="our precisions to run, comma-separated (fp32,int8); int8 is calibrated once on the N photos first")

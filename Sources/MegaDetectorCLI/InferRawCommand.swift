@@ -36,7 +36,7 @@ struct InferRawCommand: ParsableCommand {
     @Option(help: "Folder for every intermediate tensor.")
     var dumpActivations: String?
 
-    @Option(name: .customLong("repeat"), help: "Run the forward pass this many times and print each time and the peak memory (benchmarking).")
+    @Option(name: .customLong("repeat"), help: "Run the forward pass this many times and print each time, the time per op kind in the last pass and the peak memory (benchmarking).")
     var repeatCount: Int = 1
 
     @OptionGroup var engine: EngineOptions
@@ -77,11 +77,17 @@ struct InferRawCommand: ParsableCommand {
             let seconds = Date().timeIntervalSince(start)
             var times = [seconds]
             for _ in 1..<max(repeatCount, 1) {
+                context.operationSeconds = [:]
+                context.recordsOperationTimes = true
                 let again = Date()
                 _ = try context.run([loaded.info.inputName: tensor])
                 times.append(Date().timeIntervalSince(again))
             }
             if repeatCount > 1 {
+                // Per op kind in the last pass ("/cl": an input was channels-last, "/rm": row-major).
+                for (kind, seconds) in context.operationSeconds.sorted(by: { $0.value > $1.value }) {
+                    print("op time \(kind): \(String(format: "%.4f", seconds)) s")
+                }
                 let formatted = times.map { String(format: "%.3f", $0) }.joined(separator: " ")
                 print("forward seconds: \(formatted)")
                 print("load seconds: \(String(format: "%.3f", loaded.info.loadSeconds))")

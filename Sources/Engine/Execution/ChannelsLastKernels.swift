@@ -155,6 +155,34 @@ enum ChannelsLastKernels {
         }
     }
 
+    /// The inverse of `concatChannels`: consecutive channel ranges of each pixel into their own tensors.
+    static func splitChannels(_ source: UnsafePointer<Float>, channels: Int, pixels: Int,
+                              _ destinations: [(pointer: UnsafeMutablePointer<Float>, channels: Int)]) {
+        var offset = 0
+        for destination in destinations {
+            let c = destination.channels
+            for p in 0..<pixels {
+                (destination.pointer + p * c).update(from: source + p * channels + offset, count: c)
+            }
+            offset += c
+        }
+    }
+
+    /// `NearestResizeLike` on channels-last data: each output pixel copies its source pixel's channels.
+    static func nearestResize(_ source: UnsafePointer<Float>, inputShape: [Int], _ destination: UnsafeMutablePointer<Float>,
+                              outputShape: [Int]) {
+        let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let (outHeight, outWidth) = (outputShape[2], outputShape[3])
+        let columns = (0..<outWidth).map { NearestResizeLike.source($0, input: w, output: outWidth) }
+        for b in 0..<n {
+            for y in 0..<outHeight {
+                let sourceRow = source + (b * h + NearestResizeLike.source(y, input: h, output: outHeight)) * w * c
+                let destinationRow = destination + (b * outHeight + y) * outWidth * c
+                for x in 0..<outWidth { (destinationRow + x * c).update(from: sourceRow + columns[x] * c, count: c) }
+            }
+        }
+    }
+
     static func yoloDetect(_ op: YOLOv5Detect, _ sources: [(pointer: UnsafePointer<Float>, shape: [Int])],
                            _ destination: UnsafeMutablePointer<Float>) {
         let no = op.outputsPerAnchor

@@ -1,5 +1,7 @@
 /// Per-run state for a `Network`: oneDNN primitives cached per input shape and a buffer pool. Not
 /// thread-safe: use one context per concurrent inference (the network itself is shared).
+import Dispatch
+
 public final class ExecutionContext {
     public let network: Network
     private var plans: [PlanKey: OneDNNConvolutionPlan] = [:]
@@ -10,6 +12,12 @@ public final class ExecutionContext {
         var node: Int
         var shape: [Int]
     }
+
+    /// When set, `run` adds each node's wall time to `operationSeconds` under its op kind (and "/cl" or
+    /// "/rm": whether an input arrived channels-last or row-major, i.e. whether a layout copy may hide in
+    /// it). For finding where non-convolution time goes (`infer-raw --repeat`).
+    public var recordsOperationTimes = false
+    public var operationSeconds: [String: Double] = [:]
 
     public init(network: Network) {
         self.network = network
@@ -46,8 +54,13 @@ public final class ExecutionContext {
             let outputShapes = try node.operation.outputShapes(for: inputShapes, node: node.name)
             // The last reader of an owned value may reuse its storage (the residual of a fused Conv).
             let lastUse = node.inputs.map { remaining[$0] == 1 }
+            let started = recordsOperationTimes ? DispatchTime.now().uptimeNanoseconds : 0
             let outputs = try execute(node: node, index: index, arguments: arguments, lastUse: lastUse,
                                       outputShapes: outputShapes)
+            if recordsOperationTimes {
+                let key = node.operation.kind + (arguments.contains { $0.layout == .channelsLast } ? "/cl" : "/rm")
+                operationSeconds[key, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            }
             for (name, input) in zip(node.inputs, arguments) {
                 remaining[name, default: 0] -= 1
                 if remaining[name] == 0, input.owned, !outputs.contains(where: { $0.buffer === input.buffer }) {
@@ -99,6 +112,20 @@ public final class ExecutionContext {
                 ChannelsLastKernels.concatChannels(inputs.map { (UnsafePointer($0.buffer.pointer), $0.shape[1]) },
                                                    output.buffer.pointer, pixels: shape[0] * shape[2] * shape[3])
                 for (converted, original) in zip(inputs, arguments) { release(converted, ifCopyOf: original) }
+                return [output]
+            case let split as Split where split.axis == 1 && arguments[0].shape.count == 4:
+                let input = channelsLast(arguments[0])
+                let outputs = outputShapes.map { allocate($0, layout: .channelsLast) }
+                let shape = input.shape
+                ChannelsLastKernels.splitChannels(input.buffer.pointer, channels: shape[1], pixels: shape[0] * shape[2] * shape[3],
+                                                  outputs.map { ($0.buffer.pointer, $0.shape[1]) })
+                release(input, ifCopyOf: arguments[0])
+                return outputs
+            case is NearestResizeLike:
+                let input = channelsLast(arguments[0])
+                let output = allocate(outputShapes[0], layout: .channelsLast)
+                ChannelsLastKernels.nearestResize(input.buffer.pointer, inputShape: input.shape, output.buffer.pointer, outputShape: outputShapes[0])
+                release(input, ifCopyOf: arguments[0])
                 return [output]
             case let detect as YOLOv5Detect:
                 let inputs = arguments.map(channelsLast)

@@ -16,7 +16,7 @@ public struct NearestResizeLike: GraphOperation {
     }
 
     /// PyTorch's source index for nearest: floor(destination * (input / output)), scale in float32.
-    static func source(_ destination: Int, input: Int, output: Int) -> Int {
+    public static func source(_ destination: Int, input: Int, output: Int) -> Int {
         let scale = Float(input) / Float(output)
         return min(Int((Float(destination) * scale).rounded(.down)), input - 1)
     }

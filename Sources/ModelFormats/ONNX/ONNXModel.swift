@@ -23,7 +23,11 @@ public enum ONNXModel {
         if dynamic, bound == nil, declared.count == 4 {
             bound = [max(declared[0], 1), declared[1], planningSize.height, planningSize.width]
         }
-        let graph = try GraphFusion.fuse(try converter.convert(proto.graph, inputShape: bound))
+        // End-to-end exports (YOLOv10/YOLO26 with `end2end`): the graph ends in a top-k over the decoded
+        // head ([1, 300, 6]). We run the network up to the decoded head and do the top-k ourselves.
+        var graphProto = proto.graph
+        let endToEnd = Self.cutBeforeTopK(&graphProto)
+        let graph = try GraphFusion.fuse(try converter.convert(graphProto, inputShape: bound))
         guard let input = graph.inputs.first else { throw ModelFormatError.malformedONNX("the graph has no input") }
         let network = try Network(graph: graph, backend: backend, planningInputShapes: [input.name: input.shape])
         let outputShape = try graph.inferShapes(inputShapes: [input.name: input.shape])[graph.outputs[0]] ?? []
@@ -38,8 +42,11 @@ public enum ONNXModel {
         var loaded = LoadedModel(network: network, info: info)
         // An anchor-free head ([1, 4 + classes, anchors], more anchors than rows): ultralytics exports
         // (and yolov9's). Decoded and post-processed as the ultralytics route of the reference does it.
+        if endToEnd, !(outputShape.count == 3 && outputShape[1] >= 5 && outputShape[1] < outputShape[2]) {
+            throw ModelFormatError.malformedONNX("an end-to-end export (TopK) whose decoded head [1, 4 + classes, anchors] was not found (found \(outputShape))")
+        }
         if outputShape.count == 3, outputShape[1] >= 5, outputShape[1] < outputShape[2] {
-            loaded.info.outputKind = .anchorFree
+            loaded.info.outputKind = endToEnd ? .endToEnd : .anchorFree
             loaded.info.modelType = "ultralytics"
             let classCount = outputShape[1] - 4
             loaded.info.classNames = Self.ultralyticsNames(proto.metadata["names"], count: classCount)
@@ -60,6 +67,20 @@ public enum ONNXModel {
 }
 
 extension ONNXModel {
+    /// For a graph with a TopK (ultralytics' end-to-end postprocess: `y.permute(0, 2, 1)`, split into
+    /// boxes and scores, top-k by best score, gather), makes the decoded head its output instead: the
+    /// input of the last [0, 2, 1] Transpose before the first TopK. Returns whether it cut.
+    static func cutBeforeTopK(_ graph: inout ONNXGraphProto) -> Bool {
+        guard let topK = graph.nodes.firstIndex(where: { $0.opType == "TopK" }),
+              let transpose = graph.nodes[..<topK].lastIndex(where: { $0.opType == "Transpose" && $0.attributes["perm"]?.ints == [0, 2, 1] }),
+              let decoded = graph.nodes[transpose].inputs.first else {
+            return false
+        }
+        graph.nodes = Array(graph.nodes[..<transpose])
+        graph.outputs = [decoded]
+        return true
+    }
+
     /// ultralytics' `names` metadata, a Python dict literal: {0: 'animal', 1: 'person', 2: 'vehicle'}.
     static func ultralyticsNames(_ text: String?, count: Int) -> [String] {
         var names = (0..<count).map { "class \($0)" }
