@@ -11,7 +11,10 @@ per-image forward time (median of the repeats after a warm-up) and peak resident
 Nothing here is committed output; the models go to a scratch folder (default /tmp/md-bench).
 Usage (reference environment from ../shared/docs/reference-setup.md, release build of ours):
     swift build -c release
-    VENV/bin/python Benchmarks/engine_benchmark.py [--repeats 3] [--threads 2]
+    VENV/bin/python Benchmarks/engine_benchmark.py [--repeats 3] [--threads 2] [--precisions]
+--precisions adds the reduced-precision rows: ours int8 (calibrated on the benchmark photo, the default
+40 dB line) and bf16 where the CPU has native bf16, PyTorch bf16 autocast, and onnxruntime int8 static
+QDQ (per-channel weights, calibrated on the same tensor).
 """
 import argparse
 import copy
@@ -72,14 +75,17 @@ def child(engine, model, tensor, threads, repeats):
     import numpy as np
     x = np.fromfile(tensor, dtype=np.uint8).reshape(1, 3, 960, 1280).astype(np.float32) / 255.0
     times = []
-    if engine == "pytorch":
+    if engine in ("pytorch", "pytorch-bf16"):
+        import contextlib
         import torch
         torch.set_num_threads(threads)
         import yolov5.models.yolo  # noqa: F401
         checkpoint = torch.load(model, map_location="cpu", weights_only=False)
         net = checkpoint["model"].float().fuse().eval()  # as the reference PTDetector runs it
         inp = torch.from_numpy(x)
-        with torch.no_grad():
+        # bf16: PyTorch's CPU autocast (convolutions in bf16, emulated where the CPU has no bf16 unit).
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16) if engine == "pytorch-bf16" else contextlib.nullcontext()
+        with torch.no_grad(), autocast:
             for _ in range(repeats + 1):
                 start = time.perf_counter()
                 net(inp)
@@ -100,9 +106,31 @@ def child(engine, model, tensor, threads, repeats):
     print(json.dumps({"times": times[1:], "peak_mb": peak}))
 
 
-def run_ours(binary, model, tensor, threads, repeats):
+def quantize_onnx(onnx_path, tensor, scratch):
+    """onnxruntime's static QDQ int8 (per-channel weights), calibrated on the benchmark tensor: the
+    peer the issue names. Returns the quantized file."""
+    import numpy as np
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    target = scratch / "mdv5a_random_calm_int8_qdq.onnx"
+    if target.exists():
+        return target
+    x = np.fromfile(tensor, dtype=np.uint8).reshape(1, 3, 960, 1280).astype(np.float32) / 255.0
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{"images": x}])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    quantize_static(str(onnx_path), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    return target
+
+
+def run_ours(binary, model, tensor, threads, repeats, extra=()):
     out = subprocess.run([str(binary), "infer-raw", str(model), "--input", str(tensor), "--shape", "1,3,960,1280",
-                          "--output", "/dev/null", "--threads", str(threads), "--repeat", str(repeats + 1)],
+                          "--output", "/dev/null", "--threads", str(threads), "--repeat", str(repeats + 1), *extra],
                          capture_output=True, text=True, check=True).stdout
     lines = {line.split(":")[0]: line.split(":", 1)[1].strip() for line in out.splitlines() if ":" in line}
     times = [float(t) for t in lines["forward seconds"].split()][1:]
@@ -123,6 +151,8 @@ def main():
     parser.add_argument("--binary", default=str(ROOT / ".build" / "release" / "megadetector"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--precisions", action="store_true",
+                        help="also ours int8 (and bf16 where the CPU has it), PyTorch bf16 autocast and onnxruntime int8 static QDQ")
     parser.add_argument("--child")
     parser.add_argument("--model")
     parser.add_argument("--tensor")
@@ -138,6 +168,23 @@ def main():
         "PyTorch fp32 (megadetector's way)": run_child("pytorch", pt, tensor, args.threads, args.repeats),
         "onnxruntime fp32": run_child("onnxruntime", onnx_path, tensor, args.threads, args.repeats),
     }
+    if args.precisions:
+        table = scratch / "int8_calibration_engine.json"
+        photo = Path(args.shared) / "images" / "camera-traps" / "animl_BUOW_IMG_0708.JPG"
+        subprocess.run([str(args.binary), "calibrate", str(pt), str(photo), "--output", str(table)], check=True,
+                       capture_output=True)
+        results["megadetector-swift (.pt, int8, default line)"] = run_ours(
+            args.binary, pt, tensor, args.threads, args.repeats, ["--precision", "int8", "--calibration", str(table)])
+        bf16 = subprocess.run([str(args.binary), "infer-raw", str(pt), "--input", str(tensor), "--shape", "1,3,960,1280",
+                               "--output", "/dev/null", "--precision", "bf16"], capture_output=True, text=True)
+        if bf16.returncode == 0:
+            results["megadetector-swift (.pt, bf16)"] = run_ours(args.binary, pt, tensor, args.threads, args.repeats,
+                                                                 ["--precision", "bf16"])
+        else:
+            print(f"ours bf16 not run: {bf16.stderr.strip().splitlines()[-1] if bf16.stderr.strip() else bf16.returncode}")
+        results["PyTorch bf16 autocast"] = run_child("pytorch-bf16", pt, tensor, args.threads, args.repeats)
+        results["onnxruntime int8 static QDQ"] = run_child("onnxruntime", quantize_onnx(onnx_path, tensor, scratch), tensor,
+                                                           args.threads, args.repeats)
     ours = statistics.median(results["megadetector-swift (.pt, oneDNN fp32)"]["times"])
     print(f"MDv5a architecture (YOLOv5x6, random weights), 1x3x960x1280, {args.threads} threads, "
           f"median of {args.repeats} after a warm-up")
