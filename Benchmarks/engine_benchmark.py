@@ -123,7 +123,12 @@ def quantize_onnx(onnx_path, tensor, scratch):
         def get_next(self):
             return next(self.items, None)
 
-    quantize_static(str(onnx_path), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+    # Per-channel DequantizeLinear (its `axis`) needs opset 13; the export is opset 12.
+    import onnx
+    from onnx import version_converter
+    opset13 = scratch / "mdv5a_random_calm_opset13.onnx"
+    onnx.save(version_converter.convert_version(onnx.load(str(onnx_path)), 13), str(opset13))
+    quantize_static(str(opset13), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
     return target
 
@@ -137,10 +142,15 @@ def run_ours(binary, model, tensor, threads, repeats, extra=()):
     return {"times": times, "peak_mb": float(lines["peak resident memory MB"])}
 
 
-def run_child(engine, model, tensor, threads, repeats):
-    out = subprocess.run([sys.executable, __file__, "--child", engine, "--model", str(model), "--tensor", str(tensor),
-                          "--threads", str(threads), "--repeats", str(repeats)],
-                         capture_output=True, text=True, check=True).stdout
+def run_child(engine, model, tensor, threads, repeats, timeout=None):
+    """None when the child does not finish within `timeout` seconds (PyTorch's bf16 autocast on a CPU
+    without bf16 units: more than 9 minutes for 4 passes in one try)."""
+    try:
+        out = subprocess.run([sys.executable, __file__, "--child", engine, "--model", str(model), "--tensor", str(tensor),
+                              "--threads", str(threads), "--repeats", str(repeats)],
+                             capture_output=True, text=True, check=True, timeout=timeout).stdout
+    except subprocess.TimeoutExpired:
+        return None
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -153,6 +163,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--precisions", action="store_true",
                         help="also ours int8 (and bf16 where the CPU has it), PyTorch bf16 autocast and onnxruntime int8 static QDQ")
+    parser.add_argument("--bf16-timeout", type=float, default=300, help="seconds for PyTorch's bf16 child")
     parser.add_argument("--child")
     parser.add_argument("--model")
     parser.add_argument("--tensor")
@@ -182,7 +193,8 @@ def main():
                                                                  ["--precision", "bf16"])
         else:
             print(f"ours bf16 not run: {bf16.stderr.strip().splitlines()[-1] if bf16.stderr.strip() else bf16.returncode}")
-        results["PyTorch bf16 autocast"] = run_child("pytorch-bf16", pt, tensor, args.threads, args.repeats)
+        results["PyTorch bf16 autocast"] = run_child("pytorch-bf16", pt, tensor, args.threads, args.repeats,
+                                                     timeout=args.bf16_timeout)
         results["onnxruntime int8 static QDQ"] = run_child("onnxruntime", quantize_onnx(onnx_path, tensor, scratch), tensor,
                                                            args.threads, args.repeats)
     ours = statistics.median(results["megadetector-swift (.pt, oneDNN fp32)"]["times"])
@@ -190,6 +202,9 @@ def main():
           f"median of {args.repeats} after a warm-up")
     print(f"{'engine':42s} {'forward s':>10s} {'peak MB':>9s} {'vs ours':>8s}")
     for name, result in results.items():
+        if result is None:
+            print(f"{name:42s} did not finish {args.repeats + 1} passes in {args.bf16_timeout:.0f} s")
+            continue
         median = statistics.median(result["times"])
         print(f"{name:42s} {median:10.3f} {result['peak_mb']:9.0f} {median / ours:7.2f}x")
     print("fp32 limit on this machine per reference-pipeline.md: 2.665 s (623.7 GFLOP at 234 GFLOP/s)")

@@ -1,11 +1,13 @@
 import Engine
 import Foundation
 
-/// Builds an engine graph from the module tree of a pickled ultralytics `DetectionModel` (YOLOv8,
-/// YOLO11: MDv1000-larch and -sorrel; YOLOv9 as ultralytics trains it: MDv6's YOLOv9 files). The layer list works as YOLOv5's (`f` names the inputs); the
-/// blocks are ultralytics' C2f / C3k2 (with Bottleneck or C3k inside), C2PSA attention, SPPF, and the
-/// anchor-free Detect head whose decode (DFL, distances to boxes, sigmoid) runs in `AnchorFreeDetect`.
-/// Layer outputs are named `model.<index>`, as PyTorch's module names.
+/// Builds an engine graph from the module tree of a pickled anchor-free YOLO `DetectionModel`:
+/// ultralytics' YOLOv8, YOLO11 (MDv1000-larch and -sorrel), YOLOv9 and YOLOv10 (MDv6), and the yolov9
+/// repository's YOLOv9 (MDv1000-cedar), whose blocks are the same under other names. The layer list
+/// works as YOLOv5's (`f` names the inputs); the blocks are C2f / C3k2 (with Bottleneck or C3k inside),
+/// C2PSA / PSA attention, SPPF, the ELAN / ADown / SPPELAN family with RepConv units, SCDown and CIB,
+/// CBLinear / CBFuse, and the anchor-free Detect head whose decode (DFL, distances to boxes, sigmoid)
+/// runs in `AnchorFreeDetect`. Layer outputs are named `model.<index>`, as PyTorch's module names.
 struct UltralyticsGraphBuilder {
     private var assembler: TorchGraphAssembler
     private var checkpoint: TorchCheckpoint { assembler.checkpoint }
