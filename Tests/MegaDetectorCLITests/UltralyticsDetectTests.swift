@@ -16,7 +16,8 @@ struct UltralyticsDetectTests {
     static let synthetic = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/detect/synthetic")
 
     /// The models of both generators, as "folder/name" under Tests/Fixtures.
-    static let models = ["ultralytics/yolo11_tiny", "ultralytics/yolov8_tiny", "ultralytics/yolov9_tiny", "ultralytics/yolov10_tiny",
+    static let models = ["ultralytics/yolo11_tiny", "ultralytics/yolov8_tiny", "ultralytics/yolov9_tiny", "ultralytics/yolov9e_tiny",
+                         "ultralytics/yolov10_tiny",
                          "ultralytics/yolov10_e2e_tiny", "yolov9/yolov9c_dual_tiny",
                          "yolov9/yolov9c_tiny"]
 

@@ -19,7 +19,7 @@ enum PickleAllowList {
         "ultralytics.nn.modules.conv": ["Conv", "DWConv", "Concat", "RepConv"],
         "ultralytics.nn.modules.block": ["C2f", "C3k2", "C3k", "C3", "Bottleneck", "SPPF", "C2PSA", "PSABlock", "Attention", "DFL",
                                          "RepNCSPELAN4", "ELAN1", "RepCSP", "RepBottleneck", "ADown", "AConv", "SPPELAN",
-                                         "SCDown", "PSA", "C2fCIB", "CIB", "RepVGGDW"],
+                                         "SCDown", "PSA", "C2fCIB", "CIB", "RepVGGDW", "CBLinear", "CBFuse"],
         "ultralytics.nn.modules.head": ["Detect", "v10Detect"],
     ]
     private static let torchModules: [String: Set<String>] = [

@@ -53,7 +53,7 @@ struct UltralyticsGraphBuilder {
                 try assembler.addConv(cv1, name: "\(name).cv1", input: "\(name).pool", output: output, layer: index)
             case "SPPELAN":
                 try addSPPELAN(layer.module, name: name, input: inputs[0], output: output, layer: index)
-            case "Silence":
+            case "Silence", "Identity":  // the yolov9 repository's and ultralytics' pass-through first layer
                 assembler.add(name, Unary(.activation(.none)), [inputs[0]], [output])
             case "CBLinear":
                 try addCBLinear(layer.module, name: name, input: inputs[0], output: output, layer: index)

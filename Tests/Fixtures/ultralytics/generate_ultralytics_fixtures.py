@@ -21,6 +21,8 @@ Writes next to this script:
   the "s" scale's structure, narrowed; metadata image size 960 (as MDv1000-sorrel's size).
 - yolov9_tiny.pt: YOLOv9-c as ultralytics builds it (MDv6's YOLOv9 files: RepNCSPELAN4 with RepConv
   units, ADown, SPPELAN, the YOLOv8 Detect head), every channel count divided by 8; image size 640.
+- yolov9e_tiny.pt: YOLOv9-e as ultralytics builds it (an nn.Identity stem, a second backbone joined
+  through CBLinear/CBFuse), every channel count divided by 8; image size 640.
 - yolov10_tiny.pt: YOLOv10-n's structure (SCDown, PSA, C2fCIB with RepVGGDW) narrowed, with its
   end-to-end v10Detect head (one-to-one branch, top-k instead of NMS); image size 640.
 - yolov10_e2e_tiny.pt: the same with the head's `end2end` switched on before saving.
@@ -70,6 +72,8 @@ MODELS = {
     "yolov8_tiny": ("yolov8s.yaml", "s", [0.33, 0.125, 1024], 960, 0.9, 2.5, -7.5),
     # YOLOv9's yaml files give channels per layer (no scales): "/8" divides them.
     "yolov9_tiny": ("yolov9c.yaml", "c", "/8", 640, 0.9, 2.5, -7.5),
+    # YOLOv9-e (MDv6's largest): a second backbone fed through CBLinear/CBFuse, an nn.Identity stem.
+    "yolov9e_tiny": ("yolov9e.yaml", "e", "/8", 640, 0.9, 2.5, -7.5),
     # YOLOv10 (MDv6's YOLOv10 files): SCDown, PSA, C2fCIB with RepVGGDW, the end-to-end v10Detect head.
     "yolov10_tiny": ("yolov10n.yaml", "n", [0.33, 0.125, 1024], 640, 0.9, 2.5, -7.5),
     "yolov10_e2e_tiny": ("yolov10n.yaml", "n", [0.33, 0.125, 1024], 640, 0.9, 2.5, -7.5),
@@ -104,6 +108,9 @@ def build_from(spec, shared):
         divisor = int(multiples[1:])
         channel_arguments = {"Conv": 1, "RepNCSPELAN4": 3, "ELAN1": 3, "ADown": 1, "AConv": 1, "SPPELAN": 2}
         for layer in config["backbone"] + config["head"]:
+            if layer[2] == "CBLinear":
+                layer[3] = [[value // divisor for value in layer[3][0]]]
+                continue
             count = channel_arguments.get(layer[2], 0)
             layer[3] = [value // divisor if position < count else value for position, value in enumerate(layer[3])]
     elif multiples is not None:
