@@ -120,7 +120,7 @@ public final class Detector {
             if imageSize != nil { throw DetectionError.fixedInputSize(option: "--image-size", width: fixed.width, height: fixed.height) }
             if augment { throw DetectionError.fixedInputSize(option: "--augment", width: fixed.width, height: fixed.height) }
         }
-        if augment, [.anchorFree, .endToEnd].contains(loaded.info.outputKind) { throw DetectionError.augmentationNotBuilt(loaded.info.architecture) }
+        if augment, loaded.info.outputKind.isAnchorFree { throw DetectionError.augmentationNotBuilt(loaded.info.architecture) }
         configuration.augment = augment
         let record = try applyPrecision(precision, to: &loaded, path: path, configuration: configuration)
         return Detector(model: loaded, configuration: configuration, precision: record)
@@ -154,7 +154,7 @@ public final class Detector {
             switch model.info.outputKind {
             case .anchorFree:
                 AnchorFreeNonMaximumSuppression.run(output: values, rows: output.shape[1], anchors: output.shape[2], threshold: configuration.threshold,
-                                                    sortsFirst: model.info.modelType == "yolov9")
+                                                    sortsFirst: model.info.modelType == .yolov9)
             case .endToEnd:
                 EndToEndSelection.run(output: values, rows: output.shape[1], anchors: output.shape[2], threshold: configuration.threshold)
             case .yolov5Decoded, .raw:
@@ -167,7 +167,7 @@ public final class Detector {
         let mapping = configuration.classMapping
         return BoxMapping.detections(boxes, inputWidth: tensor.shape[3], inputHeight: tensor.shape[2], imageWidth: imageWidth,
                                      imageHeight: imageHeight, threshold: configuration.threshold,
-                                     inverse: model.info.modelType == "ultralytics" ? .ultralytics : .yolov5) { index in
+                                     inverse: model.info.modelType == .ultralytics ? .ultralytics : .yolov5) { index in
             mapping.map { $0[index] ?? String(index) } ?? String(index + 1)
         }
     }
@@ -176,7 +176,7 @@ public final class Detector {
         guard let model, let context else { throw DetectionError.unexpectedOutput([]) }
         let outputs = try self.context(for: tensor.shape, model: model, default: context).run([model.info.inputName: tensor])
         // YOLOv5 rows [1, N, 5 + classes]; anchor-free [1, 4 + classes, N].
-        let (axis, minimum) = [.anchorFree, .endToEnd].contains(model.info.outputKind) ? (1, 5) : (2, 6)
+        let (axis, minimum) = model.info.outputKind.isAnchorFree ? (1, 5) : (2, 6)
         guard let output = outputs[model.info.outputName], output.rank == 3, output.shape[0] == 1, output.shape[axis] >= minimum else {
             throw DetectionError.unexpectedOutput(outputs[model.info.outputName]?.shape ?? [])
         }

@@ -12,7 +12,7 @@ public enum EndToEndSelection {
         guard classCount >= 1, anchors >= 1, output.count >= rows * anchors else { return [] }
         let k = min(maximumDetections, anchors)
         func score(_ anchor: Int, _ c: Int) -> Float { output[(4 + c) * anchors + anchor] }
-        let best = (0..<anchors).map { anchor in (0..<classCount).map { score(anchor, $0) }.max()! }
+        let best = (0..<anchors).map { anchor in (1..<max(classCount, 1)).reduce(score(anchor, 0)) { max($0, score(anchor, $1)) } }
         let topAnchors = topIndices(best, k)
         var pairs: [Float] = []
         pairs.reserveCapacity(k * classCount)

@@ -1,7 +1,7 @@
-/// Per-run state for a `Network`: oneDNN primitives cached per input shape and a buffer pool. Not
-/// thread-safe: use one context per concurrent inference (the network itself is shared).
 import Dispatch
 
+/// Per-run state for a `Network`: oneDNN primitives cached per input shape and a buffer pool. Not
+/// thread-safe: use one context per concurrent inference (the network itself is shared).
 public final class ExecutionContext {
     public let network: Network
     private var plans: [PlanKey: OneDNNConvolutionPlan] = [:]

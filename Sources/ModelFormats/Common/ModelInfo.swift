@@ -1,5 +1,16 @@
 import Engine
 
+/// The reference's `model_type`: which library's letterbox, NMS and box mapping it routes a model to.
+public enum ModelType: String, Sendable {
+    /// The reference's own `nms()` and yolov5's `scale_boxes`.
+    case yolov5
+    /// ultralytics' `non_max_suppression` and `scale_boxes`.
+    case ultralytics
+    /// yolov9pip's `non_max_suppression` (candidates sorted by PyTorch's argsort first) and its
+    /// yolov5-style `scale_boxes`.
+    case yolov9
+}
+
 /// What a loaded model is, for `megadetector model-info` and for the detector that runs it.
 public struct ModelInfo: Sendable {
     public enum OutputKind: String, Sendable {
@@ -13,6 +24,9 @@ public struct ModelInfo: Sendable {
         case endToEnd = "end-to-end corner boxes [N, 4 + classes, anchors] (top-k, no NMS)"
         /// A network whose head we do not decode (returned as the graph computes it).
         case raw = "raw network output"
+
+        /// `[N, 4 + classes, anchors]`, one column per anchor (rather than YOLOv5's rows).
+        public var isAnchorFree: Bool { self == .anchorFree || self == .endToEnd }
     }
 
     public var path: String
@@ -25,9 +39,9 @@ public struct ModelInfo: Sendable {
     public var defaultInputSize: Int
     /// `image_size` from the file's `megadetector_info.json` (MDv1000 models), when present.
     public var metadataImageSize: Int? = nil
-    /// The reference's model type, which decides its pre- and post-processing library: "yolov5",
-    /// "ultralytics" or "yolov9" (the file's `megadetector_info.json` says the same for MDv1000 files).
-    public var modelType: String = "yolov5"
+    /// The reference's model type, which decides its pre- and post-processing library (the file's
+    /// `megadetector_info.json` says the same for MDv1000 files).
+    public var modelType: ModelType = .yolov5
     public var storagePrecision: String
     public var layerCount: Int
     public var outputKind: OutputKind

@@ -47,7 +47,7 @@ public enum ONNXModel {
         }
         if outputShape.count == 3, outputShape[1] >= 5, outputShape[1] < outputShape[2] {
             loaded.info.outputKind = endToEnd ? .endToEnd : .anchorFree
-            loaded.info.modelType = "ultralytics"
+            loaded.info.modelType = .ultralytics
             let classCount = outputShape[1] - 4
             loaded.info.classNames = Self.ultralyticsNames(proto.metadata["names"], count: classCount)
             // ultralytics records the export size ("[640, 640]"): the model's own size for dynamic exports.

@@ -40,7 +40,7 @@ public enum UltralyticsCheckpoint {
             loadSeconds: Date().timeIntervalSince(start))
         var loaded = LoadedModel(network: network, info: info)
         loaded.info.metadataImageSize = metadataSize
-        loaded.info.modelType = family == .yolov9 ? "yolov9" : "ultralytics"
+        loaded.info.modelType = family == .yolov9 ? .yolov9 : .ultralytics
         return loaded
     }
 

@@ -249,18 +249,17 @@ struct UltralyticsGraphBuilder {
 
     /// C2PSA: a, b = cv1(x) split; b through the PSABlocks of `m`; cv2(cat(a, b)).
     private mutating func addC2PSA(_ module: PickleObject, name: String, input: String, output: String, layer: Int) throws {
-        guard let cv1 = module.module("cv1"), let cv2 = module.module("cv2"), let blocks = module.module("m") ?? (module.type.name == "PSA" ? module : nil),
-              let half = module["c"]?.int, half >= 1 else {
-            throw ModelFormatError.unsupportedModule(type: "\(module.type) without cv1/cv2/m/c", layer: layer)
+        guard let cv1 = module.module("cv1"), let cv2 = module.module("cv2"), let half = module["c"]?.int, half >= 1 else {
+            throw ModelFormatError.unsupportedModule(type: "\(module.type) without cv1/cv2/c", layer: layer)
         }
+        // C2PSA runs the PSABlocks of `m`; YOLOv10's PSA holds one block's attn and ffn itself.
+        let blocks: [PickleObject?] = module.type.name == "PSA" ? [module] : (module.module("m")?.modules.map(\.object) ?? [nil])
         let (a, b) = ("\(name).cv1.a", "\(name).cv1.b")
         try assembler.addSplitConv(cv1, name: "\(name).cv1", input: input, outputs: [a, b], sizes: [half, half], layer: layer)
         var current = b
-        // YOLOv10's PSA is one PSABlock's attention and ffn held by the block itself.
-        let psaBlocks = module.type.name == "PSA" ? [(name: "m", object: Optional(module))] : blocks.modules
-        for (position, entry) in psaBlocks.enumerated() {
-            guard let block = entry.object, ["PSABlock", "PSA"].contains(block.type.name) else {
-                throw ModelFormatError.unsupportedModule(type: "C2PSA.m[\(position)] (expected PSABlock)", layer: layer)
+        for (position, block) in blocks.enumerated() {
+            guard let block, ["PSABlock", "PSA"].contains(block.type.name) else {
+                throw ModelFormatError.unsupportedModule(type: "\(module.type).m[\(position)] (expected PSABlock)", layer: layer)
             }
             try addPSABlock(block, name: "\(name).m.\(position)", input: current, output: "\(name).m.\(position)", layer: layer)
             current = "\(name).m.\(position)"

@@ -89,7 +89,7 @@ struct UltralyticsCheckpointTests {
         #expect(yolov8.info.metadataImageSize == 960)
         let yolov9 = try ModelLoader.load(path: Self.folder.appendingPathComponent("yolov9_tiny.pt").path)
         #expect(yolov9.info.architecture.hasPrefix("YOLOv9 (ultralytics"))
-        #expect(yolov9.info.modelType == "ultralytics")
+        #expect(yolov9.info.modelType == .ultralytics)
         let yolov10 = try ModelLoader.load(path: Self.folder.appendingPathComponent("yolov10_tiny.pt").path)
         #expect(yolov10.info.architecture.hasPrefix("YOLOv10 (ultralytics") && yolov10.info.outputKind == .anchorFree)
         let endToEnd = try ModelLoader.load(path: Self.folder.appendingPathComponent("yolov10_e2e_tiny.pt").path)
@@ -97,7 +97,7 @@ struct UltralyticsCheckpointTests {
         let cedar = try ModelLoader.load(path: Self.location("yolov9/yolov9c_dual_tiny").folder.appendingPathComponent("yolov9c_dual_tiny.pt").path)
         #expect(cedar.info.architecture.hasPrefix("YOLOv9 (yolov9 repository layout"))
         #expect(cedar.info.architecture.contains("DualDDetect: the first head"))
-        #expect(cedar.info.modelType == "yolov9" && cedar.info.metadataImageSize == 640)
+        #expect(cedar.info.modelType == .yolov9 && cedar.info.metadataImageSize == 640)
     }
 
     /// A checkpoint whose pickle would call os.system when PyTorch loads it: refused by name, and
