@@ -45,6 +45,10 @@ let package = Package(
         .target(name: "CImageCodecs", dependencies: ["CFreeType"],
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("freetype")]),
         .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimisedAlways),
+        // FFmpeg's libav* (Debian libavformat-dev, libavcodec-dev, libswscale-dev) decode camera-trap clips.
+        .target(name: "CVideoCodecs", linkerSettings: [.linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("swscale"),
+                                                       .linkedLibrary("avutil"), .linkedLibrary("m")]),
+        .target(name: "VideoDecoding", dependencies: ["CVideoCodecs", "Imaging"]),
         .target(name: "ResultsFormat"),
         // One plain sentence for errors that reach users (Foundation's errors print as dictionaries).
         .target(name: "Diagnostics"),
@@ -53,7 +57,7 @@ let package = Package(
         .target(name: "BatchService", dependencies: ["Detection", "Engine", "Diagnostics", "ModelFormats", "ResultsFormat", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                                 .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat", "Diagnostics", .product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "VideoDecoding", "ResultsFormat", "Diagnostics", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: optimisedAlways),
         // zlib (Debian zlib1g-dev) inflates the small deflated entries tools append to .pt archives.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -71,6 +75,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Detection", "TestSupport"]),
+        .testTarget(name: "VideoDecodingTests", dependencies: ["VideoDecoding", "Imaging", "TestSupport"]),
         .testTarget(name: "ResultsFormatTests", dependencies: ["ResultsFormat", "TestSupport"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Imaging", "ResultsFormat", "Postprocessing", "TestSupport"]),

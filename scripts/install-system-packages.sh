@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages the build links against (oneDNN, libjpeg-turbo, libpng).
+# Installs the Debian/Ubuntu packages the build links against (oneDNN, libjpeg-turbo, libpng, zlib,
+# FreeType, FFmpeg's libavformat/libavcodec/libswscale for video).
 # With --tests also what the tests start themselves (a throwaway PostgreSQL server).
 # Swift itself is expected on PATH (swift.org toolchain, 6.1 or newer).
 set -euo pipefail
-packages=(libdnnl-dev libjpeg-dev libpng-dev zlib1g-dev libfreetype-dev fonts-dejavu-core pkg-config)
+packages=(libdnnl-dev libjpeg-dev libpng-dev zlib1g-dev libfreetype-dev fonts-dejavu-core pkg-config
+          libavformat-dev libavcodec-dev libswscale-dev libavutil-dev)
 if [ "${1:-}" = "--tests" ]; then
   packages+=(postgresql)
 fi

@@ -1,0 +1,35 @@
+/// Which frames of a clip the detector sees, with the reference's meaning (`process_video`'s
+/// `--frame_sample` / `--time_sample`): frames 0, N, 2N, ... counted from the first frame.
+public enum FrameSampling: Sendable, Equatable, CustomStringConvertible {
+    /// Every frame (the reference's default).
+    case everyFrame
+    /// Every Nth frame; 0 and 1 mean every frame.
+    case everyNthFrame(Int)
+    /// One frame every S seconds, turned into a frame interval per clip as `int(S * frame_rate)`
+    /// (truncated; at least 1, with a warning when shorter than a frame).
+    case everySeconds(Double)
+
+    /// The frame interval for a clip with this frame rate, and a warning when a time interval had to be
+    /// raised to one frame.
+    public func interval(frameRate: Double) -> (frames: Int, warning: String?) {
+        switch self {
+        case .everyFrame: return (1, nil)
+        case let .everyNthFrame(n): return (max(n, 1), nil)
+        case let .everySeconds(seconds):
+            let product = seconds * frameRate
+            let frames = product.isFinite && abs(product) < 1e15 ? Int(product) : 0
+            if frames < 1 {
+                return (1, "a sampling interval of \(seconds) seconds is shorter than the time between frames (\(frameRate) fps), sampling every frame")
+            }
+            return (frames, nil)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .everyFrame: return "every frame"
+        case let .everyNthFrame(n): return n <= 1 ? "every frame" : "every \(n)th frame"
+        case let .everySeconds(seconds): return "every \(seconds) s"
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Imaging
+
+/// The sampled frames of one clip, one at a time, exactly as the reference's `run_callback_on_frames`
+/// walks them: the clip counts as opened only when its first frame decodes; frames 0 ..< frameCount are
+/// visited in order, the kept ones converted and the others only decoded; reading stops early where the
+/// data ends (a truncated clip keeps the frames it has), and a clip with no sampled frame is a failure.
+public final class SampledFrames {
+    public let reader: VideoReader
+    public let interval: Int
+    /// A note for the log when the time interval was shorter than a frame.
+    public let samplingWarning: String?
+    private var nextNumber = 0
+    private var firstFrame: RGBImage?
+    public private(set) var framesReturned = 0
+
+    public init(path: String, sampling: FrameSampling, maximumPixels: Int = VideoReader.defaultMaximumPixels) throws(VideoError) {
+        reader = try VideoReader(path: path, maximumPixels: maximumPixels)
+        // OpenCV's open_video() in the reference reads the first frame to decide that the clip opened.
+        let first: RGBImage?
+        do { first = try reader.read() } catch { throw .unopenable(path: path, reason: error.description) }
+        guard let first else { throw .unopenable(path: path, reason: "no frame decodes") }
+        firstFrame = first
+        (interval, samplingWarning) = sampling.interval(frameRate: reader.frameRate)
+        if reader.frameCount <= 0 { throw .noFrames(path: path) }
+    }
+
+    public var frameRate: Double { reader.frameRate }
+    public var frameCount: Int { reader.frameCount }
+
+    /// The next sampled frame and its number, or nil when the clip (or its data) ends. A read error
+    /// after the first frame ends the clip as the end of data does, as `cv2.VideoCapture.read()` does.
+    public func next() -> (number: Int, image: RGBImage)? {
+        while nextNumber < reader.frameCount {
+            let number = nextNumber
+            nextNumber += 1
+            let keep = number % interval == 0
+            if number == 0 {
+                let image = firstFrame
+                firstFrame = nil
+                if keep, let image { framesReturned += 1; return (number, image) }
+                continue
+            }
+            do {
+                if keep {
+                    guard let image = try reader.read() else { return finish() }
+                    framesReturned += 1
+                    return (number, image)
+                }
+                guard try reader.skip() else { return finish() }
+            } catch {
+                return finish()
+            }
+        }
+        return nil
+    }
+
+    private func finish() -> (number: Int, image: RGBImage)? {
+        nextNumber = reader.frameCount
+        return nil
+    }
+}
