@@ -66,7 +66,7 @@ let package = Package(
             name: "MegaDetectorCLI",
             dependencies: [
                 "Engine", "ModelFormats", "Imaging", "ResultsFormat", "Detection", "Postprocessing", "BatchService", "Diagnostics",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "VideoDecoding", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

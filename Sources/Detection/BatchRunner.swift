@@ -4,6 +4,7 @@ import Imaging
 import ModelFormats
 import ResultsFormat
 import Diagnostics
+import VideoDecoding
 
 /// What a batch run covers and how it records its work.
 public struct BatchRequest: Sendable {
@@ -24,6 +25,8 @@ public struct BatchRequest: Sendable {
     public var checkpointFrequency: Int?
     /// Results already known (from a checkpoint or a previous results file), by absolute path.
     public var knownResults: [ImageResult] = []
+    /// Which frames of the clips among `imagePaths` the detector sees (the reference's default: all).
+    public var videoSampling: FrameSampling = .everyFrame
 
     public init(imagePaths: [String], relativeBase: String?, outputPath: String, detectorName: String, detectorMetadata: JSONObject) {
         self.imagePaths = imagePaths
@@ -43,6 +46,14 @@ public enum BatchOutcome: Sendable {
 struct PreparedImage: Sendable {
     var path: String
     var input: Result<(tensor: Tensor, width: Int, height: Int, exif: ExifMetadata?), ImagingError>
+}
+
+/// What the decoding stage hands to inference: a photo, or a clip as its sampled frames followed by
+/// its end (frame rate, or why it could not be read, and a note for the log).
+enum DecodedWork: Sendable {
+    case photo(PreparedImage)
+    case frame(number: Int, PreparedImage)
+    case videoEnd(path: String, frameRate: Double, failure: VideoError?, warning: String?)
 }
 
 /// Runs the detector over many photos: decoding overlaps inference through a small bounded queue,
@@ -94,24 +105,57 @@ public final class BatchRunner: @unchecked Sendable {
         let todo = request.imagePaths.filter { results[$0] == nil }
         progress.begin(total: request.imagePaths.count, alreadyDone: reused)
         let configuration = detector.configuration
-        let channel = BoundedChannel<PreparedImage>(capacity: queueCapacity)
+        let channel = BoundedChannel<DecodedWork>(capacity: queueCapacity)
         var processed = 0, failures = 0, sinceCheckpoint = 0
+        let sampling = request.videoSampling
         let interrupted: Bool = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for path in todo {
                     if Task.isCancelled { break }
-                    await channel.send(Self.prepare(path, configuration: configuration))
+                    if VideoFiles.isVideo(path) {
+                        await Self.sendFrames(of: path, sampling: sampling, configuration: configuration, to: channel)
+                    } else {
+                        await channel.send(.photo(Self.prepare(path, configuration: configuration)))
+                    }
                 }
                 await channel.finish()
             }
             defer { group.cancelAll() }
-            while let item = await channel.receive() {
-                let result = self.infer(item, request: request)
+            // The sampled frames of the clip in progress; a stop request drops them (the clip is redone
+            // on resume), so a clip is recorded whole or not at all.
+            var frames: [(number: Int, result: ImageResult)] = []
+            while let work = await channel.receive() {
+                let path: String, result: ImageResult
+                switch work {
+                case let .photo(item):
+                    path = item.path
+                    result = self.infer(item, request: request)
+                case let .frame(number, item):
+                    let frameResult = self.infer(item, request: nil)
+                    if frameResult.failure != nil { self.progress.note("Warning: frame \(number) of video \(item.path) failed") }
+                    frames.append((number, frameResult))
+                    self.progress.frameDone()
+                    if self.shouldStop {
+                        await channel.finish()
+                        return true
+                    }
+                    continue
+                case let .videoEnd(video, frameRate, failure, warning):
+                    path = video
+                    if let warning { self.progress.note("Warning: \(video): \(warning)") }
+                    if let failure {
+                        self.progress.note("Video \(video) cannot be processed: \(failure.description)")
+                        result = VideoResults.failure(file: video, error: failure)
+                    } else {
+                        result = VideoResults.entry(file: video, frameRate: frameRate, frames: frames)
+                    }
+                    frames = []
+                }
                 if result.failure != nil { failures += 1 }
-                results[item.path] = result
+                results[path] = result
                 processed += 1
                 sinceCheckpoint += 1
-                self.progress.advance(file: item.path, failed: result.failure != nil)
+                self.progress.advance(file: path, failed: result.failure != nil)
                 if let frequency = request.checkpointFrequency, let path = request.checkpointPath, sinceCheckpoint >= frequency {
                     try Checkpoint.write(Self.ordered(results, request.imagePaths), precision: self.detector.precision, to: path)
                     sinceCheckpoint = 0
@@ -147,6 +191,25 @@ public final class BatchRunner: @unchecked Sendable {
 
     static func ordered(_ results: [String: ImageResult], _ order: [String]) -> [ImageResult] {
         order.compactMap { results[$0] }
+    }
+
+    /// Decoding stage for a clip: its sampled frames, letterboxed as photos are, then its end. Only one
+    /// frame is decoded ahead of the queue, so memory does not grow with the clip's length.
+    static func sendFrames(of path: String, sampling: FrameSampling, configuration: DetectorConfiguration,
+                           to channel: BoundedChannel<DecodedWork>) async {
+        let frames: SampledFrames
+        do {
+            frames = try SampledFrames(path: path, sampling: sampling)
+        } catch {
+            await channel.send(.videoEnd(path: path, frameRate: -1, failure: error, warning: nil))
+            return
+        }
+        while let (number, image) = frames.next() {
+            if Task.isCancelled { return }
+            let input = PreparedImage(path: path, input: .success((configuration.networkInput(image), image.width, image.height, nil)))
+            await channel.send(.frame(number: number, input))
+        }
+        await channel.send(.videoEnd(path: path, frameRate: frames.frameRate, failure: nil, warning: frames.samplingWarning))
     }
 
     /// Decoding stage: read, decode, rotate, letterbox. Runs concurrently with inference.

@@ -1,7 +1,10 @@
 import Foundation
+import VideoDecoding
 
 /// Finds the photos a batch run covers, as the reference does: extensions .jpg .jpeg .gif .png .tif
 /// .tiff .bmp .webp .avif (any case), hidden files and folders skipped, optional recursion, sorted.
+/// With `includeVideos`, clips too (the reference's video extensions, `VideoFiles`), sorted among the
+/// photos: one run covers a survey folder that mixes both.
 public enum ImageEnumerator {
     public static let extensions: Set<String> = ["jpg", "jpeg", "gif", "png", "tif", "tiff", "bmp", "webp", "avif"]
 
@@ -22,12 +25,12 @@ public enum ImageEnumerator {
 
     /// Absolute paths of the images named by `input`: a folder, one image, a `.json` array or a
     /// `.txt` list (one path per line). Returns the folder to make file names relative to, if any.
-    public static func images(in input: String, recursive: Bool) throws -> (paths: [String], base: String?) {
+    public static func images(in input: String, recursive: Bool, includeVideos: Bool = false) throws -> (paths: [String], base: String?) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else { throw Failure.missing(input) }
         let absolute = URL(fileURLWithPath: input).standardizedFileURL.path
         if isDirectory.boolValue {
-            return (try folder(absolute, recursive: recursive), absolute)
+            return (try folder(absolute, recursive: recursive, includeVideos: includeVideos), absolute)
         }
         let lower = input.lowercased()
         if lower.hasSuffix(".json") {
@@ -44,7 +47,7 @@ public enum ImageEnumerator {
         return ([absolute], nil)
     }
 
-    static func folder(_ root: String, recursive: Bool) throws -> [String] {
+    static func folder(_ root: String, recursive: Bool, includeVideos: Bool) throws -> [String] {
         var found: [String] = []
         var pending = [root]
         while let folder = pending.popLast() {
@@ -55,7 +58,7 @@ public enum ImageEnumerator {
                 _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
                 if isDirectory.boolValue {
                     if recursive { pending.append(path) }
-                } else if isImage(name) {
+                } else if isImage(name) || (includeVideos && VideoFiles.isVideo(name)) {
                     found.append(path)
                 }
             }

@@ -11,7 +11,7 @@ public final class ProgressReporter: @unchecked Sendable {
     private let lock = NSLock()
     private let interactive: Bool
     private let quiet: Bool
-    private var total = 0, done = 0, newlyDone = 0
+    private var total = 0, done = 0, newlyDone = 0, framesDone = 0
     private var started = Date()
     private var lastPrinted = Date.distantPast
 
@@ -26,6 +26,7 @@ public final class ProgressReporter: @unchecked Sendable {
         self.total = total
         done = alreadyDone
         newlyDone = 0
+        framesDone = 0
         started = Date()
         if alreadyDone > 0 { emit("Resuming: \(alreadyDone) of \(total) images already done") }
     }
@@ -41,7 +42,24 @@ public final class ProgressReporter: @unchecked Sendable {
             if now.timeIntervalSince(lastPrinted) >= 0.2 || done == total { draw(now) }
         } else if now.timeIntervalSince(lastPrinted) >= 10 || done == total {
             lastPrinted = now
-            FileHandle.standardError.write(Data("Processed \(done) of \(total) images (\(String(format: "%.2f", rate(now))) images per second, ETA \(eta(now)))\n".utf8))
+            let frames = framesDone > 0 ? "; \(framesDone) video frames" : ""
+            FileHandle.standardError.write(Data("Processed \(done) of \(total) images (\(String(format: "%.2f", rate(now))) images per second, ETA \(eta(now)))\(frames)\n".utf8))
+        }
+    }
+
+    /// One sampled video frame inferred (a clip counts as one of `total` when it ends). Long clips keep
+    /// the display moving: the bar redraws, and logs get a line every 10 seconds.
+    func frameDone() {
+        lock.lock()
+        defer { lock.unlock() }
+        framesDone += 1
+        let now = Date()
+        guard !quiet else { return }
+        if interactive {
+            if now.timeIntervalSince(lastPrinted) >= 0.2 { draw(now) }
+        } else if now.timeIntervalSince(lastPrinted) >= 10 {
+            lastPrinted = now
+            FileHandle.standardError.write(Data("Processed \(done) of \(total) images; \(framesDone) video frames\n".utf8))
         }
     }
 
@@ -78,7 +96,8 @@ public final class ProgressReporter: @unchecked Sendable {
         let width = 30
         let filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let line = "\r[\(bar)] \(done)/\(total) \(String(format: "%.2f", rate(now))) images/s ETA \(eta(now))"
+        let frames = framesDone > 0 ? " (\(framesDone) video frames)" : ""
+        let line = "\r[\(bar)] \(done)/\(total)\(frames) \(String(format: "%.2f", rate(now))) images/s ETA \(eta(now))"
         FileHandle.standardError.write(Data(line.utf8))
     }
 

@@ -6,20 +6,25 @@ import Foundation
 import ModelFormats
 import ResultsFormat
 import Diagnostics
+import VideoDecoding
 
 struct DetectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect",
-        abstract: "Run MegaDetector over photos and write a MegaDetector results file (run_detector_batch).",
+        abstract: "Run MegaDetector over photos and clips and write a MegaDetector results file (run_detector_batch, process_video).",
         discussion: """
-        INPUT is a folder, one image, a .json list or a .txt list of images. MODEL is a .pt/.onnx file \
+        INPUT is a folder, one image or clip, a .json list or a .txt list. Clips (.mp4 .avi .mpeg .mpg .mov \
+        .mkv .flv) get one entry each, as the reference's process_video writes it: frame_rate, \
+        frames_processed, and detections carrying frame_number; --frame-sample / --time-sample choose the \
+        frames (default: every frame, as the reference). MODEL is a .pt/.onnx file \
         or a known name (MDV5A, MDV5B, ...), resolved through an environment variable of the same name, \
         then the model cache folder, then a download with its MD5 checked.
 
         Log lines (stderr) that other programs may parse: "N image files found in the input directory", \
         "Resuming from checkpoint PATH", "No checkpoint found next to OUTPUT; starting from the beginning", \
         "Image PATH cannot be loaded: REASON", "Processed N of M images (R images per second, ETA T)", \
-        "Checkpoint written to PATH (N images)", "Interrupted after N new images; checkpoint written to PATH. \
+        "Checkpoint written to PATH (N images)", "N video files found in the input directory", \
+        "Video PATH cannot be processed: REASON", "Interrupted after N new images; checkpoint written to PATH. \
         Resume with: COMMAND" and, on stdout, "Output file OUTPUT exists, skipping", "Finished inference for N \
         images in T (X images per second)" (N counts every image in the results, resumed ones included, as \
         the reference does) and "Output file saved at PATH".
@@ -32,7 +37,9 @@ struct DetectCommand: AsyncParsableCommand {
 
     @Flag(help: "Search subfolders.") var recursive = false
     @Flag(help: "Write file names relative to the input folder (what Timelapse needs).") var outputRelativeFilenames = false
-    @Option(help: "Keep detections with confidence at least this.") var threshold: Double = 0.005
+    @Option(help: "Keep detections with confidence at least this (for clips too: process_video's --json_confidence_threshold).") var threshold: Double = 0.005
+    @Option(help: "Clips: process every Nth frame, starting with the first (default: every frame).") var frameSample: Int?
+    @Option(help: "Clips: process a frame every S seconds (turned into whole frames per clip, as the reference does).") var timeSample: Double?
     @Option(help: "Long side of the network input (default: the model's, 1280 for MDv5).") var imageSize: Int?
     @Flag(help: "YOLOv5 test-time augmentation (scales 1, 0.83 flipped, 0.67; about 2.3x slower).") var augment = false
     @Flag(help: "Record each image's width and height.") var includeImageSize = false
@@ -74,11 +81,16 @@ struct DetectCommand: AsyncParsableCommand {
         let mapping = try loadClassMapping()
         do {
             modelPath = try ModelRegistry.resolve(model)
-            let (paths, base) = try ImageEnumerator.images(in: input, recursive: recursive)
+            let sampling = try videoSampling()
+            let (paths, base) = try ImageEnumerator.images(in: input, recursive: recursive, includeVideos: true)
+            let videoCount = paths.filter(VideoFiles.isVideo).count
             detector = try Detector.load(path: modelPath, backend: engine.backend, threshold: threshold, imageSize: imageSize,
                                          classMapping: mapping?.indices, augment: augment,
-                                         precision: try precisionOptions.request(photos: paths))
-            if !quiet { FileHandle.standardError.write(Data("\(paths.count) image files found in the input directory\n".utf8)) }
+                                         precision: try precisionOptions.request(photos: paths.filter { !VideoFiles.isVideo($0) }))
+            if !quiet {
+                FileHandle.standardError.write(Data("\(paths.count - videoCount) image files found in the input directory\n".utf8))
+                if videoCount > 0 { FileHandle.standardError.write(Data("\(videoCount) video files found in the input directory\n".utf8)) }
+            }
             if outputRelativeFilenames, base == nil {
                 throw ValidationError("--output-relative-filenames needs a folder as INPUT")
             }
@@ -90,6 +102,7 @@ struct DetectCommand: AsyncParsableCommand {
             request.includeImageTimestamp = includeImageTimestamp
             request.includeExifTags = includeExifTags?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             request.checkpointFrequency = checkpointFrequency
+            request.videoSampling = sampling
             var resumedFrom: String?
             if let resume = resumeFromCheckpoint {
                 resumedFrom = resume == "auto" ? Checkpoint.latest(forOutput: output) : resume
@@ -134,6 +147,20 @@ struct DetectCommand: AsyncParsableCommand {
             let resume = Self.resumeCommand(checkpoint: checkpoint)
             FileHandle.standardError.write(Data("Interrupted after \(processed) new images; checkpoint written to \(checkpoint ?? "-"). Resume with: \(resume)\n".utf8))
             throw ExitCode(128 + (runner.stopSignal ?? SIGINT))
+        }
+    }
+
+    /// --frame-sample / --time-sample, which the reference also treats as mutually exclusive.
+    func videoSampling() throws -> FrameSampling {
+        switch (frameSample, timeSample) {
+        case (nil, nil): return .everyFrame
+        case let (n?, nil):
+            guard n >= 0 else { throw ValidationError("--frame-sample must be 0 or more (0 and 1 both mean every frame)") }
+            return .everyNthFrame(n)
+        case let (nil, seconds?):
+            guard seconds > 0, seconds.isFinite else { throw ValidationError("--time-sample must be a positive number of seconds") }
+            return .everySeconds(seconds)
+        default: throw ValidationError("--frame-sample and --time-sample are mutually exclusive")
         }
     }
 

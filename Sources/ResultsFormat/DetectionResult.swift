@@ -1,25 +1,31 @@
 /// One detection in MegaDetector's format: category key, confidence, `[x_min, y_min, width, height]`
-/// normalised to the image.
+/// normalised to the image, and in a video's entry the number of the frame it was found in.
 public struct DetectionResult: Equatable, Sendable {
     public var category: String
     public var conf: Double
     public var bbox: [Double]
+    public var frameNumber: Int?
 
-    public init(category: String, conf: Double, bbox: [Double]) {
+    public init(category: String, conf: Double, bbox: [Double], frameNumber: Int? = nil) {
         self.category = category
         self.conf = conf
         self.bbox = bbox
+        self.frameNumber = frameNumber
     }
 
     public var json: JSONValue {
-        .object(JSONObject([("category", .string(category)), ("conf", .double(conf)), ("bbox", .array(bbox.map { .double($0) }))]))
+        var fields: [(String, JSONValue)] = [("category", .string(category)), ("conf", .double(conf)), ("bbox", .array(bbox.map { .double($0) }))]
+        if let frameNumber { fields.append(("frame_number", .int(frameNumber))) }
+        return .object(JSONObject(fields))
     }
 }
 
 /// One image's entry. Key order on output follows the reference writer: `file`, `detections`,
 /// `width`, `height`, `datetime`, `exif_metadata` for successes; `file`, `failure`, `detections`
 /// (null) for images that could not be read; inference failures after size/time were known keep the
-/// reference's `file`, `detections`, `failure`, ... order.
+/// reference's `file`, `detections`, `failure`, ... order. A video's entry (the reference's
+/// `process_video`) carries `frame_rate` and `frames_processed` after `file`, and its detections carry
+/// `frame_number`; a failed video has frame rate -1 and no frames.
 public struct ImageResult: Equatable, Sendable {
     public var file: String
     public var detections: [DetectionResult]?
@@ -29,6 +35,9 @@ public struct ImageResult: Equatable, Sendable {
     /// nil: not requested; .some(nil): requested, photo has none (written as null).
     public var datetime: String??
     public var exifMetadata: [(String, String)]?
+    /// Videos only: the clip's frame rate (-1 for a clip that failed) and the frames the detector saw.
+    public var frameRate: Double?
+    public var framesProcessed: [Int]?
     /// Fields of images read from other files that we do not model, kept in order.
     public var extra: [(String, JSONValue)] = []
 
@@ -45,6 +54,8 @@ public struct ImageResult: Equatable, Sendable {
     public var json: JSONValue {
         var object = JSONObject()
         object["file"] = .string(file)
+        if let frameRate { object["frame_rate"] = .double(frameRate) }
+        if let framesProcessed { object["frames_processed"] = .array(framesProcessed.map { .int($0) }) }
         let detectionsValue: JSONValue = detections.map { .array($0.map(\.json)) } ?? .null
         if failure != nil && width == nil && datetime == nil {
             object["failure"] = .string(failure!)
@@ -74,7 +85,9 @@ public struct ImageResult: Equatable, Sendable {
                       let box = d["bbox"]?.array?.compactMap(\.number), box.count == 4 else {
                     throw ResultsFormatError.invalid(path: file, reason: "a detection without category/conf/bbox")
                 }
-                return DetectionResult(category: category, conf: conf, bbox: box)
+                var frameNumber: Int?
+                if case let .int(number)? = d["frame_number"] { frameNumber = number }
+                return DetectionResult(category: category, conf: conf, bbox: box, frameNumber: frameNumber)
             }
         }
         if case let .int(value)? = object["width"] { width = value }
@@ -83,7 +96,13 @@ public struct ImageResult: Equatable, Sendable {
         if let exif = object["exif_metadata"]?.object {
             exifMetadata = exif.entries.map { ($0.key, $0.value.string ?? "") }
         }
-        let known: Set<String> = ["file", "failure", "detections", "width", "height", "datetime", "exif_metadata"]
+        frameRate = object["frame_rate"]?.number
+        framesProcessed = object["frames_processed"]?.array?.compactMap { value in
+            if case let .int(number) = value { return number }
+            return nil
+        }
+        let known: Set<String> = ["file", "failure", "detections", "width", "height", "datetime", "exif_metadata", "frame_rate",
+                                  "frames_processed"]
         extra = object.entries.filter { !known.contains($0.key) }.map { ($0.key, $0.value) }
     }
 }
