@@ -4,9 +4,14 @@ import Imaging
 /// walks them: the clip counts as opened only when its first frame decodes; frames 0 ..< frameCount are
 /// visited in order, the kept ones converted and the others only decoded; reading stops early where the
 /// data ends (a truncated clip keeps the frames it has), and a clip with no sampled frame is a failure.
+/// Given frame numbers instead of a sampling (the reference's `frames_to_process`, used to render
+/// results), it returns those frames and stops after the last.
 public final class SampledFrames {
     public let reader: VideoReader
     public let interval: Int
+    /// Explicit frame numbers to return (nil: every `interval`th frame).
+    private let wanted: Set<Int>?
+    private let lastWanted: Int
     /// A note for the log when the time interval was shorter than a frame.
     public let samplingWarning: String?
     private var nextNumber = 0
@@ -21,7 +26,22 @@ public final class SampledFrames {
         guard let first else { throw .unopenable(path: path, reason: "no frame decodes") }
         firstFrame = first
         (interval, samplingWarning) = sampling.interval(frameRate: reader.frameRate)
+        wanted = nil
+        lastWanted = Int.max
         if reader.frameCount <= 0 { throw .noFrames(path: path) }
+    }
+
+    /// Frames `numbers` only (numbers past the clip's end are never reached).
+    public init(path: String, frames numbers: [Int], maximumPixels: Int = VideoReader.defaultMaximumPixels) throws(VideoError) {
+        reader = try VideoReader(path: path, maximumPixels: maximumPixels)
+        let first: RGBImage?
+        do { first = try reader.read() } catch { throw .unopenable(path: path, reason: error.description) }
+        guard let first else { throw .unopenable(path: path, reason: "no frame decodes") }
+        firstFrame = first
+        interval = 1
+        samplingWarning = nil
+        wanted = Set(numbers)
+        lastWanted = numbers.max() ?? -1
     }
 
     public var frameRate: Double { reader.frameRate }
@@ -30,10 +50,10 @@ public final class SampledFrames {
     /// The next sampled frame and its number, or nil when the clip (or its data) ends. A read error
     /// after the first frame ends the clip as the end of data does, as `cv2.VideoCapture.read()` does.
     public func next() -> (number: Int, image: RGBImage)? {
-        while nextNumber < reader.frameCount {
+        while nextNumber < reader.frameCount && nextNumber <= lastWanted {
             let number = nextNumber
             nextNumber += 1
-            let keep = number % interval == 0
+            let keep = wanted.map { $0.contains(number) } ?? (number % interval == 0)
             if number == 0 {
                 let image = firstFrame
                 firstFrame = nil

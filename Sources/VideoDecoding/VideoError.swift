@@ -7,19 +7,22 @@ public enum VideoError: Error, Equatable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     /// The clip opened but its frame count is zero, so nothing is sampled.
     case noFrames(path: String)
+    /// A rendered clip cannot be written.
+    case unwritable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .unopenable(path, reason): return "cannot open the video \(path): \(reason)"
         case let .unreadable(path, reason): return "cannot read the video \(path): \(reason)"
         case let .noFrames(path): return "the video \(path) has no frames"
+        case let .unwritable(path, reason): return "cannot write the video \(path): \(reason)"
         }
     }
 
     /// The reference's message for this failure (after its "Failure processing video: " prefix).
     public var referenceFailure: String {
         switch self {
-        case let .unopenable(path, _), let .unreadable(path, _): return "Could not open video \(path)"
+        case let .unopenable(path, _), let .unreadable(path, _), let .unwritable(path, _): return "Could not open video \(path)"
         case let .noFrames(path): return "Error: found no frames in file \(path)"
         }
     }

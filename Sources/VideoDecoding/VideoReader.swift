@@ -71,7 +71,7 @@ public final class VideoReader {
         return .frame(RGBImage(width: Int(frameWidth), height: Int(frameHeight), pixels: Array(UnsafeBufferPointer(start: rgb, count: count))))
     }
 
-    private static func text(_ message: [CChar]) -> String {
+    static func text(_ message: [CChar]) -> String {
         let bytes = message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -43,6 +43,25 @@ int md_video_next(md_video *video, int convert, const uint8_t **rgb, int *width,
 
 void md_video_close(md_video *video);
 
+typedef struct md_video_writer md_video_writer;
+
+/// Creates a clip at `path`; the container follows the file's extension (libavformat's guess). The
+/// codec is H.264 where the container takes it and the library has an encoder for it (the reference
+/// renders with OpenCV's 'h264' fourcc), else MPEG-4 part 2, else MPEG-2. Frames are `width` x `height`
+/// RGB; odd sizes lose their last column/row (4:2:0 needs even sizes). NULL on failure, with a message.
+md_video_writer *md_video_writer_open(const char *path, int width, int height, double frame_rate, char *error,
+                                      size_t capacity);
+
+/// The codec chosen, e.g. "libx264".
+const char *md_video_writer_codec(const md_video_writer *writer);
+
+/// Encodes one packed RGB frame of the size given at open. 0 on success.
+int md_video_writer_write(md_video_writer *writer, const uint8_t *rgb, char *error, size_t capacity);
+
+/// Flushes the encoder, writes the container's trailer and closes the file; frees the writer in any
+/// case. 0 on success.
+int md_video_writer_close(md_video_writer *writer, char *error, size_t capacity);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,33 @@
+import Foundation
+import ResultsFormat
+import Testing
+import TestSupport
+
+/// `megadetector visualize-video` on the reference's own results for the fixture clips: a rendered
+/// clip per readable clip, with the sampled frames at the rate that plays them at real speed.
+struct VisualizeVideoTests {
+    @Test func rendersEachClipsSampledFrames() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-vv-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let results = VideoDetectTests.fixtures.appendingPathComponent("expected_frame_sample_10.json").path
+        let run = try Fixtures.runCLI(["visualize-video", results, output.path, "--videos-dir", VideoDetectTests.clips.path,
+                                       "--confidence", "0.005", "--output-extension", "mp4"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("Rendered 5 of 7 videos"), "\(run.stdout)")
+        #expect(run.stderr.contains("not_a_video.mp4: Ignoring failed video: Failure processing video"))
+        let expected = try ResultsFile.read(path: results)
+        for entry in expected.images where entry.failure == nil {
+            let rendered = output.appendingPathComponent((entry.file as NSString).deletingPathExtension + ".mp4").path
+            // Our own detect reads the rendered clip back: frame count and rate survive the round trip.
+            let probe = try Fixtures.runCLI(["detect", VideoDetectTests.model, rendered, output.appendingPathComponent("probe.json").path, "--quiet"])
+            #expect(probe.status == 0, "\(probe.stderr)")
+            let back = try ResultsFile.read(path: output.appendingPathComponent("probe.json").path).images.first
+            #expect(back?.framesProcessed?.count == entry.framesProcessed?.count, "\(entry.file)")
+            // The reference's "auto" rate: the clip's over the first interval between frames with detections
+            // (a single such frame keeps the clip's rate).
+            let detectionFrames = Set((entry.detections ?? []).compactMap(\.frameNumber)).count
+            let rate = detectionFrames < 2 ? entry.frameRate! : entry.frameRate! / 10
+            #expect(back?.frameRate.map { abs($0 - rate) < 1e-6 } == true, "\(entry.file): \(String(describing: back?.frameRate))")
+        }
+    }
+}
