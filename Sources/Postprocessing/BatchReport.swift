@@ -144,11 +144,11 @@ public enum BatchReport {
                           log: @Sendable (String) -> Void) -> String? {
         let source = image.file.hasPrefix("/") || options.imagesFolder == nil ? image.file : (options.imagesFolder! as NSString).appendingPathComponent(image.file)
         do {
-            var pixels = try ImageDecoder.decode(path: source).image
+            var (pixels, detections) = try EntryPicture.load(image, path: source)
             if pixels.width > options.imageWidth {
                 pixels = LinearResize.resize(pixels, width: options.imageWidth, height: max(1, pixels.height * options.imageWidth / pixels.width))
             }
-            renderer.render(image.detections ?? [], on: &pixels)
+            renderer.render(detections, on: &pixels)
             let name = String(format: "%06d.jpg", index)
             try pixels.jpegData().write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)))
             return "images/" + name

@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import ResultsFormat
+import VideoDecoding
 
 /// The reference's `separate_detections_into_folders`: copy (or move) each photo into `animals/`,
 /// `people/`, `vehicles/`, a combination folder (`animal_person/`, ...), `empty/` or
@@ -120,7 +121,8 @@ public struct FolderSeparation {
             }
             let drawing = !empty && (options.renderBoxes || !options.blurCategories.isEmpty) && !options.dryRun
             let action = try place(source: source, target: target, empty: empty, options: options)
-            if drawing, action.kind == .copy {
+            // A clip is moved or copied whole, as the reference does; boxes are only drawn on photos.
+            if drawing, action.kind == .copy, !VideoFiles.isVideo(image.file) {
                 try drawOnCopy(target, shown, categoryNames: categoryNames, options: options)
             }
             actions.append(action)

@@ -87,7 +87,7 @@ public enum ResultsComparisonReport {
             let source = a.file.hasPrefix("/") || options.imagesFolder == nil ? a.file : (options.imagesFolder! as NSString).appendingPathComponent(a.file)
             let output = String(format: "%05d.jpg", position)
             do {
-                var image = try ImageDecoder.decode(path: source).image
+                var image = try EntryPicture.load(a, path: source).image
                 if image.width > options.targetWidth {
                     image = LinearResize.resize(image, width: options.targetWidth,
                                                 height: max(1, image.height * options.targetWidth / image.width))

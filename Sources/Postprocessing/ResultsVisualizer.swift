@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import ResultsFormat
+import VideoDecoding
 import Diagnostics
 
 /// The reference's `visualize_detector_output`: draws a results file's boxes on its photos (blurring
@@ -56,8 +57,7 @@ public struct ResultsVisualizer {
             let source = image.file.hasPrefix("/") || options.imagesFolder == nil
                 ? image.file : (options.imagesFolder! as NSString).appendingPathComponent(image.file)
             do {
-                var pixels = try ImageDecoder.decode(path: source).image
-                let detections = image.detections ?? []
+                var (pixels, detections) = try EntryPicture.load(image, path: source)
                 for detection in detections where blurIds.contains(detection.category) && detection.conf >= options.confidence {
                     let box = renderer.pixelBox(detection.bbox, width: pixels.width, height: pixels.height)
                     pixels.blur(x0: box.x0, y0: box.y0, x1: box.x1 + 1, y1: box.y1 + 1, radius: 40)
@@ -67,10 +67,12 @@ public struct ResultsVisualizer {
                     pixels = LinearResize.resize(pixels, width: width, height: height)
                 }
                 renderer.render(detections, on: &pixels)
-                let name = options.preservePathStructure
+                var name = options.preservePathStructure
                     ? image.file
                     : "anno_" + image.file.replacingOccurrences(of: "/", with: "~").replacingOccurrences(of: "\\", with: "~")
                         .replacingOccurrences(of: ":", with: "~")
+                // A clip is shown by a frame, which is a JPEG like the photos' pages.
+                if VideoFiles.isVideo(name) { name += ".jpg" }
                 let output = (options.outputFolder as NSString).appendingPathComponent(name)
                 try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try pixels.jpegData().write(to: URL(fileURLWithPath: output))

@@ -30,4 +30,27 @@ struct VisualizeVideoTests {
             #expect(back?.frameRate.map { abs($0 - rate) < 1e-6 } == true, "\(entry.file): \(String(describing: back?.frameRate))")
         }
     }
+
+    /// `visualize`, `report` and `separate` take clip entries: a clip is shown by the frame of its most
+    /// confident detection (a JPEG), and separated whole.
+    @Test func photoToolsShowAndMoveClips() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-vtools-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let results = VideoDetectTests.fixtures.appendingPathComponent("expected_frame_sample_10.json").path
+        let clips = VideoDetectTests.clips.path
+        let visualize = try Fixtures.runCLI(["visualize", results, folder.appendingPathComponent("pages").path, "--images-dir", clips,
+                                             "--confidence", "0.005", "--output-image-width", "-1"])
+        #expect(visualize.status == 0, "\(visualize.stderr)")
+        #expect(visualize.stdout.contains("Rendered 5 of 5 images"), "\(visualize.stdout)")
+        let page = folder.appendingPathComponent("pages/anno_deer_h264.mp4.jpg").path
+        #expect(try ImageDecoderShim.size(page) == [480, 360])
+        let report = try Fixtures.runCLI(["report", results, folder.appendingPathComponent("report").path, "--images-dir", clips])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains("5 rendered"), "\(report.stdout)")
+        let separate = try Fixtures.runCLI(["separate", results, clips, folder.appendingPathComponent("separated").path])
+        #expect(separate.status == 0, "\(separate.stderr)")
+        #expect(FileManager.default.contentsEqual(atPath: folder.appendingPathComponent("separated/empty/nested/rabbit_mpeg4.mkv").path,
+                                                  andPath: VideoDetectTests.clips.appendingPathComponent("nested/rabbit_mpeg4.mkv").path))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("separated/processing_failure/empty.mov").path))
+    }
 }
