@@ -16,16 +16,19 @@ public struct ShardClaim: Sendable {
     public let threshold: Double
     /// The job's convolution precision ("fp32", "int8", "bf16").
     public let precision: String
+    /// Which frames of the job's clips are sampled (`FrameSampling.serialized`; "" every frame).
+    public let videoSampling: String
     public let photos: [(index: Int, path: String)]
 
     public init(jobId: String, shard: Int, token: Int, model: String, threshold: Double, precision: String = "fp32",
-                photos: [(index: Int, path: String)]) {
+                videoSampling: String = "", photos: [(index: Int, path: String)]) {
         self.jobId = jobId
         self.shard = shard
         self.token = token
         self.model = model
         self.threshold = threshold
         self.precision = precision
+        self.videoSampling = videoSampling
         self.photos = photos
     }
 }
@@ -46,6 +49,7 @@ public struct JobSummary: Sendable {
     public var base: String
     public var caller: String
     public var precision = "fp32"
+    public var videoSampling = ""
 }
 
 /// Counts for monitoring: jobs by status, shards by state, photos with results and failures.
@@ -66,9 +70,10 @@ public protocol JobStore: Sendable {
     /// Records a job with its photos split into shards of `shardSize`. Returns the job id.
     /// `base`: a folder the results file names photos relative to ("" for absolute paths); `caller`:
     /// who submitted it (only they may see or cancel it); `precision`: the convolutions' arithmetic
-    /// ("fp32", "int8", "bf16"), for every worker that takes a shard.
-    func createJob(name: String, model: String, threshold: Double, precision: String, photos: [String], shardSize: Int, base: String,
-                   caller: String) async throws -> String
+    /// ("fp32", "int8", "bf16"), for every worker that takes a shard; `videoSampling`: the frames of
+    /// clips to run on (`FrameSampling.serialized`, "" for every frame).
+    func createJob(name: String, model: String, threshold: Double, precision: String, videoSampling: String, photos: [String],
+                   shardSize: Int, base: String, caller: String) async throws -> String
     /// Claims the oldest pending shard, or one whose lease expired, for `worker`.
     func claim(worker: String, leaseSeconds: Double) async throws -> ShardClaim?
     /// Extends a lease; false when the token is stale (the shard was handed to someone else) or the
@@ -94,13 +99,13 @@ public protocol JobStore: Sendable {
 
 extension JobStore {
     public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int) async throws -> String {
-        try await createJob(name: name, model: model, threshold: threshold, precision: "fp32", photos: photos, shardSize: shardSize,
+        try await createJob(name: name, model: model, threshold: threshold, precision: "fp32", videoSampling: "", photos: photos, shardSize: shardSize,
                             base: "", caller: "")
     }
 
     public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int, base: String,
                           caller: String) async throws -> String {
-        try await createJob(name: name, model: model, threshold: threshold, precision: "fp32", photos: photos, shardSize: shardSize,
+        try await createJob(name: name, model: model, threshold: threshold, precision: "fp32", videoSampling: "", photos: photos, shardSize: shardSize,
                             base: base, caller: caller)
     }
 }

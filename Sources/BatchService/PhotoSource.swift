@@ -1,5 +1,6 @@
 import Detection
 import Foundation
+import VideoDecoding
 import ResultsFormat
 
 /// Turns a job request's photo references into local paths, refusing anything outside the
@@ -53,14 +54,14 @@ public struct PhotoSource: Sendable {
         return real
     }
 
-    /// Photos of a request: a folder (searched recursively; or every photo under `s3://bucket/prefix`)
-    /// or a list of images (paths, `s3://bucket/key`, or http(s) URLs where allowed).
+    /// Photos (and clips) of a request: a folder (searched recursively; or every photo and clip under
+    /// `s3://bucket/prefix`) or a list of images (paths, `s3://bucket/key`, or http(s) URLs where allowed).
     public func photos(folder: String?, images: [String]?, limit: Int, firstN: Int?, sampleN: Int?, extensions: Set<String>?) throws -> [String] {
         var paths: [String] = []
         if let folder, folder.hasPrefix("s3://") {
-            paths += try s3Client(for: folder).list(folder, extensions: extensions ?? ImageEnumerator.extensions, limit: limit)
+            paths += try s3Client(for: folder).list(folder, extensions: extensions ?? ImageEnumerator.extensions.union(VideoFiles.extensions), limit: limit)
         } else if let folder {
-            paths += try ImageEnumerator.images(in: try confine(folder), recursive: true).paths.map { try confine($0) }
+            paths += try ImageEnumerator.images(in: try confine(folder), recursive: true, includeVideos: true).paths.map { try confine($0) }
         }
         for image in images ?? [] {
             if image.hasPrefix("s3://") {

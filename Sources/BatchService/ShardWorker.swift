@@ -1,6 +1,7 @@
 import Detection
 import Engine
 import Foundation
+import VideoDecoding
 import Logging
 import ModelFormats
 import ResultsFormat
@@ -91,7 +92,13 @@ public final class ShardWorker: @unchecked Sendable {
         var dropped = false
         let downloader = self.downloader, s3 = self.s3
         // Decoding (and downloading) of the next photos overlaps inference of the current one.
-        try await runner.records(for: claim.photos.map(\.path), localFile: { reference in
+        // A store written by a newer version could name a sampling this one does not know: every frame
+        // would be a different result than asked, so the shard fails instead.
+        guard let sampling = FrameSampling(serialized: claim.videoSampling) else {
+            _ = try await store.fail(claim.jobId, message: "unknown video sampling '\(claim.videoSampling)'")
+            return false
+        }
+        try await runner.records(for: claim.photos.map(\.path), videoSampling: sampling, localFile: { reference in
             guard reference.contains("://") else { return (reference, false) }
             return Self.download(reference, downloader: downloader, s3: s3).map { ($0.path, true) }
         }) { entry in

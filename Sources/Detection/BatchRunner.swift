@@ -48,14 +48,6 @@ struct PreparedImage: Sendable {
     var input: Result<(tensor: Tensor, width: Int, height: Int, exif: ExifMetadata?), ImagingError>
 }
 
-/// What the decoding stage hands to inference: a photo, or a clip as its sampled frames followed by
-/// its end (frame rate, or why it could not be read, and a note for the log).
-enum DecodedWork: Sendable {
-    case photo(PreparedImage)
-    case frame(number: Int, PreparedImage)
-    case videoEnd(path: String, frameRate: Double, failure: VideoError?, warning: String?)
-}
-
 /// Runs the detector over many photos: decoding overlaps inference through a small bounded queue,
 /// failures become records, progress is checkpointed, and a stop request ends the run cleanly at a
 /// photo boundary with a checkpoint written.
@@ -112,44 +104,21 @@ public final class BatchRunner: @unchecked Sendable {
             group.addTask {
                 for path in todo {
                     if Task.isCancelled { break }
-                    if VideoFiles.isVideo(path) {
-                        await Self.sendFrames(of: path, sampling: sampling, configuration: configuration, to: channel)
-                    } else {
-                        await channel.send(.photo(Self.prepare(path, configuration: configuration)))
-                    }
+                    await Self.decode(path, as: path, sampling: sampling, configuration: configuration, to: channel)
                 }
                 await channel.finish()
             }
             defer { group.cancelAll() }
-            // The sampled frames of the clip in progress; a stop request drops them (the clip is redone
-            // on resume), so a clip is recorded whole or not at all.
-            var frames: [(number: Int, result: ImageResult)] = []
+            var clips = ClipAssembler()
             while let work = await channel.receive() {
-                let path: String, result: ImageResult
-                switch work {
-                case let .photo(item):
-                    path = item.path
-                    result = self.infer(item, request: request)
-                case let .frame(number, item):
-                    let frameResult = self.infer(item, request: nil)
-                    if frameResult.failure != nil { self.progress.note("Warning: frame \(number) of video \(item.path) failed") }
-                    frames.append((number, frameResult))
-                    self.progress.frameDone()
+                // A stop request inside a clip drops its frames (the clip is redone on resume), so a clip
+                // is recorded whole or not at all.
+                guard let (path, result) = clips.take(work, runner: self, request: request) else {
                     if self.shouldStop {
                         await channel.finish()
                         return true
                     }
                     continue
-                case let .videoEnd(video, frameRate, failure, warning):
-                    path = video
-                    if let warning { self.progress.note("Warning: \(video): \(warning)") }
-                    if let failure {
-                        self.progress.note("Video \(video) cannot be processed: \(failure.description)")
-                        result = VideoResults.failure(file: video, error: failure)
-                    } else {
-                        result = VideoResults.entry(file: video, frameRate: frameRate, frames: frames)
-                    }
-                    frames = []
                 }
                 if result.failure != nil { failures += 1 }
                 results[path] = result
@@ -193,25 +162,6 @@ public final class BatchRunner: @unchecked Sendable {
         order.compactMap { results[$0] }
     }
 
-    /// Decoding stage for a clip: its sampled frames, letterboxed as photos are, then its end. Only one
-    /// frame is decoded ahead of the queue, so memory does not grow with the clip's length.
-    static func sendFrames(of path: String, sampling: FrameSampling, configuration: DetectorConfiguration,
-                           to channel: BoundedChannel<DecodedWork>) async {
-        let frames: SampledFrames
-        do {
-            frames = try SampledFrames(path: path, sampling: sampling)
-        } catch {
-            await channel.send(.videoEnd(path: path, frameRate: -1, failure: error, warning: nil))
-            return
-        }
-        while let (number, image) = frames.next() {
-            if Task.isCancelled { return }
-            let input = PreparedImage(path: path, input: .success((configuration.networkInput(image), image.width, image.height, nil)))
-            await channel.send(.frame(number: number, input))
-        }
-        await channel.send(.videoEnd(path: path, frameRate: frames.frameRate, failure: nil, warning: frames.samplingWarning))
-    }
-
     /// Decoding stage: read, decode, rotate, letterbox. Runs concurrently with inference.
     static func prepare(_ path: String, configuration: DetectorConfiguration) -> PreparedImage {
         do {
@@ -236,26 +186,33 @@ public final class BatchRunner: @unchecked Sendable {
     /// (a download for a URL; `isTemporary` files are removed once decoded; nil: the photo cannot be
     /// had, an image access failure). `visit` gets each record, under the reference's name, and
     /// returns false to stop early.
-    public func records(for references: [String], localFile: @escaping @Sendable (String) -> (path: String, isTemporary: Bool)?,
+    /// Clips among `references` give one entry each, their frames sampled by `videoSampling`.
+    public func records(for references: [String], videoSampling: FrameSampling = .everyFrame,
+                        localFile: @escaping @Sendable (String) -> (path: String, isTemporary: Bool)?,
                         visit: (ImageResult) async throws -> Bool) async throws {
         let configuration = detector.configuration
-        let channel = BoundedChannel<PreparedImage>(capacity: queueCapacity)
+        let channel = BoundedChannel<DecodedWork>(capacity: queueCapacity)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for reference in references {
                     if Task.isCancelled { break }
-                    var item = PreparedImage(path: reference, input: .failure(.unreadable(path: reference, reason: "cannot be fetched")))
-                    if let local = localFile(reference) {
-                        item.input = Self.prepare(local.path, configuration: configuration).input
-                        if local.isTemporary { try? FileManager.default.removeItem(atPath: local.path) }
+                    guard let local = localFile(reference) else {
+                        let failure: DecodedWork = VideoFiles.isVideo(reference)
+                            ? .videoEnd(path: reference, frameRate: -1, failure: .unopenable(path: reference, reason: "cannot be fetched"), warning: nil)
+                            : .photo(PreparedImage(path: reference, input: .failure(.unreadable(path: reference, reason: "cannot be fetched"))))
+                        await channel.send(failure)
+                        continue
                     }
-                    await channel.send(item)
+                    await Self.decode(local.path, as: reference, sampling: videoSampling, configuration: configuration, to: channel)
+                    if local.isTemporary { try? FileManager.default.removeItem(atPath: local.path) }
                 }
                 await channel.finish()
             }
             defer { group.cancelAll() }
-            while let item = await channel.receive() {
-                guard try await visit(self.infer(item, request: nil)) else {
+            var clips = ClipAssembler()
+            while let work = await channel.receive() {
+                guard let (_, entry) = clips.take(work, runner: self, request: nil) else { continue }
+                guard try await visit(entry) else {
                     await channel.finish()
                     return
                 }

@@ -1,6 +1,7 @@
 import BatchService
 import Engine
 import Foundation
+import VideoDecoding
 import HTTPTypes
 import Hummingbird
 import ResultsFormat
@@ -143,9 +144,17 @@ struct ServiceAPI: Sendable {
               precisions.contains(precision) else {
             return problem(.badRequest, "precision '\(requestedPrecision ?? "")' is not offered; this service allows \(precisions.map(\.rawValue))")
         }
+        // Clips: process_video's frame_sample / time_sample (mutually exclusive; default every frame).
+        let sampling: FrameSampling
+        switch (object["frame_sample"]?.number, object["time_sample"]?.number) {
+        case (nil, nil): sampling = .everyFrame
+        case let (n?, nil) where n >= 0 && n == n.rounded() && n < 1e9: sampling = .everyNthFrame(Int(n))
+        case let (nil, seconds?) where seconds > 0 && seconds.isFinite: sampling = .everySeconds(seconds)
+        default: return problem(.badRequest, "give at most one of 'frame_sample' (a whole number of frames) and 'time_sample' (positive seconds)")
+        }
         let id = try await store.createJob(name: object["request_name"]?.string ?? object["name"]?.string ?? "", model: model,
-                                           threshold: threshold, precision: precision.rawValue, photos: photos, shardSize: shardSize,
-                                           base: "", caller: caller(of: request) ?? "")
+                                           threshold: threshold, precision: precision.rawValue, videoSampling: sampling.serialized,
+                                           photos: photos, shardSize: shardSize, base: "", caller: caller(of: request) ?? "")
         return json(.created, describe(try await store.summary(id)!))
     }
 
@@ -155,6 +164,7 @@ struct ServiceAPI: Sendable {
         var object = JSONObject([
             ("id", .string(summary.id)), ("name", .string(summary.name)), ("status", .string(summary.status.rawValue)),
             ("model", .string((summary.model as NSString).lastPathComponent)), ("precision", .string(summary.precision)),
+            ("video_sampling", .string(FrameSampling(serialized: summary.videoSampling)?.description ?? summary.videoSampling)),
             ("photos", .int(summary.total)), ("photos_done", .int(summary.done)),
             ("photos_failed", .int(summary.failed)), ("shards", .int(summary.shards)), ("shards_done", .int(summary.shardsDone)),
             ("rate_per_second", .double((rate * 100).rounded() / 100)),

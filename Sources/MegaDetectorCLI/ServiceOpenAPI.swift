@@ -176,6 +176,8 @@ enum ServiceOpenAPI {
             model: {type: string, description: "One of /v1/models by name (alias: model_version)"}
             threshold: {type: number, default: 0.005}
             precision: {type: string, enum: [fp32, int8, bf16], description: "One of /v1/models' precisions (serve --precisions); default the first"}
+            frame_sample: {type: integer, description: "Clips: every Nth frame from the first (process_video --frame_sample); default every frame"}
+            time_sample: {type: number, description: "Clips: a frame every S seconds (process_video --time_sample); not with frame_sample"}
             request_name: {type: string}
             first_n: {type: integer}
             sample_n: {type: integer}
@@ -187,7 +189,9 @@ enum ServiceOpenAPI {
             name: {type: string}
             status: {type: string, enum: [created, running, completed, failed, canceled, problem]}
             model: {type: string}
-            photos: {type: integer}
+            precision: {type: string}
+            video_sampling: {type: string, description: "Which frames of clips are processed, e.g. every 10th frame"}
+            photos: {type: integer, description: "Photos and clips"}
             photos_done: {type: integer}
             photos_failed: {type: integer}
             shards: {type: integer}

@@ -33,3 +33,29 @@ public enum FrameSampling: Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension FrameSampling {
+    /// A compact text form for job stores and checkpoints: "" (every frame), "frames:N", "seconds:S".
+    public var serialized: String {
+        switch self {
+        case .everyFrame: return ""
+        case let .everyNthFrame(n): return n <= 1 ? "" : "frames:\(n)"
+        case let .everySeconds(seconds): return "seconds:\(seconds)"
+        }
+    }
+
+    public init?(serialized text: String) {
+        if text.isEmpty { self = .everyFrame; return }
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        switch parts[0] {
+        case "frames":
+            guard let n = Int(parts[1]), n >= 0 else { return nil }
+            self = n <= 1 ? .everyFrame : .everyNthFrame(n)
+        case "seconds":
+            guard let seconds = Double(parts[1]), seconds > 0, seconds.isFinite else { return nil }
+            self = .everySeconds(seconds)
+        default: return nil
+        }
+    }
+}
