@@ -81,7 +81,7 @@ struct DetectCommand: AsyncParsableCommand {
         let mapping = try loadClassMapping()
         do {
             modelPath = try ModelRegistry.resolve(model)
-            let sampling = try videoSampling()
+            let sampling = try FrameSampling.parse(frameSample: frameSample, timeSample: timeSample)
             let (paths, base) = try ImageEnumerator.images(in: input, recursive: recursive, includeVideos: true)
             let videoCount = paths.filter(VideoFiles.isVideo).count
             detector = try Detector.load(path: modelPath, backend: engine.backend, threshold: threshold, imageSize: imageSize,
@@ -147,20 +147,6 @@ struct DetectCommand: AsyncParsableCommand {
             let resume = Self.resumeCommand(checkpoint: checkpoint)
             FileHandle.standardError.write(Data("Interrupted after \(processed) new images; checkpoint written to \(checkpoint ?? "-"). Resume with: \(resume)\n".utf8))
             throw ExitCode(128 + (runner.stopSignal ?? SIGINT))
-        }
-    }
-
-    /// --frame-sample / --time-sample, which the reference also treats as mutually exclusive.
-    func videoSampling() throws -> FrameSampling {
-        switch (frameSample, timeSample) {
-        case (nil, nil): return .everyFrame
-        case let (n?, nil):
-            guard n >= 0 else { throw ValidationError("--frame-sample must be 0 or more (0 and 1 both mean every frame)") }
-            return .everyNthFrame(n)
-        case let (nil, seconds?):
-            guard seconds > 0, seconds.isFinite else { throw ValidationError("--time-sample must be a positive number of seconds") }
-            return .everySeconds(seconds)
-        default: throw ValidationError("--frame-sample and --time-sample are mutually exclusive")
         }
     }
 

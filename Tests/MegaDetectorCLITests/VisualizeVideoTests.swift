@@ -53,4 +53,20 @@ struct VisualizeVideoTests {
                                                   andPath: VideoDetectTests.clips.appendingPathComponent("nested/rabbit_mpeg4.mkv").path))
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("separated/processing_failure/empty.mov").path))
     }
+
+    /// `render` on a clip runs the detector on its sampled frames and writes them, boxes drawn, as
+    /// <name>_detections.mp4 at the rate that plays them at real speed.
+    @Test func renderWritesADetectionsClip() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("md-vrender-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try Fixtures.runCLI(["render", VideoDetectTests.model, "--image-file", VideoDetectTests.clips.appendingPathComponent("deer_h264.mp4").path,
+                                       "--output-dir", folder.path, "--frame-sample", "5", "--threshold", "0.005"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let rendered = folder.appendingPathComponent("deer_h264_detections.mp4").path
+        let probe = folder.appendingPathComponent("probe.json").path
+        #expect(try Fixtures.runCLI(["detect", VideoDetectTests.model, rendered, probe, "--quiet"]).status == 0)
+        let back = try ResultsFile.read(path: probe).images.first
+        #expect(back?.framesProcessed == Array(0..<6))  // frames 0, 5, ..., 25 of 30
+        #expect(back?.frameRate == 6)
+    }
 }
