@@ -32,15 +32,29 @@ CLEAN_ENVIRONMENT = dict(os.environ)
 
 
 def timed(command):
-    """Wall time and peak resident memory (MB) of one run of `command`."""
+    """Wall time and peak resident memory (MB) of one run of `command`.
+
+    The peak is the child's own VmHWM, read from /proc while it runs: the rusage `ru_maxrss` of a child
+    includes the parent's resident size at the fork (Linux carries it across exec), which inflated every
+    tool's figure by the benchmark's own memory (clips or models it holds)."""
+    import tempfile
+    errors = tempfile.TemporaryFile()  # a pipe nobody reads while polling could fill and block the tool
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CLEAN_ENVIRONMENT)
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=CLEAN_ENVIRONMENT)
+    peak_kb = 0
+    while process.poll() is None:
+        try:
+            for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+        time.sleep(0.02)
     elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise SystemExit(f"{command[0]} failed ({process.returncode}): {process.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+        errors.seek(0)
+        raise SystemExit(f"{command[0]} failed ({process.returncode}): {errors.read().decode()[-2000:]}")
+    return elapsed, peak_kb / 1024
 
 
 def photo_size(path):

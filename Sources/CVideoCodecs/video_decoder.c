@@ -1,5 +1,6 @@
 // See include/video_codecs.h for what this mirrors and why.
 #include "video_codecs.h"
+#include "video_errors.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -28,17 +29,6 @@ struct md_video {
     int draining;
 };
 
-static void md_set_error(char *error, size_t capacity, const char *what, int code) {
-    if (error == NULL || capacity == 0) return;
-    if (code == 0) {
-        snprintf(error, capacity, "%s", what);
-        return;
-    }
-    char reason[AV_ERROR_MAX_STRING_SIZE] = {0};
-    av_strerror(code, reason, sizeof reason);
-    snprintf(error, capacity, "%s (%s)", what, reason);
-}
-
 static double md_rational(AVRational value) {
     return value.den == 0 ? 0.0 : (double)value.num / (double)value.den;
 }
@@ -60,20 +50,20 @@ md_video *md_video_open(const char *path, int64_t max_pixels, md_video_info *inf
     av_log_set_level(AV_LOG_QUIET);
     md_video *video = calloc(1, sizeof *video);
     if (video == NULL) {
-        md_set_error(error, capacity, "out of memory", 0);
+        md_video_error(error, capacity, "out of memory", 0);
         return NULL;
     }
     video->max_pixels = max_pixels;
     video->stream_index = -1;
     int code = avformat_open_input(&video->format, path, NULL, NULL);
     if (code < 0) {
-        md_set_error(error, capacity, "not a readable video container", code);
+        md_video_error(error, capacity, "not a readable video container", code);
         md_video_close(video);
         return NULL;
     }
     code = avformat_find_stream_info(video->format, NULL);
     if (code < 0) {
-        md_set_error(error, capacity, "cannot read the container's stream information", code);
+        md_video_error(error, capacity, "cannot read the container's stream information", code);
         md_video_close(video);
         return NULL;
     }
@@ -85,7 +75,7 @@ md_video *md_video_open(const char *path, int64_t max_pixels, md_video_info *inf
         }
     }
     if (video->stream_index < 0) {
-        md_set_error(error, capacity, "the file has no video stream", 0);
+        md_video_error(error, capacity, "the file has no video stream", 0);
         md_video_close(video);
         return NULL;
     }
@@ -95,7 +85,7 @@ md_video *md_video_open(const char *path, int64_t max_pixels, md_video_info *inf
         char message[160];
         snprintf(message, sizeof message, "frames of %dx%d exceed the limit of %lld pixels", parameters->width,
                  parameters->height, (long long)max_pixels);
-        md_set_error(error, capacity, message, 0);
+        md_video_error(error, capacity, message, 0);
         md_video_close(video);
         return NULL;
     }
@@ -103,7 +93,7 @@ md_video *md_video_open(const char *path, int64_t max_pixels, md_video_info *inf
     if (decoder == NULL) {
         char message[160];
         snprintf(message, sizeof message, "no decoder for the video codec '%s'", avcodec_get_name(parameters->codec_id));
-        md_set_error(error, capacity, message, 0);
+        md_video_error(error, capacity, message, 0);
         md_video_close(video);
         return NULL;
     }
@@ -112,7 +102,7 @@ md_video *md_video_open(const char *path, int64_t max_pixels, md_video_info *inf
     video->frame = av_frame_alloc();
     video->converted = av_frame_alloc();
     if (video->codec == NULL || video->packet == NULL || video->frame == NULL || video->converted == NULL) {
-        md_set_error(error, capacity, "out of memory", 0);
+        md_video_error(error, capacity, "out of memory", 0);
         md_video_close(video);
         return NULL;
     }
@@ -123,7 +113,7 @@ md_video *md_video_open(const char *path, int64_t max_pixels, md_video_info *inf
         code = avcodec_open2(video->codec, decoder, NULL);
     }
     if (code < 0) {
-        md_set_error(error, capacity, "cannot open the video decoder", code);
+        md_video_error(error, capacity, "cannot open the video decoder", code);
         md_video_close(video);
         return NULL;
     }
@@ -160,7 +150,7 @@ static int md_video_convert(md_video *video, char *error, size_t capacity) {
     video->scaler = sws_getCachedContext(video->scaler, coded_width, coded_height, (enum AVPixelFormat)frame->format,
                                          coded_width, coded_height, AV_PIX_FMT_RGB24, SWS_BICUBIC, NULL, NULL, NULL);
     if (video->scaler == NULL) {
-        md_set_error(error, capacity, "cannot convert the frame's pixel format to RGB", 0);
+        md_video_error(error, capacity, "cannot convert the frame's pixel format to RGB", 0);
         return -1;
     }
     if (video->converted->width != coded_width || video->converted->height != coded_height) {
@@ -170,7 +160,7 @@ static int md_video_convert(md_video *video, char *error, size_t capacity) {
         video->converted->height = coded_height;
         int code = av_frame_get_buffer(video->converted, 32);
         if (code < 0) {
-            md_set_error(error, capacity, "out of memory for a converted frame", code);
+            md_video_error(error, capacity, "out of memory for a converted frame", code);
             return -1;
         }
     }
@@ -181,7 +171,7 @@ static int md_video_convert(md_video *video, char *error, size_t capacity) {
     if (needed > video->rgb_capacity) {
         uint8_t *grown = realloc(video->rgb, needed);
         if (grown == NULL) {
-            md_set_error(error, capacity, "out of memory for a frame", 0);
+            md_video_error(error, capacity, "out of memory for a frame", 0);
             return -1;
         }
         video->rgb = grown;
@@ -204,7 +194,7 @@ int md_video_next(md_video *video, int convert, const uint8_t **rgb, int *width,
                 char message[160];
                 snprintf(message, sizeof message, "a frame of %dx%d exceeds the limit of %lld pixels",
                          video->frame->width, video->frame->height, (long long)video->max_pixels);
-                md_set_error(error, capacity, message, 0);
+                md_video_error(error, capacity, message, 0);
                 av_frame_unref(video->frame);
                 return -1;
             }
@@ -225,7 +215,7 @@ int md_video_next(md_video *video, int convert, const uint8_t **rgb, int *width,
         if (code != AVERROR(EAGAIN)) {
             // A frame the decoder could not reconstruct: skip it, as OpenCV does.
             if (++bad_packets > MD_MAX_CONSECUTIVE_BAD_PACKETS) {
-                md_set_error(error, capacity, "too many undecodable frames in a row", code);
+                md_video_error(error, capacity, "too many undecodable frames in a row", code);
                 return -1;
             }
             continue;
@@ -254,7 +244,7 @@ int md_video_next(md_video *video, int convert, const uint8_t **rgb, int *width,
         video->packet_pending = 0;
         av_packet_unref(video->packet);
         if (code < 0 && ++bad_packets > MD_MAX_CONSECUTIVE_BAD_PACKETS) {
-            md_set_error(error, capacity, "too many damaged packets in a row", code);
+            md_video_error(error, capacity, "too many damaged packets in a row", code);
             return -1;
         }
     }

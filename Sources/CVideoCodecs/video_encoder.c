@@ -1,5 +1,6 @@
 // See include/video_codecs.h: rendered clips, written through libavformat/libavcodec.
 #include "video_codecs.h"
+#include "video_errors.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -20,17 +21,6 @@ struct md_video_writer {
     int header_written;
 };
 
-static void md_writer_error(char *error, size_t capacity, const char *what, int code) {
-    if (error == NULL || capacity == 0) return;
-    if (code == 0) {
-        snprintf(error, capacity, "%s", what);
-        return;
-    }
-    char reason[AV_ERROR_MAX_STRING_SIZE] = {0};
-    av_strerror(code, reason, sizeof reason);
-    snprintf(error, capacity, "%s (%s)", what, reason);
-}
-
 static void md_writer_free(md_video_writer *writer) {
     if (writer == NULL) return;
     sws_freeContext(writer->scaler);
@@ -48,21 +38,21 @@ static void md_writer_free(md_video_writer *writer) {
 static int md_writer_drain(md_video_writer *writer, AVFrame *frame, char *error, size_t capacity) {
     int code = avcodec_send_frame(writer->codec, frame);
     if (code < 0) {
-        md_writer_error(error, capacity, "the encoder refused a frame", code);
+        md_video_error(error, capacity, "the encoder refused a frame", code);
         return -1;
     }
     for (;;) {
         code = avcodec_receive_packet(writer->codec, writer->packet);
         if (code == AVERROR(EAGAIN) || code == AVERROR_EOF) return 0;
         if (code < 0) {
-            md_writer_error(error, capacity, "encoding failed", code);
+            md_video_error(error, capacity, "encoding failed", code);
             return -1;
         }
         av_packet_rescale_ts(writer->packet, writer->codec->time_base, writer->stream->time_base);
         writer->packet->stream_index = writer->stream->index;
         code = av_interleaved_write_frame(writer->format, writer->packet);
         if (code < 0) {
-            md_writer_error(error, capacity, "cannot write to the clip", code);
+            md_video_error(error, capacity, "cannot write to the clip", code);
             return -1;
         }
     }
@@ -72,19 +62,19 @@ md_video_writer *md_video_writer_open(const char *path, int width, int height, d
                                       size_t capacity) {
     av_log_set_level(AV_LOG_QUIET);
     if (width < 2 || height < 2 || !(frame_rate > 0)) {
-        md_writer_error(error, capacity, "a clip needs frames of at least 2x2 pixels and a positive frame rate", 0);
+        md_video_error(error, capacity, "a clip needs frames of at least 2x2 pixels and a positive frame rate", 0);
         return NULL;
     }
     md_video_writer *writer = calloc(1, sizeof *writer);
     if (writer == NULL) {
-        md_writer_error(error, capacity, "out of memory", 0);
+        md_video_error(error, capacity, "out of memory", 0);
         return NULL;
     }
     writer->width = width;
     writer->height = height;
     int code = avformat_alloc_output_context2(&writer->format, NULL, NULL, path);
     if (code < 0 || writer->format == NULL) {
-        md_writer_error(error, capacity, "no container format for this file name", code);
+        md_video_error(error, capacity, "no container format for this file name", code);
         md_writer_free(writer);
         return NULL;
     }
@@ -95,7 +85,7 @@ md_video_writer *md_video_writer_open(const char *path, int width, int height, d
         encoder = avcodec_find_encoder(candidates[index]);
     }
     if (encoder == NULL) {
-        md_writer_error(error, capacity, "no encoder for a codec this container takes", 0);
+        md_video_error(error, capacity, "no encoder for a codec this container takes", 0);
         md_writer_free(writer);
         return NULL;
     }
@@ -104,7 +94,7 @@ md_video_writer *md_video_writer_open(const char *path, int width, int height, d
     writer->frame = av_frame_alloc();
     writer->packet = av_packet_alloc();
     if (writer->stream == NULL || writer->codec == NULL || writer->frame == NULL || writer->packet == NULL) {
-        md_writer_error(error, capacity, "out of memory", 0);
+        md_video_error(error, capacity, "out of memory", 0);
         md_writer_free(writer);
         return NULL;
     }
@@ -120,7 +110,7 @@ md_video_writer *md_video_writer_open(const char *path, int width, int height, d
     if (encoder->id == AV_CODEC_ID_H264) av_opt_set(writer->codec->priv_data, "preset", "fast", 0);
     code = avcodec_open2(writer->codec, encoder, NULL);
     if (code < 0) {
-        md_writer_error(error, capacity, "cannot open the video encoder", code);
+        md_video_error(error, capacity, "cannot open the video encoder", code);
         md_writer_free(writer);
         return NULL;
     }
@@ -134,7 +124,7 @@ md_video_writer *md_video_writer_open(const char *path, int width, int height, d
     if (code >= 0 && !(writer->format->oformat->flags & AVFMT_NOFILE)) code = avio_open(&writer->format->pb, path, AVIO_FLAG_WRITE);
     if (code >= 0) code = avformat_write_header(writer->format, NULL);
     if (code < 0) {
-        md_writer_error(error, capacity, "cannot create the clip", code);
+        md_video_error(error, capacity, "cannot create the clip", code);
         md_writer_free(writer);
         return NULL;
     }
@@ -142,7 +132,7 @@ md_video_writer *md_video_writer_open(const char *path, int width, int height, d
     writer->scaler = sws_getContext(writer->codec->width, writer->codec->height, AV_PIX_FMT_RGB24, writer->codec->width,
                                     writer->codec->height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
     if (writer->scaler == NULL) {
-        md_writer_error(error, capacity, "cannot convert RGB to the encoder's pixel format", 0);
+        md_video_error(error, capacity, "cannot convert RGB to the encoder's pixel format", 0);
         md_writer_free(writer);
         return NULL;
     }
@@ -154,7 +144,7 @@ const char *md_video_writer_codec(const md_video_writer *writer) { return writer
 int md_video_writer_write(md_video_writer *writer, const uint8_t *rgb, char *error, size_t capacity) {
     int code = av_frame_make_writable(writer->frame);
     if (code < 0) {
-        md_writer_error(error, capacity, "out of memory for a frame", code);
+        md_video_error(error, capacity, "out of memory for a frame", code);
         return -1;
     }
     // The caller's rows keep their full width as the stride; an odd last column/row is left out.
@@ -171,7 +161,7 @@ int md_video_writer_close(md_video_writer *writer, char *error, size_t capacity)
         if (md_writer_drain(writer, NULL, error, capacity) != 0) status = -1;
         int code = av_write_trailer(writer->format);
         if (code < 0 && status == 0) {
-            md_writer_error(error, capacity, "cannot finish the clip", code);
+            md_video_error(error, capacity, "cannot finish the clip", code);
             status = -1;
         }
     }

@@ -100,6 +100,8 @@ public final class BatchRunner: @unchecked Sendable {
         let channel = BoundedChannel<DecodedWork>(capacity: queueCapacity)
         var processed = 0, failures = 0, sinceCheckpoint = 0
         let sampling = request.videoSampling
+        // Recorded in checkpoints of runs with clips.
+        let clipSampling = request.imagePaths.contains(where: VideoFiles.isVideo) ? sampling : nil
         let interrupted: Bool = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for path in todo {
@@ -126,7 +128,7 @@ public final class BatchRunner: @unchecked Sendable {
                 sinceCheckpoint += 1
                 self.progress.advance(file: path, failed: result.failure != nil)
                 if let frequency = request.checkpointFrequency, let path = request.checkpointPath, sinceCheckpoint >= frequency {
-                    try Checkpoint.write(Self.ordered(results, request.imagePaths), precision: self.detector.precision, to: path)
+                    try Checkpoint.write(Self.ordered(results, request.imagePaths), precision: self.detector.precision, videoSampling: clipSampling, to: path)
                     sinceCheckpoint = 0
                     self.progress.note("Checkpoint written to \(path) (\(results.count) images)")
                 }
@@ -138,7 +140,7 @@ public final class BatchRunner: @unchecked Sendable {
             return false
         }
         if interrupted {
-            if let path = request.checkpointPath { try Checkpoint.write(Self.ordered(results, request.imagePaths), precision: self.detector.precision, to: path) }
+            if let path = request.checkpointPath { try Checkpoint.write(Self.ordered(results, request.imagePaths), precision: self.detector.precision, videoSampling: clipSampling, to: path) }
             progress.end()
             return .interrupted(processed: processed, checkpoint: request.checkpointPath)
         }

@@ -1,16 +1,20 @@
 import Foundation
 import ResultsFormat
 import Diagnostics
+import VideoDecoding
 
 /// Checkpoints in the reference's format, `{"checkpoint": [per-image results with absolute paths]}`,
 /// so either tool can resume from the other's. Unlike the reference they are written to a temporary
 /// file and renamed: a kill during a write leaves the previous checkpoint intact.
 public enum Checkpoint {
     /// `precision` goes into a `detector_metadata` entry next to the list (the reference reads only
-    /// `checkpoint`), so a resume can refuse to mix precisions or int8 calibrations.
-    public static func write(_ results: [ImageResult], precision: PrecisionRecord = .fp32, to path: String) throws {
-        let value = JSONValue.object(JSONObject([("checkpoint", .array(results.map(\.json))),
-                                                 ("detector_metadata", .object(JSONObject(precision.metadataEntries)))]))
+    /// `checkpoint`), so a resume can refuse to mix precisions or int8 calibrations; so does the clips'
+    /// frame sampling when the run has clips, so a resume cannot mix samplings either.
+    public static func write(_ results: [ImageResult], precision: PrecisionRecord = .fp32, videoSampling: FrameSampling? = nil,
+                             to path: String) throws {
+        var metadata = JSONObject(precision.metadataEntries)
+        if let videoSampling { metadata["video_sampling"] = .string(videoSampling.serialized.isEmpty ? "frames:1" : videoSampling.serialized) }
+        let value = JSONValue.object(JSONObject([("checkpoint", .array(results.map(\.json))), ("detector_metadata", .object(metadata))]))
         // Test hook: widen the window between writing the temporary file and the rename, so a test
         // can kill the process in the middle of a checkpoint write.
         let delay = ProcessInfo.processInfo.environment["MEGADETECTOR_TEST_CHECKPOINT_RENAME_DELAY"].flatMap(Double.init)
@@ -42,6 +46,14 @@ public enum Checkpoint {
         let value = try? JSONParser.parse([UInt8](data))
         let metadata = value?.object?["detector_metadata"]?.object ?? value?.object?["info"]?.object?["detector_metadata"]?.object
         return PrecisionRecord(metadata: metadata)
+    }
+
+    /// The clips' frame sampling a checkpoint was written with; nil when it does not say (no clips, the
+    /// reference's checkpoints, ours from before clips).
+    public static func videoSampling(path: String) -> FrameSampling? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let text = (try? JSONParser.parse([UInt8](data)))?.object?["detector_metadata"]?.object?["video_sampling"]?.string else { return nil }
+        return FrameSampling(serialized: text)
     }
 
     /// The default checkpoint name next to the output, as the reference names it.

@@ -43,6 +43,7 @@ struct CompareCommand: ParsableCommand {
             if !report.onlyInFirst.isEmpty { print("only in \(first): \(report.onlyInFirst.joined(separator: ", "))") }
             if !report.onlyInSecond.isEmpty { print("only in \(second): \(report.onlyInSecond.joined(separator: ", "))") }
             if !report.failureMismatches.isEmpty { print("failure in one file only: \(report.failureMismatches.joined(separator: ", "))") }
+            if !report.frameMismatches.isEmpty { print("different sampled frames: \(report.frameMismatches.joined(separator: ", "))") }
             let confidence = report.maxConfidenceError, coordinate = report.maxCoordinateError
             print("max confidence error: \(confidence.value)\(confidence.file.isEmpty ? "" : " (\(confidence.file): \(confidence.detail))")")
             print("max coordinate error: \(coordinate.value)\(coordinate.file.isEmpty ? "" : " (\(coordinate.file): \(coordinate.detail))")")

@@ -110,6 +110,10 @@ struct DetectCommand: AsyncParsableCommand {
                     if let conflict = detector.precision.resumeConflict(with: try Checkpoint.precision(path: resumedFrom)) {
                         throw ValidationError("cannot resume from \(resumedFrom): \(conflict)")
                     }
+                    // `serialized` is the same for equal samplings however they were spelled (0, 1: every frame).
+                    if let recorded = Checkpoint.videoSampling(path: resumedFrom), recorded.serialized != sampling.serialized {
+                        throw ValidationError("cannot resume from \(resumedFrom): its clips were sampled \(recorded), this run asks for \(sampling); give the same --frame-sample/--time-sample")
+                    }
                     request.knownResults = try Checkpoint.read(path: resumedFrom)
                     if !quiet { FileHandle.standardError.write(Data("Resuming from checkpoint \(resumedFrom)\n".utf8)) }
                 } else if !quiet {

@@ -1,7 +1,8 @@
 /// The reference test suite's comparison of two results files: images matched by `file` (a failure
 /// must match a failure); each detection matched to the same-category detection with the highest
 /// IoU when that IoU >= 0.85; a match's error is |conf difference| and max |bbox difference|; an
-/// unmatched detection counts its own confidence as its error. Checked in both directions.
+/// unmatched detection counts its own confidence as its error. Checked in both directions. In a clip's
+/// entry, detections are only matched within their frame, and the sampled frames must be the same.
 public struct ResultsComparer {
     public struct Worst: Sendable {
         public var value: Double = 0
@@ -15,6 +16,8 @@ public struct ResultsComparer {
         public var onlyInFirst: [String] = []
         public var onlyInSecond: [String] = []
         public var failureMismatches: [String] = []
+        /// Clips whose `frames_processed` differ.
+        public var frameMismatches: [String] = []
         public var maxConfidenceError = Worst()
         public var maxCoordinateError = Worst()
         /// The coordinate error in pixels of the photo, for entries that record their size
@@ -23,7 +26,7 @@ public struct ResultsComparer {
 
         public func passes(confidenceTolerance: Double, coordinateTolerance: Double) -> Bool {
             // Values are decimal-truncated doubles: 0.112 - 0.111 is 0.0010000000000000009.
-            onlyInFirst.isEmpty && onlyInSecond.isEmpty && failureMismatches.isEmpty
+            onlyInFirst.isEmpty && onlyInSecond.isEmpty && failureMismatches.isEmpty && frameMismatches.isEmpty
                 && maxConfidenceError.value <= confidenceTolerance + 1e-9 && maxCoordinateError.value <= coordinateTolerance + 1e-9
         }
     }
@@ -49,12 +52,13 @@ public struct ResultsComparer {
                 continue
             }
             guard x.failure == nil else { continue }
+            if x.framesProcessed != y.framesProcessed { report.frameMismatches.append(file) }
             let dx = x.detections ?? [], dy = y.detections ?? []
             for (from, to) in [(dx, dy), (dy, dx)] {
                 for detection in from {
                     var best: DetectionResult?
                     var bestIoU = -1.0
-                    for candidate in to where candidate.category == detection.category {
+                    for candidate in to where candidate.category == detection.category && candidate.frameNumber == detection.frameNumber {
                         let overlap = iou(detection.bbox, candidate.bbox)
                         if overlap > bestIoU { bestIoU = overlap; best = candidate }
                     }

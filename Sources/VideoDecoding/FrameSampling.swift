@@ -28,9 +28,22 @@ public enum FrameSampling: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .everyFrame: return "every frame"
-        case let .everyNthFrame(n): return n <= 1 ? "every frame" : "every \(n)th frame"
+        case let .everyNthFrame(n): return n <= 1 ? "every frame" : "every \(Self.ordinal(n)) frame"
         case let .everySeconds(seconds): return "every \(seconds) s"
         }
+    }
+
+    /// 2nd, 3rd, 10th, 11th, 21st, ...
+    static func ordinal(_ n: Int) -> String {
+        let suffix: String
+        switch (n % 10, n % 100) {
+        case (_, 11...13): suffix = "th"
+        case (1, _): suffix = "st"
+        case (2, _): suffix = "nd"
+        case (3, _): suffix = "rd"
+        default: suffix = "th"
+        }
+        return "\(n)\(suffix)"
     }
 }
 

@@ -48,4 +48,33 @@ extension ResumeTests {
         #expect(finish.stderr.contains("Resuming: \(saved.count) of \(expected.images.count) images already done"), "\(finish.stderr)")
         try expectSameImages(output, expected)
     }
+
+    /// A checkpoint records its clips' sampling: resuming it with another one is refused (the results
+    /// would mix samplings), with the same one (however spelled) it resumes.
+    @Test func resumingWithAnotherSamplingIsRefused() throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("sampled.json").path
+        let checkpoint = folder.appendingPathComponent("sampled.ckpt.json").path
+        let first = try Fixtures.runCLI(videoArguments(output: output, checkpoint: checkpoint, resume: false) + ["--frame-sample", "10", "--quiet"],
+                                        environment: ["MEGADETECTOR_TEST_CHECKPOINT_RENAME_DELAY": "0"])
+        #expect(first.status == 0, "\(first.stderr)")
+        // The finished run removed its checkpoint; keep a copy of what it would resume from.
+        let results = try ResultsFile.read(path: output)
+        let entries = results.images.prefix(2).map { image -> JSONValue in
+            var copy = image
+            copy.file = VideoDetectTests.clips.appendingPathComponent(image.file).path
+            return copy.json
+        }
+        let metadata = JSONObject([("video_sampling", .string("frames:10"))])
+        try Data(JSONWriter.serialize(.object(JSONObject([("checkpoint", .array(entries)), ("detector_metadata", .object(metadata))]))).utf8)
+            .write(to: URL(fileURLWithPath: checkpoint))
+        let refused = try Fixtures.runCLI(videoArguments(output: output, checkpoint: checkpoint, resume: true) + ["--frame-sample", "5"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("its clips were sampled every 10th frame, this run asks for every 5th frame"), "\(refused.stderr)")
+        let resumed = try Fixtures.runCLI(videoArguments(output: output, checkpoint: checkpoint, resume: true) + ["--frame-sample", "10"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("Resuming: 2 of 7 images already done"), "\(resumed.stderr)")
+        #expect(try ResultsFile.read(path: output).images == results.images)
+    }
 }

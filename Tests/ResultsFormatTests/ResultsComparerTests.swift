@@ -27,6 +27,26 @@ struct ResultsComparerTests {
         #expect(ResultsComparer.compare(a, Self.file([], failure: "image access failure")).failureMismatches == ["a.jpg"])
     }
 
+    /// In a clip's entry the same box in two frames is two detections: each is matched only within its
+    /// frame, and different sampled frames are reported.
+    @Test func clipDetectionsMatchOnlyWithinTheirFrame() {
+        func clip(_ confidences: [(Int, Double)], frames: [Int] = [0, 10]) -> ResultsFile {
+            var entry = ImageResult(file: "a.mp4", detections: confidences.map {
+                DetectionResult(category: "1", conf: $0.1, bbox: [0.1, 0.1, 0.4, 0.4], frameNumber: $0.0)
+            })
+            entry.frameRate = 30
+            entry.framesProcessed = frames
+            return ResultsFile(images: [entry], info: JSONObject())
+        }
+        let ours = clip([(0, 0.9), (10, 0.2)]), same = clip([(10, 0.2), (0, 0.9)])
+        #expect(ResultsComparer.compare(ours, same).maxConfidenceError.value == 0)
+        // Frame 10's box alone on the other side: frame 0's 0.9 is unmatched (not matched to frame 10's 0.2).
+        let report = ResultsComparer.compare(ours, clip([(10, 0.2)]))
+        #expect(report.maxConfidenceError.value == 0.9)
+        #expect(ResultsComparer.compare(ours, clip([(0, 0.9), (10, 0.2)], frames: [0, 10, 20])).frameMismatches == ["a.mp4"])
+        #expect(!ResultsComparer.compare(ours, clip([(0, 0.9), (10, 0.2)], frames: [0, 10, 20])).passes(confidenceTolerance: 1, coordinateTolerance: 1))
+    }
+
     @Test func intersectionOverUnion() {
         #expect(ResultsComparer.iou([0, 0, 1, 1], [0, 0, 1, 1]) == 1)
         #expect(abs(ResultsComparer.iou([0, 0, 2, 1], [1, 0, 2, 1]) - 1.0 / 3.0) < 1e-12)

@@ -58,6 +58,11 @@ struct FramesAgainstOpenCVTests {
         #expect(FrameSampling.everyNthFrame(10).interval(frameRate: 30).frames == 10)
         #expect(FrameSampling.everySeconds(0.3).interval(frameRate: 25).frames == 7)  // int(7.5)
         #expect(FrameSampling.everySeconds(0.3).interval(frameRate: 20).frames == 6)
+        #expect([2, 3, 10, 11, 12, 21, 22, 103].map { FrameSampling.everyNthFrame($0).description }
+                == ["every 2nd frame", "every 3rd frame", "every 10th frame", "every 11th frame", "every 12th frame", "every 21st frame",
+                    "every 22nd frame", "every 103rd frame"])
+        #expect(FrameSampling(serialized: FrameSampling.everySeconds(0.5).serialized) == .everySeconds(0.5))
+        #expect(FrameSampling(serialized: "frames:1") == .everyFrame && FrameSampling(serialized: "bogus") == nil)
         let short = FrameSampling.everySeconds(0.01).interval(frameRate: 30)
         #expect(short.frames == 1 && short.warning != nil)
         let frames = try SampledFrames(path: Self.folder.appendingPathComponent("clips/deer_h264.mp4").path, sampling: .everyNthFrame(10))
