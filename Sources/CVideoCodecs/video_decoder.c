@@ -4,6 +4,7 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 #include <math.h>
@@ -43,6 +44,31 @@ void md_video_close(md_video *video) {
     avformat_close_input(&video->format);
     free(video->rgb);
     free(video);
+}
+
+// OpenCV's get_rotation_angle(): the display matrix's rotation, negated (clockwise), rounded to a
+// quarter turn; OpenCV then rotates every frame by it (CAP_PROP_ORIENTATION_AUTO, on by default).
+static int md_video_rotation(const AVStream *stream) {
+    const int32_t *matrix = NULL;
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 29, 100)
+    const AVPacketSideData *side = av_packet_side_data_get(stream->codecpar->coded_side_data, stream->codecpar->nb_coded_side_data,
+                                                           AV_PKT_DATA_DISPLAYMATRIX);
+    if (side != NULL && side->size >= 9 * sizeof(int32_t)) matrix = (const int32_t *)side->data;
+#else
+    size_t size = 0;
+    const uint8_t *data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+    if (data != NULL && size >= 9 * sizeof(int32_t)) matrix = (const int32_t *)data;
+#endif
+    if (matrix == NULL) return 0;
+    double angle = -av_display_rotation_get(matrix);
+    if (angle != angle) return 0;  // NaN: a degenerate matrix
+    int degrees = ((int)lround(angle) % 360 + 360) % 360;
+    switch (degrees) {
+    case 90: return 1;
+    case 180: return 2;
+    case 270: return 3;
+    default: return 0;  // OpenCV rotates only by these
+    }
 }
 
 md_video *md_video_open(const char *path, int64_t max_pixels, md_video_info *info, char *error, size_t capacity) {
@@ -134,6 +160,7 @@ md_video *md_video_open(const char *path, int64_t max_pixels, md_video_info *inf
     info->frame_count = frame_count < 0 ? 0 : frame_count;
     info->duration = duration > 0 ? duration : 0;
     info->codec_name = avcodec_get_name(parameters->codec_id);
+    info->rotation = md_video_rotation(stream);
     return video;
 }
 

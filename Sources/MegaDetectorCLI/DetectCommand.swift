@@ -91,11 +91,14 @@ struct DetectCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("\(paths.count - videoCount) image files found in the input directory\n".utf8))
                 if videoCount > 0 { FileHandle.standardError.write(Data("\(videoCount) video files found in the input directory\n".utf8)) }
             }
-            if outputRelativeFilenames, base == nil {
+            // One clip as INPUT is named relative to its folder, as process_video writes it.
+            let singleClip = base == nil && paths.count == 1 && VideoFiles.isVideo(input) && paths[0] == URL(fileURLWithPath: input).standardizedFileURL.path
+            if outputRelativeFilenames, base == nil, !singleClip {
                 throw ValidationError("--output-relative-filenames needs a folder as INPUT")
             }
             let version = ModelRegistry.version(fromFileName: modelPath)
-            request = BatchRequest(imagePaths: paths, relativeBase: outputRelativeFilenames ? base : nil, outputPath: output,
+            let relativeBase = singleClip ? (paths[0] as NSString).deletingLastPathComponent : outputRelativeFilenames ? base : nil
+            request = BatchRequest(imagePaths: paths, relativeBase: relativeBase, outputPath: output,
                                    detectorName: URL(fileURLWithPath: modelPath).lastPathComponent,
                                    detectorMetadata: ModelRegistry.detectorMetadata(version: version))
             request.includeImageSize = includeImageSize

@@ -22,6 +22,9 @@ public final class VideoReader {
     public let frameCount: Int
     public let durationSeconds: Double
     public let codecName: String
+    /// Clockwise quarter turns applied to every frame: the clip's rotation tag, which OpenCV applies by
+    /// default (`CAP_PROP_ORIENTATION_AUTO`). Phones tag clips; traps rarely do.
+    public let quarterTurns: Int
     private let handle: OpaquePointer
 
     public init(path: String, maximumPixels: Int = VideoReader.defaultMaximumPixels) throws(VideoError) {
@@ -38,6 +41,7 @@ public final class VideoReader {
         frameCount = Int(info.frame_count)
         durationSeconds = info.duration
         codecName = info.codec_name.map { String(cString: $0) } ?? "unknown"
+        quarterTurns = Int(info.rotation)
     }
 
     deinit { md_video_close(handle) }
@@ -68,7 +72,8 @@ public final class VideoReader {
         if status == 0 { return .end }
         guard convert, let rgb else { return .frame(nil) }
         let count = Int(frameWidth) * Int(frameHeight) * 3
-        return .frame(RGBImage(width: Int(frameWidth), height: Int(frameHeight), pixels: Array(UnsafeBufferPointer(start: rgb, count: count))))
+        let image = RGBImage(width: Int(frameWidth), height: Int(frameHeight), pixels: Array(UnsafeBufferPointer(start: rgb, count: count)))
+        return .frame(quarterTurns == 0 ? image : Orientation.rotate(image, quarterTurnsClockwise: quarterTurns))
     }
 
     static func text(_ message: [CChar]) -> String {

@@ -18,7 +18,7 @@ struct FramesAgainstOpenCVTests {
     }
 
     static let readableClips = ["clips/deer_h264.mp4", "clips/coyote_mjpeg.avi", "clips/human_h264.mov",
-                                "clips/nested/rabbit_mpeg4.mkv", "clips/truncated_mjpeg.avi"]
+                                "clips/nested/rabbit_mpeg4.mkv", "clips/truncated_mjpeg.avi", "clips/rotated_90_h264.mp4"]
 
     @Test("Frames equal OpenCV's, pixel for pixel, with its frame rate and count", arguments: readableClips)
     func framesEqualOpenCV(_ clip: String) throws {
@@ -26,6 +26,8 @@ struct FramesAgainstOpenCVTests {
         let frames = try SampledFrames(path: Self.folder.appendingPathComponent(clip).path, sampling: .everyFrame)
         #expect(frames.frameRate == entry["frame_rate"] as? Double)
         #expect(frames.frameCount == entry["frame_count"] as? Int)
+        // OpenCV turns tagged clips (CAP_PROP_ORIENTATION_META) by default, and so do we.
+        #expect(frames.reader.quarterTurns * 90 == Int(entry["orientation"] as? Double ?? -1))
         let digests = try #require(entry["frame_md5"] as? [String])
         var ours: [String] = []
         while let (number, image) = frames.next() {

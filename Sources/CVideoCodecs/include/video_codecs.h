@@ -27,6 +27,7 @@ typedef struct {
     int64_t frame_count;    // OpenCV's CAP_PROP_FRAME_COUNT
     double duration;        // seconds, 0 when unknown
     const char *codec_name; // e.g. "h264", "mjpeg"; owned by FFmpeg
+    int rotation;           // clockwise quarter turns OpenCV applies (CAP_PROP_ORIENTATION_META / 90), 0-3
 } md_video_info;
 
 /// Opens `path` and its first video stream's decoder (one decoding thread: inference owns the cores).

@@ -10,7 +10,9 @@ PyAV (`pip install av`, whose wheels carry libx264) to encode the clips:
 Writes next to this script:
 - clips/: deer_h264.mp4 (H.264 with B-frames, 30 fps), coyote_mjpeg.avi (MJPEG in AVI, full-range
   YUV 4:2:0, 20 fps), human_h264.mov (H.264 in QuickTime, 25 fps, odd-ish size), nested/rabbit_mpeg4.mkv
-  (MPEG-4 part 2 in Matroska, which records no frame count, 15 fps); broken ones: truncated_mjpeg.avi
+  (MPEG-4 part 2 in Matroska, which records no frame count, 15 fps), rotated_90_h264.mp4 (the deer clip
+  with a 90-degree display matrix in its track header, as phones write: OpenCV turns its frames);
+  broken ones: truncated_mjpeg.avi
   (the coyote clip cut at 55 % of its bytes: the reference keeps the frames before the cut),
   not_a_video.mp4 (random bytes), empty.mov (0 bytes).
 - long/long_3000_frames.mp4: 3000 frames of 64x48 H.264 (100 s at 30 fps), for the memory test.
@@ -25,6 +27,7 @@ import argparse
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 from importlib.metadata import version
@@ -76,6 +79,8 @@ def make_clips(shared):
     photos = shared / "images" / "camera-traps"
     encode(clips / "deer_h264.mp4", panning_frames(photos / "animl_2021-05-28_SYFR0041_deer.JPG", 480, 360, 30),
            "libx264", 30, "yuv420p", {"crf": "26", "bf": "2", "threads": "1"})
+    # Rotated 90 degrees clockwise for display: a = 0, b = 1, c = -1, d = 0 in the 16.16 matrix.
+    with_rotation(clips / "deer_h264.mp4", clips / "rotated_90_h264.mp4", [0, 65536, 0, -65536, 0, 0, 0, 0, 0x40000000])
     coyote = clips / "coyote_mjpeg.avi"
     encode(coyote, panning_frames(photos / "animl_2021-07-24_SYFR0655_coyote.JPG", 320, 240, 24), "mjpeg", 20,
            "yuvj420p", {"q:v": "5"})
@@ -93,6 +98,17 @@ def make_clips(shared):
     return clips
 
 
+def with_rotation(source, target, matrix):
+    """A copy of an MP4 whose first track header (`tkhd`, version 0) carries `matrix` (9 fixed-point
+    values), the display matrix phones use to say a clip is rotated."""
+    data = bytearray(source.read_bytes())
+    box = data.find(b"tkhd") - 4
+    assert data[box + 8] == 0, "expected a version 0 tkhd"
+    offset = box + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 8 + 2 + 2 + 2 + 2
+    data[offset:offset + 36] = struct.pack(">9i", *matrix)
+    target.write_bytes(bytes(data))
+
+
 def opencv_frames(path):
     """cv2.VideoCapture as the reference's run_callback_on_frames reads it, every frame kept."""
     capture = cv2.VideoCapture(str(path))
@@ -104,6 +120,7 @@ def opencv_frames(path):
     if not success:
         return entry
     entry["frame_rate"] = capture.get(cv2.CAP_PROP_FPS)
+    entry["orientation"] = capture.get(cv2.CAP_PROP_ORIENTATION_META)
     entry["frame_count"] = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     digests = []
     entry["width"], entry["height"] = image.shape[1], image.shape[0]
