@@ -47,16 +47,14 @@ struct ConvertCommand: ParsableCommand {
                     guard let imageFolder else {
                         throw ValidationError("\(file) has no width/height in the results; give --image-folder")
                     }
-                    let decoded = try ImageDecoder.decode(path: (imageFolder as NSString).appendingPathComponent(file))
-                    return (decoded.image.width, decoded.image.height)
+                    return try MediaSize.of((imageFolder as NSString).appendingPathComponent(file))
                 }
                 try AtomicFile.write(Data(JSONWriter.serialize(.object(coco)).utf8), to: output)
                 print("Wrote \(coco["images"]?.array?.count ?? 0) images and \(coco["annotations"]?.array?.count ?? 0) annotations to \(output)")
             case .labelme:
                 let report = try LabelMeExport.write(results, document: try ResultsInput.loadDocument(input), imageFolder: output,
                                                      confidenceThreshold: confidenceThreshold ?? 0.15, overwrite: overwrite) { path in
-                    let decoded = try ImageDecoder.decode(path: path)
-                    return (decoded.image.width, decoded.image.height)
+                    try MediaSize.of(path)
                 }
                 print("Wrote \(report.written.count) LabelMe files; \(report.skippedExisting.count) existing kept, \(report.failures.count) failed photos skipped")
             case .json:

@@ -52,6 +52,13 @@ struct VisualizeVideoTests {
         #expect(FileManager.default.contentsEqual(atPath: folder.appendingPathComponent("separated/empty/nested/rabbit_mpeg4.mkv").path,
                                                   andPath: VideoDetectTests.clips.appendingPathComponent("nested/rabbit_mpeg4.mkv").path))
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("separated/processing_failure/empty.mov").path))
+        // COCO needs sizes the results do not record: a clip's are its frames' as read (turned by its tag).
+        let coco = folder.appendingPathComponent("coco.json").path
+        let convert = try Fixtures.runCLI(["convert", results, coco, "--to", "coco", "--image-folder", clips])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        let images = try #require(try Fixtures.jsonObject(at: URL(fileURLWithPath: coco))["images"] as? [[String: Any]])
+        let rotated = images.first { $0["file_name"] as? String == "rotated_90_h264.mp4" }
+        #expect(rotated?["width"] as? Int == 360 && rotated?["height"] as? Int == 480)
     }
 
     /// `render` on a clip runs the detector on its sampled frames and writes them, boxes drawn, as
