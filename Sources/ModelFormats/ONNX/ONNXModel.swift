@@ -105,6 +105,9 @@ struct ONNXGraphConverter {
     private var shapes: [String: [Int]] = [:]
     private var nodes: [Graph.Node] = []
     private var graphConstants: [String: Tensor] = [:]
+    /// Zero Pads of height and width (tf2onnx writes one before each stride-2 "same" convolution),
+    /// folded into the convolution that reads them: value -> (unpadded source, [top, left, bottom, right]).
+    private var padded: [String: (source: String, pads: [Int])] = [:]
 
     init(opset: Int) {
         self.opset = opset
@@ -166,6 +169,8 @@ struct ONNXGraphConverter {
                 return data.values[resolved]
             }
             return define(node.outputs[0], ONNXTensorProto(name: "", dims: indices.dims, values: picked))
+        case "Pad" where constants[node.inputs[0]] == nil:
+            return try foldablePad(node, name: name)
         case "Unsqueeze" where allConstant, "Squeeze" where allConstant:
             let data = try constant(node.inputs[0], node: name)
             let target = try reshapeTarget(node, input: data.dims, name: name)
@@ -176,6 +181,9 @@ struct ONNXGraphConverter {
             }
         }
         let (operation, inputs) = try makeOperation(node, name: name)
+        if let pad = inputs.first(where: { padded[$0] != nil }) {
+            throw ModelFormatError.unsupportedOperator(name: "Pad feeding \(node.opType) (only a convolution can take a Pad)", opset: opset, node: pad)
+        }
         if allConstant, !present.isEmpty {
             // Everything it reads is known at load time: evaluate once with the reference implementation.
             let results = operation.reference(try inputs.map { try constant($0, node: name).floatTensor })
@@ -203,6 +211,11 @@ struct ONNXGraphConverter {
         switch node.opType {
         case "Conv":
             operation = try conv(node, name: name)
+            inputs = [padded[node.inputs[0]]?.source ?? node.inputs[0]]
+        case "GlobalAveragePool":
+            let shape = try shapeOf(node.inputs[0], node: name)
+            guard shape.count == 4 else { throw unsupported() }
+            operation = AveragePool(kernel: (shape[2], shape[3]), strides: (1, 1), pads: [0, 0, 0, 0])
         case "Sigmoid": operation = Unary(.activation(.sigmoid))
         case "Relu": operation = Unary(.activation(.relu))
         case "LeakyRelu": operation = Unary(.activation(.leakyRelu(alpha: a["alpha"]?.float ?? 0.01)))
@@ -276,9 +289,33 @@ struct ONNXGraphConverter {
         }
         let bias = node.inputs.count > 2 && !node.inputs[2].isEmpty ? try constant(node.inputs[2], node: name).floatTensor.values : nil
         let strides = a["strides"]?.ints ?? [1, 1], dilations = a["dilations"]?.ints ?? [1, 1]
-        let pads = a["pads"]?.ints ?? [0, 0, 0, 0]
+        var pads = a["pads"]?.ints ?? [0, 0, 0, 0]
+        if let extra = padded[node.inputs[0]]?.pads, pads.count == 4 { pads = zip(pads, extra).map { $0 + $1 } }
         return Conv(weights: weights.floatTensor, bias: bias, strides: (strides[0], strides[1]), pads: pads,
                     dilations: (dilations[0], dilations[1]), groups: a["group"]?.int ?? 1)
+    }
+
+    /// A constant-zero Pad of height and width only, recorded to be folded into the convolution that
+    /// reads it (the only consumer allowed; anything else is refused when it reads the value).
+    private mutating func foldablePad(_ node: ONNXNodeProto, name: String) throws -> Void {
+        let a = node.attributes
+        func unsupported(_ detail: String) -> ModelFormatError { .unsupportedOperator(name: "Pad (\(detail))", opset: opset, node: name) }
+        guard (a["mode"]?.string ?? "constant") == "constant" else { throw unsupported("mode \(a["mode"]?.string ?? "")") }
+        let pads = opset >= 11 ? try constant(node.inputs[1], node: name).ints : (a["pads"]?.ints ?? [])
+        if node.inputs.count > 2, !node.inputs[2].isEmpty, try constant(node.inputs[2], node: name).values.contains(where: { $0 != 0 }) {
+            throw unsupported("a non-zero fill value")
+        }
+        guard pads.count == 8, pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0, pads.allSatisfy({ $0 >= 0 }) else {
+            throw unsupported("pads \(pads): only zero padding of height and width")
+        }
+        let source = padded[node.inputs[0]]
+        guard source == nil else { throw unsupported("a Pad of a Pad") }
+        var shape = try shapeOf(node.inputs[0], node: name)
+        guard shape.count == 4 else { throw unsupported("a \(shape.count)-D input") }
+        shape[2] += pads[2] + pads[6]
+        shape[3] += pads[3] + pads[7]
+        shapes[node.outputs[0]] = shape
+        padded[node.outputs[0]] = (node.inputs[0], [pads[2], pads[3], pads[6], pads[7]])
     }
 
     private func resize(_ node: ONNXNodeProto, name: String) throws -> Resize {

@@ -223,7 +223,45 @@ struct ONNXTensorProto {
         self.doubles = values
     }
 
+    /// A float32 tensor (weights read from another container).
+    init(name: String, dims: [Int], floats: [Float]) {
+        self.name = name
+        self.dims = dims
+        self.dataType = ElementType.float.rawValue
+        self.floats = floats
+    }
+
     var floatTensor: Tensor { Tensor(shape: dims, values: floats ?? doubles.map { Float($0) }) }
     /// Values as integers, saturating (ONNX uses INT64_MAX for "to the end").
     var ints: [Int] { values.map { $0 >= 9.2e18 ? Int.max : $0 <= -9.2e18 ? Int.min : Int($0) } }
+}
+
+// Graphs rebuilt from other containers (onnx2torch GraphModules) reuse the ONNX converter.
+extension ONNXGraphProto {
+    init(nodes: [ONNXNodeProto], initializers: [ONNXTensorProto], inputs: [(name: String, shape: [Int])], outputs: [String]) {
+        self.nodes = nodes
+        self.initializers = initializers
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+}
+
+extension ONNXNodeProto {
+    init(name: String, opType: String, inputs: [String], outputs: [String], attributes: [ONNXAttribute] = []) {
+        self.name = name
+        self.opType = opType
+        self.inputs = inputs
+        self.outputs = outputs
+        self.attributes = Dictionary(attributes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
+extension ONNXAttribute {
+    init(name: String, int: Int? = nil, ints: [Int] = [], string: String? = nil, float: Float? = nil) {
+        self.name = name
+        self.int = int
+        self.ints = ints
+        self.string = string
+        self.float = float
+    }
 }

@@ -1,5 +1,5 @@
-/// The globals a MegaDetector checkpoint (YOLOv5, or ultralytics: YOLOv8, YOLOv9, YOLO11) may name, and what
-/// each one builds.
+/// The globals a MegaDetector checkpoint (YOLOv5, or ultralytics: YOLOv8, YOLOv9, YOLO11) or a SpeciesNet
+/// classifier (an onnx2torch `torch.fx.GraphModule`) may name, and what each one builds.
 ///
 /// Classes are instantiated as inert `PickleObject` records; "functions" are interpreted by us as the
 /// data constructors they are (tensor rebuild, OrderedDict, set, numpy reconstruction). Nothing named
@@ -22,10 +22,27 @@ enum PickleAllowList {
                                          "SCDown", "PSA", "C2fCIB", "CIB", "RepVGGDW", "CBLinear", "CBFuse"],
         "ultralytics.nn.modules.head": ["Detect", "v10Detect"],
     ]
+    /// The module classes onnx2torch writes for the ONNX operators of SpeciesNet's EfficientNetV2 graph.
+    private static let onnx2torchClasses: [String: Set<String>] = [
+        "onnx2torch.node_converters.transpose": ["OnnxTranspose"],
+        "onnx2torch.node_converters.pad": ["OnnxPadStatic", "OnnxPadDynamic"],
+        "onnx2torch.node_converters.binary_math_operations": ["OnnxBinaryMathOperation"],
+        "onnx2torch.node_converters.global_average_pool": ["OnnxGlobalAveragePool", "OnnxGlobalAveragePoolWithKnownInputShape"],
+        "onnx2torch.node_converters.squeeze": ["OnnxSqueezeDynamicAxes", "OnnxSqueezeStaticAxes", "OnnxSqueezeStaticAxesOld"],
+        "onnx2torch.node_converters.reshape": ["OnnxReshape"],
+        "onnx2torch.node_converters.matmul": ["OnnxMatMul"],
+    ]
+    /// Functions a GraphModule's modules hold as data (never called): the arithmetic of a binary op.
+    /// `torch.add` and friends arrive as `getattr(torch._C._VariableFunctionsClass, "add")`.
+    private static let arithmeticFunctions: Set<String> = ["add", "sub", "mul", "div"]
+    private static let functionReferences: Set<String> = [
+        "torch._C._VariableFunctionsClass", "onnx2torch.node_converters.binary_math_operations._onnx_div",
+    ]
     private static let torchModules: [String: Set<String>] = [
         "torch.nn.modules.conv": ["Conv2d"],
         "torch.nn.modules.batchnorm": ["BatchNorm2d"],
-        "torch.nn.modules.activation": ["SiLU", "ReLU", "LeakyReLU", "Hardswish", "Sigmoid"],
+        "torch.nn.modules.activation": ["SiLU", "ReLU", "LeakyReLU", "Hardswish", "Sigmoid", "Softmax"],
+        "torch.nn.modules.module": ["Module"],
         "torch.nn.modules.pooling": ["MaxPool2d"],
         "torch.nn.modules.upsampling": ["Upsample"],
         "torch.nn.modules.container": ["Sequential", "ModuleList"],
@@ -45,7 +62,7 @@ enum PickleAllowList {
         "torch._utils._rebuild_parameter_with_state", "collections.OrderedDict", "__builtin__.set", "builtins.set",
         "builtins.frozenset", "__builtin__.frozenset", "_codecs.encode", "numpy.core.multiarray._reconstruct",
         "numpy._core.multiarray._reconstruct", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
-        "copyreg._reconstructor",
+        "copyreg._reconstructor", "torch.fx.graph_module.reduce_graph_module", "__builtin__.getattr", "builtins.getattr",
     ]
     private static let torchDataTypes: Set<String> = ["float16", "float32", "float64", "bfloat16", "int64", "int32",
                                                       "uint8", "int8", "bool", "half", "float", "double", "long"]
@@ -54,7 +71,9 @@ enum PickleAllowList {
     static func check(module: String, name: String) throws -> PickleGlobal {
         let global = PickleGlobal(module: module, name: name)
         let full = global.description
-        if dataFunctions.contains(full) || dataClasses.contains(full) || isModuleClass(global) { return global }
+        if dataFunctions.contains(full) || dataClasses.contains(full) || functionReferences.contains(full) || isModuleClass(global) {
+            return global
+        }
         if module == "torch", storageNames.contains(name) || torchDataTypes.contains(name) { return global }
         if module == "torch.storage", name == "UntypedStorage" || name == "TypedStorage" { return global }
         throw ModelFormatError.disallowedPickleGlobal(module: module, name: name)
@@ -63,6 +82,7 @@ enum PickleAllowList {
     static func isModuleClass(_ global: PickleGlobal) -> Bool {
         if torchModules[global.module]?.contains(global.name) == true { return true }
         if ultralyticsClasses[global.module]?.contains(global.name) == true { return true }
+        if onnx2torchClasses[global.module]?.contains(global.name) == true { return true }
         for prefix in yoloPrefixes where global.module.hasPrefix(prefix) {
             let submodule = String(global.module.dropFirst(prefix.count))
             if yoloClasses[submodule]?.contains(global.name) == true { return true }
@@ -108,6 +128,21 @@ enum PickleAllowList {
             // Python 2 byte strings pickled by Python 3: (text, "latin1"). Latin-1 maps code points 1:1.
             guard let text = arguments.first?.string else { throw bad("expected text") }
             return .bytes(text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) })
+        case "torch.fx.graph_module.reduce_graph_module":
+            // (body, import_block): the module's state and the Python import lines PyTorch would exec
+            // before its generated code. Kept as data; `FXGraphCode` parses the code, nothing is run.
+            guard arguments.count >= 1, case .dict = arguments[0] else { throw bad("expected (body dict, import block)") }
+            let object = PickleObject(type: callable, arguments: Array(arguments.dropFirst()))
+            object.state = arguments[0]
+            return .object(object)
+        case "__builtin__.getattr", "builtins.getattr":
+            // Only `getattr(torch._C._VariableFunctionsClass, "add"|"sub"|"mul"|"div")`: a reference to
+            // the arithmetic function, as data.
+            guard arguments.count == 2, case let .global(owner) = arguments[0], owner.description == "torch._C._VariableFunctionsClass",
+                  let name = arguments[1].string, arithmeticFunctions.contains(name) else {
+                throw bad("only torch's add/sub/mul/div may be looked up, not \(arguments.map { "\($0)" })")
+            }
+            return .global(PickleGlobal(module: "torch", name: name))
         case "copyreg._reconstructor":
             guard case let .global(type)? = arguments.first else { throw bad("expected a class") }
             return try instantiate(type, arguments: [], offset: offset)

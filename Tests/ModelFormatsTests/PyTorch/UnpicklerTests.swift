@@ -54,10 +54,24 @@ struct UnpicklerTests {
     }
 
     @Test(arguments: [("os", "system"), ("builtins", "eval"), ("subprocess", "Popen"), ("posix", "system"),
-                      ("models.yolo", "EvilModel"), ("torch", "load"), ("torch.nn.modules.module", "Module")])
+                      ("models.yolo", "EvilModel"), ("torch", "load"), ("torch.fx.graph_module", "_forward_from_src")])
     func refusesGlobalsOutsideTheAllowList(module: String, name: String) throws {
         let bytes: [UInt8] = [0x80, 0x02, 0x63] + Array("\(module)\n\(name)\n".utf8) + [0x29, 0x52, 0x2E]
         #expect(throws: ModelFormatError.disallowedPickleGlobal(module: module, name: name)) { try load(bytes) }
+    }
+
+    /// `getattr` is allowed for one thing only: naming torch's add/sub/mul/div, which onnx2torch modules
+    /// hold as data. Any other lookup is refused.
+    @Test func getattrOnlyNamesTorchArithmetic() throws {
+        func lookup(_ name: String) -> [UInt8] {
+            [0x80, 0x02, 0x63] + Array("builtins\ngetattr\n".utf8) + [0x63] + Array("torch._C\n_VariableFunctionsClass\n".utf8)
+                + string(name) + [0x86, 0x52, 0x2E]
+        }
+        guard case let .global(function) = try load(lookup("mul")) else { Issue.record("not a global"); return }
+        #expect(function.description == "torch.mul")
+        for name in ["load", "from_file", "__class__"] {
+            #expect(throws: ModelFormatError.self) { try load(lookup(name)) }
+        }
     }
 
     @Test func stackGlobalIsCheckedToo() throws {

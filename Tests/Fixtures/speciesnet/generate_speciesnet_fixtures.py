@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Generates the SpeciesNet loader fixtures: a small classifier with the structure SpeciesNet's
+released PyTorch file has (an ONNX graph as tf2onnx writes a Keras EfficientNetV2: NHWC input and a
+Transpose, explicit Pads, convolutions with BatchNorm folded, swish as Sigmoid x Mul, depthwise
+convolutions, squeeze-excitation through GlobalAveragePool, a residual Add, the head's
+GlobalAveragePool, Squeeze, Reshape and MatMul + Add), converted by onnx2torch to a
+`torch.fx.GraphModule` and saved with `torch.save(model)`, as the released file was made; PyTorch's
+logits on a fixed input; and crafted files whose generated code or globals go beyond what such files
+hold (they must be refused, naming the problem, without running anything).
+
+Run from the repository root with the reference environment plus onnx2torch:
+    VENV/bin/python Tests/Fixtures/speciesnet/generate_speciesnet_fixtures.py
+
+Writes next to this script:
+- speciesnet_like_tiny.pt: the GraphModule (random weights, 64x64 NHWC input, 7 classes).
+- speciesnet_like_tiny.onnx: the ONNX graph it was converted from (what a user's tf2onnx export is).
+- expected_logits.json: the input (a fixed pseudo-random NHWC tensor in [0, 1]) and PyTorch's output,
+  in float32 and float64 (the same module run in double precision).
+- crafted_code_import.pt: the same file with `import os; os.system(...)` added to the forward code.
+- crafted_code_call.pt: the forward code calling a builtin (`eval`) instead of a submodule.
+- crafted_global.pt: a pickle naming `posix.system` beside the GraphModule.
+- manifest.json: versions.
+"""
+import io
+import json
+import pickle
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx2torch
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = Path(__file__).resolve().parent
+
+
+def build_graph(rng):
+    initializers = []
+
+    def weight(name, shape, scale):
+        initializers.append(numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name))
+        return name
+
+    def constant(name, values, dtype=np.int64):
+        initializers.append(numpy_helper.from_array(np.array(values, dtype=dtype), name))
+        return name
+
+    nodes = []
+
+    def node(op, inputs, output, name, **attributes):
+        nodes.append(helper.make_node(op, inputs, [output], name=name, **attributes))
+        return output
+
+    x = node("Transpose", ["input_1"], "nchw", "efficientnetv2-m/transpose", perm=[0, 3, 1, 2])
+    # Keras "same" padding with stride 2 is an explicit Pad before a VALID convolution in tf2onnx's output.
+    x = node("Pad", [x, constant("stem_pads", [0, 0, 0, 0, 0, 0, 1, 1])], "stem_pad", "efficientnetv2-m/stem_conv_pad/Pad", mode="constant")
+    x = node("Conv", [x, weight("stem_w", (16, 3, 3, 3), 0.4), weight("stem_b", (16,), 0.1)], "stem", "efficientnetv2-m/stem_conv/Conv2D",
+             strides=[2, 2], kernel_shape=[3, 3])
+    s = node("Sigmoid", [x], "stem_sig", "efficientnetv2-m/stem_activation/Sigmoid")
+    stem = node("Mul", [x, s], "stem_act", "efficientnetv2-m/stem_activation/mul")
+    # An MBConv block: expand 1x1, depthwise 3x3, squeeze-excitation, project 1x1, residual.
+    x = node("Conv", [stem, weight("exp_w", (32, 16, 1, 1), 0.3), weight("exp_b", (32,), 0.1)], "exp", "efficientnetv2-m/block1a_expand_conv/Conv2D")
+    x = node("Mul", [x, node("Sigmoid", [x], "exp_sig", "efficientnetv2-m/block1a_expand_activation/Sigmoid")], "exp_act",
+             "efficientnetv2-m/block1a_expand_activation/mul")
+    x = node("Conv", [x, weight("dw_w", (32, 1, 3, 3), 0.4), weight("dw_b", (32,), 0.1)], "dw", "efficientnetv2-m/block1a_dwconv/depthwise",
+             group=32, pads=[1, 1, 1, 1], kernel_shape=[3, 3])
+    dw = node("Mul", [x, node("Sigmoid", [x], "dw_sig", "efficientnetv2-m/block1a_activation/Sigmoid")], "dw_act",
+              "efficientnetv2-m/block1a_activation/mul")
+    se = node("GlobalAveragePool", [dw], "se_pool", "efficientnetv2-m/block1a_se_squeeze/Mean")
+    se = node("Conv", [se, weight("se_r_w", (8, 32, 1, 1), 0.3), weight("se_r_b", (8,), 0.1)], "se_r", "efficientnetv2-m/block1a_se_reduce/Conv2D")
+    se = node("Mul", [se, node("Sigmoid", [se], "se_r_sig", "efficientnetv2-m/block1a_se_reduce/Sigmoid")], "se_r_act",
+              "efficientnetv2-m/block1a_se_reduce/mul")
+    se = node("Conv", [se, weight("se_e_w", (32, 8, 1, 1), 0.3), weight("se_e_b", (32,), 0.1)], "se_e", "efficientnetv2-m/block1a_se_expand/Conv2D")
+    se = node("Sigmoid", [se], "se_gate", "efficientnetv2-m/block1a_se_expand/Sigmoid")
+    x = node("Mul", [dw, se], "se_out", "efficientnetv2-m/block1a_se_excite/mul")
+    x = node("Conv", [x, weight("proj_w", (16, 32, 1, 1), 0.3), weight("proj_b", (16,), 0.1)], "proj", "efficientnetv2-m/block1a_project_conv/Conv2D")
+    x = node("Add", [x, stem], "res", "efficientnetv2-m/block1a_add/add")
+    x = node("Conv", [x, weight("top_w", (24, 16, 1, 1), 0.3), weight("top_b", (24,), 0.1)], "top", "efficientnetv2-m/top_conv/Conv2D")
+    x = node("Mul", [x, node("Sigmoid", [x], "top_sig", "efficientnetv2-m/top_activation/Sigmoid")], "top_act",
+             "efficientnetv2-m/top_activation/mul")
+    x = node("GlobalAveragePool", [x], "pool", "efficientnetv2-m/avg_pool/Mean")
+    x = node("Squeeze", [x, constant("squeeze_axes", [2, 3])], "squeezed", "efficientnetv2-m/avg_pool/Squeeze")
+    x = node("Reshape", [x, constant("flat", [-1, 24])], "flat_out", "efficientnetv2-m/flatten/Reshape")
+    x = node("MatMul", [x, weight("fc_w", (24, 7), 0.5)], "fc", "efficientnetv2-m/predictions/MatMul")
+    node("Add", [x, weight("fc_b", (7,), 0.1)], "logits", "efficientnetv2-m/predictions/BiasAdd")
+    graph = helper.make_graph(nodes, "efficientnetv2-m", [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [1, 64, 64, 3])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 7])], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tf2onnx")
+    onnx.checker.check_model(model)
+    return model
+
+
+def replace_code(path, target, edit):
+    """A copy of a saved GraphModule whose pickled forward code is passed through `edit`."""
+    with zipfile.ZipFile(path) as source:
+        names = source.namelist()
+        prefix = names[0].split("/")[0]
+        data = source.read(f"{prefix}/data.pkl")
+        code = json.loads(json.dumps(pickle_code(data)))
+        edited = data.replace(code.encode(), edit(code).encode())
+        assert edited != data
+        # BINUNICODE carries its length: patch it too.
+        old_length = len(code.encode()).to_bytes(4, "little")
+        new_length = len(edit(code).encode()).to_bytes(4, "little")
+        at = edited.find(edit(code).encode()) - 4
+        assert edited[at:at + 4] == old_length
+        edited = edited[:at] + new_length + edited[at + 4:]
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
+            for name in names:
+                out.writestr(name, edited if name.endswith("data.pkl") else source.read(name))
+
+
+def pickle_code(data):
+    marker = b"def forward("
+    start = data.find(marker)
+    length = int.from_bytes(data[start - 4 - 1:start - 1][::-1][::-1], "little") if False else None
+    # The code string is a BINUNICODE whose text starts a few characters before "def forward".
+    for back in range(1, 64):
+        at = start - back
+        if data[at - 5] == 0x58:  # 'X' BINUNICODE opcode
+            size = int.from_bytes(data[at - 4:at], "little")
+            text = data[at:at + size].decode()
+            if "def forward(" in text:
+                return text
+    raise SystemExit("forward code not found in the pickle")
+
+
+def main():
+    rng = np.random.default_rng(20261207)
+    model = build_graph(rng)
+    onnx.save(model, HERE / "speciesnet_like_tiny.onnx")
+    module = onnx2torch.convert(model).eval()
+    torch.save(module, HERE / "speciesnet_like_tiny.pt")
+    sample = rng.random((1, 64, 64, 3), dtype=np.float32)
+    with torch.no_grad():
+        logits = module(torch.from_numpy(sample)).numpy()
+        logits64 = module.double()(torch.from_numpy(sample).double()).numpy()
+    (HERE / "expected_logits.json").write_text(json.dumps({
+        "input_shape": list(sample.shape), "input": sample.ravel().tolist(),
+        "logits_float32": logits.ravel().tolist(), "logits_float64": logits64.ravel().tolist()}) + "\n")
+    tiny = HERE / "speciesnet_like_tiny.pt"
+    replace_code(tiny, HERE / "crafted_code_import.pt", lambda code: code.replace("def forward(", "import os\nos.system('touch /tmp/md-crafted-pwned')\ndef forward(", 1))
+    replace_code(tiny, HERE / "crafted_code_call.pt", lambda code: code.replace('getattr(self, "efficientnetv2-m/transpose")', "eval", 1))
+    # A GraphModule pickle with a second, forbidden global before it.
+    with zipfile.ZipFile(tiny) as source:
+        names = source.namelist()
+        prefix = names[0].split("/")[0]
+        data = source.read(f"{prefix}/data.pkl")
+        evil = b"\x80\x02cposix\nsystem\nX\x1d\x00\x00\x00touch /tmp/md-crafted-pwned-2\x85R0" + data[2:]
+        with zipfile.ZipFile(HERE / "crafted_global.pt", "w", zipfile.ZIP_STORED) as out:
+            for name in names:
+                out.writestr(name, evil if name.endswith("data.pkl") else source.read(name))
+    (HERE / "manifest.json").write_text(json.dumps({
+        "generator": "Tests/Fixtures/speciesnet/generate_speciesnet_fixtures.py",
+        "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnx2torch": __import__("importlib.metadata").metadata.version("onnx2torch"),
+                     "numpy": np.__version__, "python": sys.version.split()[0]}}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
