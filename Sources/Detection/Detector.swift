@@ -51,6 +51,7 @@ public enum DetectionError: Error, CustomStringConvertible {
     case augmentationNotBuilt(String)
     case unsupportedForTensorFlowGraphs(String)
     case fixedInputSize(option: String, width: Int, height: Int)
+    case notADetector(String)
 
     public var description: String {
         switch self {
@@ -60,6 +61,8 @@ public enum DetectionError: Error, CustomStringConvertible {
         case .augmentationUnavailable: return "--augment needs a YOLOv5 .pt model (its strides are not known for this file)"
         case let .unexpectedOutput(shape): return "network output \(shape) is neither YOLOv5 rows [1, N, 5 + classes] nor anchor-free [1, 4 + classes, N]"
         case let .unsupportedForTensorFlowGraphs(option): return "\(option) is not supported for MegaDetector v2-v4 (.pb) models, as in the reference"
+        case let .notADetector(architecture):
+            return "this model is an image classifier (\(architecture)), not a detector: `detect` needs a MegaDetector model as MODEL"
         case let .fixedInputSize(option, width, height):
             return "\(option) does not apply to this model: it was exported for a fixed \(width)x\(height) input (photos are letterboxed to that size); export with dynamic axes to choose the size"
         }
@@ -115,6 +118,7 @@ public final class Detector {
             return Detector(fasterRCNN: try FasterRCNNModel(path: path, backend: backend), threshold: threshold)
         }
         var loaded = try ModelLoader.load(path: path, backend: backend)
+        if loaded.info.outputKind == .classifierLogits { throw DetectionError.notADetector(loaded.info.architecture) }
         var configuration = DetectorConfiguration.defaults(for: loaded, imageSize: imageSize, threshold: threshold, classMapping: classMapping)
         if let fixed = configuration.fixedInputSize {
             if imageSize != nil { throw DetectionError.fixedInputSize(option: "--image-size", width: fixed.width, height: fixed.height) }
@@ -159,6 +163,8 @@ public final class Detector {
                 EndToEndSelection.run(output: values, rows: output.shape[1], anchors: output.shape[2], threshold: configuration.threshold)
             case .yolov5Decoded, .raw:
                 NonMaximumSuppression.run(rows: values, columns: output.shape[2], threshold: configuration.threshold)
+            case .classifierLogits:
+                [PixelBox]()  // never reached: `load` refuses classifiers
             }
         }
         if configuration.classMapping == nil, let bad = boxes.first(where: { $0.classIndex > 2 }) {

@@ -24,6 +24,8 @@ public struct ModelInfo: Sendable {
         case endToEnd = "end-to-end corner boxes [N, 4 + classes, anchors] (top-k, no NMS)"
         /// A network whose head we do not decode (returned as the graph computes it).
         case raw = "raw network output"
+        /// An image classifier's logits [N, classes] (SpeciesNet's layout: NHWC input in [0, 1]).
+        case classifierLogits = "classifier logits [N, classes]"
 
         /// `[N, 4 + classes, anchors]`, one column per anchor (rather than YOLOv5's rows).
         public var isAnchorFree: Bool { self == .anchorFree || self == .endToEnd }

@@ -12,6 +12,9 @@ public enum ModelLoader {
         if bytes[0] == 0x50, bytes[1] == 0x4B {  // "PK": a zip, as torch.save writes
             let start = Date()
             let checkpoint = try TorchCheckpoint(path: path)
+            if OnnxTorchGraphModule.isGraphModule(checkpoint) {
+                return try GraphModuleClassifier.load(checkpoint: checkpoint, path: path, backend: backend, start: start)
+            }
             let model = try PickledDetectionModel.object(in: checkpoint.root)
             switch try PickledDetectionModel.family(of: model) {
             case .yolov5: return try YOLOv5Checkpoint.load(checkpoint: checkpoint, model: model, path: path, backend: backend, start: start)
