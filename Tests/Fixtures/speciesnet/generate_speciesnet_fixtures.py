@@ -19,6 +19,11 @@ Writes next to this script:
 - crafted_code_import.pt: the same file with `import os; os.system(...)` added to the forward code.
 - crafted_code_call.pt: the forward code calling a builtin (`eval`) instead of a submodule.
 - crafted_global.pt: a pickle naming `posix.system` beside the GraphModule.
+- model/: a SpeciesNet model folder around speciesnet_like_tiny.pt as speciesnet's `ModelInfo` reads
+  it (info.json, labels in speciesnet's `uuid;class;order;family;genus;species;common name` form).
+- expected_crops.json: speciesnet 5.0.6's own `SpeciesNetClassifier` (always_crop) on shared photos
+  and boxes (some reaching past the photo's edges): the MD5 of each 480x480 uint8 crop `preprocess`
+  makes, and `predict`'s top-5 classes and scores for it.
 - manifest.json: versions.
 """
 import io
@@ -128,6 +133,57 @@ def pickle_code(data):
     raise SystemExit("forward code not found in the pickle")
 
 
+LABELS = [
+    "f1856211-cfb7-4a5b-9158-c0f72fd09ee6;;;;;;blank",
+    "990ae9dd-7a59-4344-afcb-1b7b21368000;mammalia;primates;hominidae;homo;sapiens;human",
+    "5c7ce479-8a45-40b3-ae21-7c97dfae22f5;mammalia;cetartiodactyla;cervidae;odocoileus;virginianus;white-tailed deer",
+    "3184697f-51ad-4608-9a28-9edb5500159c;mammalia;carnivora;canidae;canis;latrans;coyote",
+    "dfa04e3b-2b2c-49a5-b4bb-ff7fd9a5d0ad;mammalia;lagomorpha;leporidae;sylvilagus;;sylvilagus species",
+    "1f689929-883d-4dae-958c-3d57ab5b6c16;;;;;;animal",
+    "e2895ed5-780b-48f6-8a11-9e27cb594511;;;;;;vehicle",
+]
+
+# Photos and normalised [xmin, ymin, width, height] boxes; the last ones reach past the edges, where
+# torchvision's crop fills with zeros.
+CROPS = [
+    ("camera-traps/animl_2021-05-28_SYFR0041_deer.JPG", [0.31, 0.42, 0.22, 0.3]),
+    ("camera-traps/animl_2021-07-24_SYFR0655_coyote.JPG", [0.05, 0.5, 0.4, 0.35]),
+    ("camera-traps/animl_B012_2021-05-27_human.jpg", [0.6, 0.1, 0.15, 0.8]),
+    ("camera-traps/animl_BUOW_IMG_0708.JPG", [0.0123, 0.0456, 0.0311, 0.0290]),
+    ("camera-traps/animl_2021-12-07_12080069_rabbit.JPG", [0.85, 0.7, 0.3, 0.4]),
+    ("camera-traps/44158432go.jpg", [-0.05, -0.1, 0.5, 0.5]),
+]
+
+
+def make_model_folder(tiny):
+    folder = HERE / "model"
+    folder.mkdir(exist_ok=True)
+    (folder / "speciesnet_like_tiny.pt").write_bytes(tiny.read_bytes())
+    (folder / "labels.txt").write_text("\n".join(LABELS) + "\n")
+    (folder / "info.json").write_text(json.dumps({
+        "version": "4.0.3a-test", "type": "always_crop", "classifier": "speciesnet_like_tiny.pt",
+        "classifier_labels": "labels.txt", "detector": "md_v5a.0.1.pt", "taxonomy": "taxonomy_release.txt",
+        "geofence": "geofence_release.json"}, indent=1) + "\n")
+
+
+def record_crops(shared):
+    from PIL import Image  # noqa: F401
+    from speciesnet.classifier import SpeciesNetClassifier
+    from speciesnet.utils import BBox, load_rgb_image
+    classifier = SpeciesNetClassifier(str(HERE / "model"), device="cpu")
+    records = []
+    for name, box in CROPS:
+        image = load_rgb_image(str(shared / "images" / name))
+        crops = classifier.preprocess(image, bboxes=[BBox(*box)])
+        prediction = classifier.predict(name, crops)
+        import hashlib
+        records.append({"photo": name, "bbox": box, "crop_md5": hashlib.md5(crops[0].arr.tobytes()).hexdigest(),
+                        "crop_shape": list(crops[0].arr.shape),
+                        "classes": prediction["classifications_list"][0]["classes"],
+                        "scores": prediction["classifications_list"][0]["scores"]})
+    (HERE / "expected_crops.json").write_text(json.dumps(records, indent=1) + "\n")
+
+
 def main():
     rng = np.random.default_rng(20261207)
     model = build_graph(rng)
@@ -153,9 +209,12 @@ def main():
         with zipfile.ZipFile(HERE / "crafted_global.pt", "w", zipfile.ZIP_STORED) as out:
             for name in names:
                 out.writestr(name, evil if name.endswith("data.pkl") else source.read(name))
+    make_model_folder(tiny)
+    record_crops(Path(sys.argv[sys.argv.index("--shared") + 1]) if "--shared" in sys.argv else HERE.parents[3] / "shared")
     (HERE / "manifest.json").write_text(json.dumps({
         "generator": "Tests/Fixtures/speciesnet/generate_speciesnet_fixtures.py",
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnx2torch": __import__("importlib.metadata").metadata.version("onnx2torch"),
+                     "speciesnet": __import__("importlib.metadata").metadata.version("speciesnet"),
                      "numpy": np.__version__, "python": sys.version.split()[0]}}, indent=1) + "\n")
 
 
