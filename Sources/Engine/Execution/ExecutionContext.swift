@@ -103,6 +103,8 @@ public final class ExecutionContext {
                 return [output]
             case let pool as AveragePool:
                 return [channelsLastKernel(arguments[0], outputShapes[0]) { ChannelsLastKernels.averagePool(pool, $0, $1, inputShape: $2) }]
+            case is GlobalAveragePool:
+                return [channelsLastKernel(arguments[0], outputShapes[0]) { GlobalAveragePool.channelsLast($0, $1, inputShape: $2) }]
             case let resize as Resize:
                 return [channelsLastKernel(arguments[0], outputShapes[0]) { ChannelsLastKernels.resize(resize, $0, $1, inputShape: $2) }]
             case let concat as Concat where concat.axis == 1 && arguments.allSatisfy({ $0.shape.count == 4 }):

@@ -213,9 +213,8 @@ struct ONNXGraphConverter {
             operation = try conv(node, name: name)
             inputs = [padded[node.inputs[0]]?.source ?? node.inputs[0]]
         case "GlobalAveragePool":
-            let shape = try shapeOf(node.inputs[0], node: name)
-            guard shape.count == 4 else { throw unsupported() }
-            operation = AveragePool(kernel: (shape[2], shape[3]), strides: (1, 1), pads: [0, 0, 0, 0])
+            guard try shapeOf(node.inputs[0], node: name).count == 4 else { throw unsupported() }
+            operation = GlobalAveragePool()
         case "Sigmoid": operation = Unary(.activation(.sigmoid))
         case "Relu": operation = Unary(.activation(.relu))
         case "LeakyRelu": operation = Unary(.activation(.leakyRelu(alpha: a["alpha"]?.float ?? 0.01)))

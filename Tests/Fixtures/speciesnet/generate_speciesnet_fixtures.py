@@ -23,9 +23,11 @@ Writes next to this script:
   it (info.json, labels in speciesnet's `uuid;class;order;family;genus;species;common name` form).
 - expected_crops.json: speciesnet 5.0.6's own `SpeciesNetClassifier` (always_crop) on shared photos
   and boxes (some reaching past the photo's edges): the MD5 of each 480x480 uint8 crop `preprocess`
-  makes, and `predict`'s top-5 classes and scores for it.
+  makes, `predict`'s top-5 classes and scores for it, and the network's logits on it in float32 and
+  in float64 (the same module in double precision), to judge float32 noise.
 - manifest.json: versions.
 """
+import copy
 import io
 import json
 import pickle
@@ -177,10 +179,15 @@ def record_crops(shared):
         crops = classifier.preprocess(image, bboxes=[BBox(*box)])
         prediction = classifier.predict(name, crops)
         import hashlib
+        batch = torch.from_numpy(np.stack([crops[0].arr / 255.0], axis=0).astype(np.float32))
+        with torch.no_grad():
+            logits32 = classifier.model(batch)[0].numpy().tolist()
+            logits64 = copy.deepcopy(classifier.model).double()(batch.double())[0].numpy().tolist()
         records.append({"photo": name, "bbox": box, "crop_md5": hashlib.md5(crops[0].arr.tobytes()).hexdigest(),
                         "crop_shape": list(crops[0].arr.shape),
                         "classes": prediction["classifications_list"][0]["classes"],
-                        "scores": prediction["classifications_list"][0]["scores"]})
+                        "scores": prediction["classifications_list"][0]["scores"],
+                        "logits_float32": logits32, "logits_float64": logits64})
     (HERE / "expected_crops.json").write_text(json.dumps(records, indent=1) + "\n")
 
 
