@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Detection", "TestSupport"]),
-        .testTarget(name: "ClassificationTests", dependencies: ["Classification", "Imaging", "ModelFormats", "Engine", "TestSupport"]),
+        .testTarget(name: "ClassificationTests", dependencies: ["Classification", "Imaging", "ModelFormats", "Engine", "ResultsFormat", "TestSupport"]),
         .testTarget(name: "VideoDecodingTests", dependencies: ["VideoDecoding", "Imaging", "TestSupport"]),
         .testTarget(name: "ResultsFormatTests", dependencies: ["ResultsFormat", "TestSupport"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),

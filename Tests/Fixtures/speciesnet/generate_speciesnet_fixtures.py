@@ -25,6 +25,9 @@ Writes next to this script:
   and boxes (some reaching past the photo's edges): the MD5 of each 480x480 uint8 crop `preprocess`
   makes, `predict`'s top-5 classes and scores for it, and the network's logits on it in float32 and
   in float64 (the same module in double precision), to judge float32 noise.
+- expected_geofence.json: speciesnet's `geofence_animal_classification` and
+  `roll_up_labels_to_first_matching_level` on 300 seeded random cases (a 14-taxon taxonomy, allow and
+  block rules by country and region, random top-5 labels and scores, countries and regions).
 - manifest.json: versions.
 """
 import copy
@@ -191,6 +194,65 @@ def record_crops(shared):
     (HERE / "expected_crops.json").write_text(json.dumps(records, indent=1) + "\n")
 
 
+TAXA = [
+    "f1856211-cfb7-4a5b-9158-c0f72fd09ee6;;;;;;blank",
+    "990ae9dd-7a59-4344-afcb-1b7b21368000;mammalia;primates;hominidae;homo;sapiens;human",
+    "e2895ed5-780b-48f6-8a11-9e27cb594511;;;;;;vehicle",
+    "ddf59264-185a-4d35-b647-2785792bdf54;mammalia;carnivora;felidae;panthera;leo;lion",
+    "fbb23d07-6677-43db-b650-f99ac452c50f;mammalia;carnivora;felidae;panthera;;panthera species",
+    "df8514b0-10a5-411f-8ed6-0f415e8153a3;mammalia;carnivora;felidae;;;cat family",
+    "eeeb5d26-2a47-4d01-a3de-10b33ec0aee4;mammalia;carnivora;;;;carnivorous mammal",
+    "f2d233e3-80e3-433d-9687-e29ecc7a467a;mammalia;;;;;mammal",
+    "1f689929-883d-4dae-958c-3d57ab5b6c16;;;;;;animal",
+    "330bb1e9-84d6-4e41-afa9-938aee17ea29;mammalia;carnivora;ursidae;ursus;arctos;brown bear",
+    "e7f83bf6-df2c-4ce0-97fc-2f233df23ec4;mammalia;carnivora;ursidae;ursus;maritimus;polar bear",
+    "85662682-67c1-4ecb-ba05-ba12e2df6b65;mammalia;carnivora;ursidae;ailuropoda;melanoleuca;giant panda",
+    "5a0f5e3f-c634-4b86-910a-b105cb526a24;mammalia;carnivora;ursidae;ursus;;ursus species",
+    "ec1a70f4-41c0-4aba-9150-292fb2b7a324;mammalia;carnivora;ursidae;;;bear family",
+]
+# Outside the taxonomy: labels whose ancestors are partly missing from it.
+EXTRA_LABELS = [
+    "9c564562-9429-405c-8529-04cff7752282;mammalia;carnivora;felidae;puma;concolor;puma",
+    "e588253d-d61d-4149-a96c-8c245927a80f;mammalia;carnivora;felidae;felis;margarita;sand cat",
+]
+GEOFENCE = {
+    "mammalia;carnivora;felidae;panthera;leo": {"allow": {"KEN": [], "TZA": [], "ZAF": []}},
+    "mammalia;carnivora;ursidae;ursus;maritimus": {"allow": {"CAN": [], "USA": ["AK"], "GRL": []}},
+    "mammalia;carnivora;ursidae;ursus;arctos": {"block": {"GBR": [], "USA": ["FL", "TX"]}},
+    "mammalia;carnivora;ursidae;ailuropoda;melanoleuca": {"allow": {"CHN": []}, "block": {"CHN": ["HK"]}},
+    "mammalia;carnivora;felidae;panthera;": {"block": {"AUS": []}},
+    "mammalia;carnivora;ursidae;;": {"block": {"AUS": [], "NZL": []}},
+    "mammalia;carnivora;felidae;puma;concolor": {"allow": {"USA": ["CA", "CO", "AZ"], "MEX": []}},
+}
+
+
+def record_geofence():
+    from speciesnet.geofence_utils import geofence_animal_classification, roll_up_labels_to_first_matching_level
+    from speciesnet.taxonomy_utils import get_full_class_string
+    taxonomy = {get_full_class_string(label): label for label in TAXA}
+    rng = np.random.default_rng(15)
+    countries = [None, "KEN", "USA", "CAN", "CHN", "AUS", "GBR", "NZL", "MEX", "GRL", "BRA"]
+    regions = [None, "AK", "CA", "FL", "TX", "HK", "CO"]
+    labels_pool = TAXA + EXTRA_LABELS
+    cases = []
+    for _ in range(300):
+        labels = [labels_pool[i] for i in rng.choice(len(labels_pool), size=5, replace=False)]
+        raw = rng.random(5) ** 3
+        scores = sorted((raw / raw.sum() * rng.uniform(0.5, 1.0)).tolist(), reverse=True)
+        country = countries[rng.integers(len(countries))]
+        region = regions[rng.integers(len(regions))] if country == "USA" or country == "CHN" else None
+        enabled = bool(rng.random() < 0.9)
+        label, score, source = geofence_animal_classification(labels=labels, scores=scores, country=country, admin1_region=region,
+                                                              taxonomy_map=taxonomy, geofence_map=GEOFENCE, enable_geofence=enabled)
+        levels = ["species", "genus", "family", "order", "class", "kingdom"]
+        rollup = roll_up_labels_to_first_matching_level(labels=labels, scores=scores, country=country, admin1_region=region,
+                                                        target_taxonomy_levels=levels, non_blank_threshold=0.65, taxonomy_map=taxonomy,
+                                                        geofence_map=GEOFENCE, enable_geofence=enabled)
+        cases.append({"labels": labels, "scores": scores, "country": country, "admin1_region": region, "enabled": enabled,
+                      "geofenced": [label, score, source], "rollup_065": list(rollup) if rollup else None})
+    (HERE / "expected_geofence.json").write_text(json.dumps({"taxonomy": TAXA, "geofence": GEOFENCE, "cases": cases}, indent=1) + "\n")
+
+
 def main():
     rng = np.random.default_rng(20261207)
     model = build_graph(rng)
@@ -217,6 +279,7 @@ def main():
             for name in names:
                 out.writestr(name, evil if name.endswith("data.pkl") else source.read(name))
     make_model_folder(tiny)
+    record_geofence()
     record_crops(Path(sys.argv[sys.argv.index("--shared") + 1]) if "--shared" in sys.argv else HERE.parents[3] / "shared")
     (HERE / "manifest.json").write_text(json.dumps({
         "generator": "Tests/Fixtures/speciesnet/generate_speciesnet_fixtures.py",
