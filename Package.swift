@@ -63,12 +63,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "ModelFormats", dependencies: ["Engine", "CZlib"], swiftSettings: optimisedAlways),
         // Species classification (SpeciesNet): crops, the classifier, its labels.
-        .target(name: "Classification", dependencies: ["Engine", "ModelFormats", "Imaging"], swiftSettings: optimisedAlways),
+        .target(name: "Classification", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat"], swiftSettings: optimisedAlways),
         .executableTarget(
             name: "MegaDetectorCLI",
             dependencies: [
                 "Engine", "ModelFormats", "Imaging", "ResultsFormat", "Detection", "Postprocessing", "BatchService", "Diagnostics",
-                "VideoDecoding", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "VideoDecoding", "Classification", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,3 +1,5 @@
+import Foundation
+
 /// speciesnet's geofencing and taxonomic roll-up (`geofence_utils.py`), rule for rule: a species the
 /// geofence file does not allow in a country (or admin1 region), or blocks there, is rolled up to the
 /// first ancestor level whose summed score clears the bar and that is itself allowed.
@@ -8,6 +10,20 @@ public struct SpeciesNetGeofence: Sendable {
 
     public init(rules: [String: [String: [String: [String]]]]) {
         self.rules = rules
+    }
+
+    /// A model folder's geofence JSON: `{"class;order;family;genus;species": {"allow"|"block": {ISO3: [admin1...]}}}`.
+    public init(file path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: [String: [String: [String]]]] else {
+            throw InvalidFile(path: path)
+        }
+        rules = object
+    }
+
+    public struct InvalidFile: Error, CustomStringConvertible {
+        public let path: String
+        public var description: String { "\(path) is not a SpeciesNet geofence file ({taxon: {allow|block: {country: [regions]}}})" }
     }
 
     public struct InvalidRegion: Error, CustomStringConvertible {

@@ -32,6 +32,39 @@ public struct SpeciesNetTaxonomy: Sendable {
         self.map = map
     }
 
+    /// A model folder's taxonomy file as speciesnet's ensemble loads it: every line keyed by its full
+    /// class string, then the blank, vehicle and unknown keys removed and human and animal set (blank,
+    /// vehicle and animal share the empty key: it ends up meaning animal, the kingdom).
+    public init(file path: String) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var map: [String: String] = [:]
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let label = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            map[label.split(separator: ";", omittingEmptySubsequences: false).dropFirst().prefix(5).joined(separator: ";")] = label
+        }
+        for label in [Self.blank, Self.vehicle, Self.unknown] { map.removeValue(forKey: try Self.fullClassString(label)) }
+        for label in [Self.human, Self.animal] { map[try Self.fullClassString(label)] = label }
+        self.map = map
+    }
+
+    /// The reference's name for a label (`get_common_name_from_prediction_string`): the common name, or
+    /// "genus species", "genus species" for a genus, "family family", ... from the most specific field.
+    public static func commonName(_ label: String) throws -> String {
+        let tokens = try parts(label.trimmingCharacters(in: .whitespacesAndNewlines)).map { $0.trimmingCharacters(in: .whitespaces) }
+        for index in stride(from: 6, through: 0, by: -1) where !tokens[index].isEmpty {
+            switch index {
+            case 6: return tokens[6]
+            case 5: return tokens[4].isEmpty ? tokens[5] : tokens[4] + " " + tokens[5]
+            case 4: return tokens[4] + " species"
+            case 3: return tokens[3] + " family"
+            case 2: return tokens[2] + " order"
+            case 1: return tokens[1] + " class"
+            default: return tokens[0] + " category"
+            }
+        }
+        return "empty_prediction_string"
+    }
+
     public static func parts(_ label: String) throws -> [Substring] {
         let parts = label.split(separator: ";", omittingEmptySubsequences: false)
         guard parts.count == 7 else { throw InvalidLabel(label: label) }

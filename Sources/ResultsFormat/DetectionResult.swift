@@ -5,6 +5,12 @@ public struct DetectionResult: Equatable, Sendable {
     public var conf: Double
     public var bbox: [Double]
     public var frameNumber: Int?
+    /// A species classifier's verdicts: `[classification category id, score]` pairs, best first.
+    public var classifications: [(category: String, score: Double)]?
+    /// The classifier's own top scores before geofencing and roll-up (`--include-raw-classifications`).
+    public var rawClassifications: [(category: String, score: Double)]?
+    /// Fields of detections read from other files that we do not model, kept in order.
+    public var extra: [(String, JSONValue)] = []
 
     public init(category: String, conf: Double, bbox: [Double], frameNumber: Int? = nil) {
         self.category = category
@@ -13,10 +19,29 @@ public struct DetectionResult: Equatable, Sendable {
         self.frameNumber = frameNumber
     }
 
+    public static func == (lhs: DetectionResult, rhs: DetectionResult) -> Bool {
+        lhs.json == rhs.json
+    }
+
     public var json: JSONValue {
         var fields: [(String, JSONValue)] = [("category", .string(category)), ("conf", .double(conf)), ("bbox", .array(bbox.map { .double($0) }))]
         if let frameNumber { fields.append(("frame_number", .int(frameNumber))) }
+        func pairs(_ list: [(category: String, score: Double)]) -> JSONValue {
+            .array(list.map { .array([.string($0.category), .double($0.score)]) })
+        }
+        if let classifications { fields.append(("classifications", pairs(classifications))) }
+        if let rawClassifications { fields.append(("raw_classifications", pairs(rawClassifications))) }
+        let known = Set(fields.map(\.0))
+        fields += extra.filter { !known.contains($0.0) }
         return .object(JSONObject(fields))
+    }
+
+    /// `[[id, score], ...]` as classifiers write them.
+    static func pairs(_ value: JSONValue?) -> [(category: String, score: Double)]? {
+        value?.array?.compactMap { pair in
+            guard let items = pair.array, items.count >= 2, let id = items[0].string, let score = items[1].number else { return nil }
+            return (id, score)
+        }
     }
 }
 
@@ -87,7 +112,12 @@ public struct ImageResult: Equatable, Sendable {
                 }
                 var frameNumber: Int?
                 if case let .int(number)? = d["frame_number"] { frameNumber = number }
-                return DetectionResult(category: category, conf: conf, bbox: box, frameNumber: frameNumber)
+                var detection = DetectionResult(category: category, conf: conf, bbox: box, frameNumber: frameNumber)
+                detection.classifications = DetectionResult.pairs(d["classifications"])
+                detection.rawClassifications = DetectionResult.pairs(d["raw_classifications"])
+                let known: Set<String> = ["category", "conf", "bbox", "frame_number", "classifications", "raw_classifications"]
+                detection.extra = d.entries.filter { !known.contains($0.key) }.map { ($0.key, $0.value) }
+                return detection
             }
         }
         if case let .int(value)? = object["width"] { width = value }

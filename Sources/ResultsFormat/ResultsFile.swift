@@ -8,6 +8,10 @@ public struct ResultsFile: Sendable {
     public var images: [ImageResult]
     public var detectionCategories: [(String, String)]
     public var info: JSONObject
+    /// A species classifier's categories (id -> name) and their full descriptions (id -> taxonomy
+    /// string), written after `info` as the reference's classifiers add them.
+    public var classificationCategories: [(String, String)]?
+    public var classificationCategoryDescriptions: [(String, String)]?
 
     public init(images: [ImageResult], detectionCategories: [(String, String)] = megadetectorCategories, info: JSONObject) {
         self.images = images
@@ -44,11 +48,19 @@ public struct ResultsFile: Sendable {
     }
 
     public var json: JSONValue {
-        .object(JSONObject([
+        var fields: [(String, JSONValue)] = [
             ("images", .array(images.map(\.json))),
             ("detection_categories", .object(JSONObject(detectionCategories.map { ($0.0, .string($0.1)) }))),
             ("info", .object(info)),
-        ]))
+        ]
+        if let classificationCategories {
+            fields.append(("classification_categories", .object(JSONObject(classificationCategories.map { ($0.0, .string($0.1)) }))))
+        }
+        if let classificationCategoryDescriptions {
+            fields.append(("classification_category_descriptions",
+                           .object(JSONObject(classificationCategoryDescriptions.map { ($0.0, .string($0.1)) }))))
+        }
+        return .object(JSONObject(fields))
     }
 
     /// The file's text exactly as the reference writer would produce it.
@@ -82,8 +94,11 @@ public struct ResultsFile: Sendable {
         guard let object = value.object else { throw ResultsFormatError.invalid(path: path, reason: "the top level is not an object") }
         guard let images = object["images"]?.array else { throw ResultsFormatError.invalid(path: path, reason: "no 'images' list") }
         let categories = object["detection_categories"]?.object?.entries.map { ($0.key, $0.value.string ?? "") } ?? []
-        return ResultsFile(images: try images.map(ImageResult.init(json:)), detectionCategories: categories,
-                           info: object["info"]?.object ?? JSONObject())
+        var file = ResultsFile(images: try images.map(ImageResult.init(json:)), detectionCategories: categories,
+                               info: object["info"]?.object ?? JSONObject())
+        file.classificationCategories = object["classification_categories"]?.object?.entries.map { ($0.key, $0.value.string ?? "") }
+        file.classificationCategoryDescriptions = object["classification_category_descriptions"]?.object?.entries.map { ($0.key, $0.value.string ?? "") }
+        return file
     }
 }
 

@@ -28,12 +28,20 @@ Writes next to this script:
 - expected_geofence.json: speciesnet's `geofence_animal_classification` and
   `roll_up_labels_to_first_matching_level` on 300 seeded random cases (a 14-taxon taxonomy, allow and
   block rules by country and region, random top-5 labels and scores, countries and regions).
+- model/taxonomy_release.txt, model/geofence_release.json: a taxonomy with the labels' ancestors and
+  geofence rules (coyote allowed only in North America, deer blocked in Great Britain, ...).
+- md_detections_camera_traps.json: the detection fixture's reference results
+  (../detect/expected_shared.json) for the camera-trap photos, the input of the classification runs.
+- expected_md_speciesnet_*.json: the reference's `run_md_and_speciesnet --detections_file` on them
+  with this model folder: `default` (roll-up, no geofence), `usa_ca` (--country USA --admin1_region CA),
+  `gbr_norollup_raw` (--country GBR --norollup --include_raw_classifications).
 - manifest.json: versions.
 """
 import copy
 import io
 import json
 import pickle
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -226,6 +234,51 @@ GEOFENCE = {
 }
 
 
+TAXONOMY_EXTRA = [
+    "5c7ce479-8a45-40b3-ae21-7c97dfae22f5;mammalia;cetartiodactyla;cervidae;odocoileus;virginianus;white-tailed deer",
+    "6e2f1a7c-0000-4000-8000-000000000001;mammalia;cetartiodactyla;cervidae;odocoileus;;odocoileus species",
+    "6e2f1a7c-0000-4000-8000-000000000002;mammalia;cetartiodactyla;cervidae;;;deer family",
+    "6e2f1a7c-0000-4000-8000-000000000003;mammalia;cetartiodactyla;;;;even-toed ungulate",
+    "3184697f-51ad-4608-9a28-9edb5500159c;mammalia;carnivora;canidae;canis;latrans;coyote",
+    "6e2f1a7c-0000-4000-8000-000000000004;mammalia;carnivora;canidae;canis;;canis species",
+    "6e2f1a7c-0000-4000-8000-000000000005;mammalia;carnivora;canidae;;;dog family",
+    "eeeb5d26-2a47-4d01-a3de-10b33ec0aee4;mammalia;carnivora;;;;carnivorous mammal",
+    "dfa04e3b-2b2c-49a5-b4bb-ff7fd9a5d0ad;mammalia;lagomorpha;leporidae;sylvilagus;;sylvilagus species",
+    "6e2f1a7c-0000-4000-8000-000000000006;mammalia;lagomorpha;leporidae;;;rabbit family",
+    "6e2f1a7c-0000-4000-8000-000000000007;mammalia;lagomorpha;;;;lagomorph",
+    "f2d233e3-80e3-433d-9687-e29ecc7a467a;mammalia;;;;;mammal",
+    "990ae9dd-7a59-4344-afcb-1b7b21368000;mammalia;primates;hominidae;homo;sapiens;human",
+    "f1856211-cfb7-4a5b-9158-c0f72fd09ee6;;;;;;blank",
+    "e2895ed5-780b-48f6-8a11-9e27cb594511;;;;;;vehicle",
+    "1f689929-883d-4dae-958c-3d57ab5b6c16;;;;;;animal",
+]
+MODEL_GEOFENCE = {
+    "mammalia;carnivora;canidae;canis;latrans": {"allow": {"USA": [], "CAN": [], "MEX": []}},
+    "mammalia;cetartiodactyla;cervidae;odocoileus;virginianus": {"block": {"GBR": [], "USA": ["CA"]}},
+    "mammalia;lagomorpha;leporidae;sylvilagus;": {"allow": {"USA": ["CA", "NV"], "MEX": []}},
+}
+
+
+def record_md_speciesnet(shared):
+    folder = HERE / "model"
+    (folder / "taxonomy_release.txt").write_text("\n".join(TAXONOMY_EXTRA) + "\n")
+    (folder / "geofence_release.json").write_text(json.dumps(MODEL_GEOFENCE, indent=1) + "\n")
+    detections = json.loads((HERE.parent / "detect" / "expected_shared.json").read_text())
+    detections["images"] = [image for image in detections["images"] if image["file"].startswith("camera-traps/")]
+    source = HERE / "md_detections_camera_traps.json"
+    source.write_text(json.dumps(detections, indent=1) + "\n")
+    commands = {}
+    for name, extra in [("default", []), ("usa_ca", ["--country", "USA", "--admin1_region", "CA"]),
+                        ("gbr_norollup_raw", ["--country", "GBR", "--norollup", "--include_raw_classifications"])]:
+        output = HERE / f"expected_md_speciesnet_{name}.json"
+        command = [sys.executable, "-m", "megadetector.detection.run_md_and_speciesnet", str(shared / "images"), str(output),
+                   "--detections_file", str(source), "--classification_model", str(folder), "--loader_workers", "1"] + extra
+        subprocess.run(command, check=True, capture_output=True, text=True)
+        commands[name] = " ".join(["run_md_and_speciesnet", "IMAGES", output.name, "--detections_file", source.name,
+                                   "--classification_model", "model"] + extra)
+    return commands
+
+
 def record_geofence():
     from speciesnet.geofence_utils import geofence_animal_classification, roll_up_labels_to_first_matching_level
     from speciesnet.taxonomy_utils import get_full_class_string
@@ -280,9 +333,12 @@ def main():
                 out.writestr(name, evil if name.endswith("data.pkl") else source.read(name))
     make_model_folder(tiny)
     record_geofence()
-    record_crops(Path(sys.argv[sys.argv.index("--shared") + 1]) if "--shared" in sys.argv else HERE.parents[3] / "shared")
+    shared = Path(sys.argv[sys.argv.index("--shared") + 1]) if "--shared" in sys.argv else HERE.parents[3] / "shared"
+    md_speciesnet_commands = record_md_speciesnet(shared.resolve())
+    record_crops(shared)
     (HERE / "manifest.json").write_text(json.dumps({
         "generator": "Tests/Fixtures/speciesnet/generate_speciesnet_fixtures.py",
+        "md_speciesnet_commands": md_speciesnet_commands,
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnx2torch": __import__("importlib.metadata").metadata.version("onnx2torch"),
                      "speciesnet": __import__("importlib.metadata").metadata.version("speciesnet"),
                      "numpy": np.__version__, "python": sys.version.split()[0]}}, indent=1) + "\n")

@@ -1,0 +1,126 @@
+import Foundation
+import Imaging
+import ResultsFormat
+
+/// Species labels for a MegaDetector results file, as the reference's `run_md_and_speciesnet` adds them
+/// (its classification step, `--detections_file`): every detection at or above the threshold (0.1) is
+/// cropped and classified; the top class is geofenced by country and region when one is given, else
+/// (or when geofencing left it alone) rolled up the taxonomy to the first level whose summed score
+/// passes 0.65; each detection gets `classifications` (and, when asked, `raw_classifications`: the
+/// classifier's own top scores), at most `topScores` of each, scores rounded to 3 decimals. Category
+/// ids are given in order of first appearance over the file's photos, detections, then classifications
+/// and raw ones, keyed by common name, as the reference numbers them.
+public struct DetectionClassification {
+    public struct Options: Sendable {
+        public var detectionThreshold = 0.1
+        public var rollUp = true
+        public var rollUpTargetConfidence = 0.65
+        public var country: String?
+        public var admin1Region: String?
+        public var topScores = 2
+        public var includeRawClassifications = false
+        /// speciesnet's `predict` default: the classifier's five best.
+        public var classifierTopK = 5
+
+        public init() {}
+    }
+
+    public let classifier: SpeciesNetClassifier
+    public let taxonomy: SpeciesNetTaxonomy
+    public let geofence: SpeciesNetGeofence
+    public let options: Options
+
+    public init(classifier: SpeciesNetClassifier, options: Options) throws {
+        self.classifier = classifier
+        self.options = options
+        taxonomy = try SpeciesNetTaxonomy(file: classifier.folder.taxonomyPath)
+        geofence = try SpeciesNetGeofence(file: classifier.folder.geofencePath)
+        if let country = options.country, country.count != 3 { throw SpeciesNetGeofence.InvalidRegion(code: country) }
+    }
+
+    /// One detection's verdict before ids are given: the chosen label and score, and the classifier's top.
+    struct Verdict {
+        var chosen: (label: String, score: Double)
+        var raw: [(label: String, score: Double)]
+    }
+
+    /// The classified results. `photo` turns a results entry's file name into a path to read.
+    public func run(_ results: ResultsFile, photo: (String) -> String, log: (String) -> Void = { _ in }) throws -> ResultsFile {
+        var verdicts: [Int: [Int: Verdict]] = [:]
+        for (imageIndex, image) in results.images.enumerated() {
+            guard let detections = image.detections, detections.contains(where: { $0.conf >= options.detectionThreshold }) else { continue }
+            let picture: RGBImage
+            do {
+                picture = try ImageDecoder.decode(path: photo(image.file)).image
+            } catch {
+                // As the reference: a photo that cannot be read keeps its detections unclassified.
+                log("Warning: failed to load image \(image.file): \(error)")
+                continue
+            }
+            for (detectionIndex, detection) in detections.enumerated() where detection.conf >= options.detectionThreshold {
+                guard let crop = SpeciesNetCrop.crop(picture, bbox: detection.bbox) else { continue }
+                let top = try classifier.classify(crop, top: options.classifierTopK)
+                verdicts[imageIndex, default: [:]][detectionIndex] = try verdict(for: top)
+            }
+        }
+        return try assign(verdicts, to: results)
+    }
+
+    /// `_process_classification_batch`: geofence first (with a country), roll-up unless geofenced.
+    func verdict(for top: [SpeciesNetClassifier.Classification]) throws -> Verdict {
+        let labels = top.map(\.label), scores = top.map { Double($0.score) }
+        var chosen = (label: labels.first ?? SpeciesNetTaxonomy.unknown, score: scores.first ?? 0)
+        var geofenced = false
+        if let country = options.country {
+            let result = try geofence.classify(labels: labels, scores: scores, country: country, admin1Region: options.admin1Region,
+                                               taxonomy: taxonomy)
+            if result.source != "classifier" {
+                geofenced = true
+                chosen = (result.label, result.score)
+            }
+        }
+        if options.rollUp, !geofenced,
+           let rolled = try geofence.rollUp(labels: labels, scores: scores, country: options.country, admin1Region: options.admin1Region,
+                                            levels: SpeciesNetTaxonomy.Level.allCases, threshold: options.rollUpTargetConfidence,
+                                            taxonomy: taxonomy, enabled: options.country != nil) {
+            chosen = (rolled.label, rolled.score)
+        }
+        return Verdict(chosen: chosen, raw: zip(labels, scores).map { ($0, $1) })
+    }
+
+    /// Ids by first appearance, then the classification fields, categories and info.
+    func assign(_ verdicts: [Int: [Int: Verdict]], to results: ResultsFile) throws -> ResultsFile {
+        var output = results
+        var idsByName: [String: String] = [:]
+        var categories: [(String, String)] = [], descriptions: [(String, String)] = []
+        func id(for label: String) throws -> String {
+            let name = try SpeciesNetTaxonomy.commonName(label)
+            if let id = idsByName[name] { return id }
+            let id = String(idsByName.count)
+            idsByName[name] = id
+            categories.append((id, name))
+            descriptions.append((id, label))
+            return id
+        }
+        for imageIndex in output.images.indices {
+            guard let byDetection = verdicts[imageIndex], var detections = output.images[imageIndex].detections else { continue }
+            for detectionIndex in detections.indices {
+                guard let verdict = byDetection[detectionIndex] else { continue }
+                let chosen = [verdict.chosen].prefix(options.topScores)
+                let raw = verdict.raw.prefix(options.topScores)
+                detections[detectionIndex].classifications = try chosen.map { (try id(for: $0.label), Self.round3($0.score)) }
+                let rawPairs = try raw.map { (try id(for: $0.label), Self.round3($0.score)) }
+                if options.includeRawClassifications { detections[detectionIndex].rawClassifications = rawPairs }
+            }
+            output.images[imageIndex].detections = detections
+        }
+        output.classificationCategories = categories
+        output.classificationCategoryDescriptions = descriptions
+        return output
+    }
+
+    /// Python's `round(x, 3)`: the decimal nearest to the double's exact value (printf's rounding).
+    static func round3(_ value: Double) -> Double {
+        Double(String(format: "%.3f", value)) ?? value
+    }
+}
