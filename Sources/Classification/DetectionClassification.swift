@@ -48,7 +48,8 @@ public struct DetectionClassification {
     public func run(_ results: ResultsFile, photo: (String) -> String, log: (String) -> Void = { _ in }) throws -> ResultsFile {
         var verdicts: [Int: [Int: Verdict]] = [:]
         for (imageIndex, image) in results.images.enumerated() {
-            guard let detections = image.detections, detections.contains(where: { $0.conf >= options.detectionThreshold }) else { continue }
+            // Clip entries (they carry a frame rate) are not classified yet: their frames would need reading.
+            guard image.frameRate == nil, let detections = image.detections, detections.contains(where: { $0.conf >= options.detectionThreshold }) else { continue }
             let picture: RGBImage
             do {
                 picture = try ImageDecoder.decode(path: photo(image.file)).image

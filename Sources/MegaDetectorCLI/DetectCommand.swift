@@ -7,6 +7,7 @@ import ModelFormats
 import ResultsFormat
 import Diagnostics
 import VideoDecoding
+import Classification
 
 struct DetectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,6 +39,9 @@ struct DetectCommand: AsyncParsableCommand {
     @Flag(help: "Search subfolders.") var recursive = false
     @Flag(help: "Write file names relative to the input folder (what Timelapse needs).") var outputRelativeFilenames = false
     @Option(help: "Keep detections with confidence at least this (for clips too: process_video's --json_confidence_threshold).") var threshold: Double = 0.005
+    @Option(help: "SpeciesNet model (folder, SPECIESNET or kaggle:google/speciesnet/pyTorch/VERSION): adds species labels to detections >= 0.1 (run_md_and_speciesnet).") var classifier: String?
+    @Option(help: "With --classifier: country for geofencing (ISO 3166-1 alpha-3).") var country: String?
+    @Option(help: "With --classifier and --country: region for geofencing (e.g. CA).") var admin1Region: String?
     @Option(help: "Clips: process every Nth frame, starting with the first (default: every frame).") var frameSample: Int?
     @Option(help: "Clips: process a frame every S seconds (turned into whole frames per clip, as the reference does).") var timeSample: Double?
     @Option(help: "Long side of the network input (default: the model's, 1280 for MDv5).") var imageSize: Int?
@@ -132,6 +136,13 @@ struct DetectCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
         }
+        let classification: DetectionClassification?
+        do {
+            classification = try loadClassification()
+        } catch {
+            FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
+            throw ExitCode(1)
+        }
         let runner = BatchRunner(detector: detector, progress: ProgressReporter(quiet: quiet))
         request.detectionCategories = mapping?.categories ?? ResultsFile.megadetectorCategories
         let signals = Self.installSignalHandlers { signal in runner.requestStop(signal: signal) }
@@ -149,12 +160,51 @@ struct DetectCommand: AsyncParsableCommand {
             let total = processed + reused
             let rate = seconds > 0 ? Double(total) / seconds : 0
             print("Finished inference for \(total) images in \(ProgressReporter.duration(seconds)) (\(String(format: "%.2f", rate)) images per second)")
+            if let classification {
+                do {
+                    try classify(with: classification, base: request.relativeBase)
+                } catch {
+                    FileHandle.standardError.write(Data("error: classification: \(ErrorMessage.sentence(for: error)) (the detections are in \(output))\n".utf8))
+                    throw ExitCode(1)
+                }
+            }
             print("Output file saved at \(output)")
         case let .interrupted(processed, checkpoint):
             let resume = Self.resumeCommand(checkpoint: checkpoint)
             FileHandle.standardError.write(Data("Interrupted after \(processed) new images; checkpoint written to \(checkpoint ?? "-"). Resume with: \(resume)\n".utf8))
             throw ExitCode(128 + (runner.stopSignal ?? SIGINT))
         }
+    }
+
+    /// --classifier and its geofence options, loaded before any photo is read so a missing model fails fast.
+    func loadClassification() throws -> DetectionClassification? {
+        guard let classifier else {
+            if country != nil || admin1Region != nil { throw ValidationError("--country and --admin1-region need --classifier") }
+            return nil
+        }
+        if admin1Region != nil, country == nil { throw ValidationError("--admin1-region needs --country") }
+        let folder = try SpeciesNetModels.resolve(classifier, cacheFolder: ModelRegistry.cacheFolder)
+        var options = DetectionClassification.Options()
+        options.country = country
+        options.admin1Region = admin1Region
+        return try DetectionClassification(classifier: try SpeciesNetClassifier(folder: folder, backend: engine.backend), options: options)
+    }
+
+    /// The second step of run_md_and_speciesnet: species labels for the detections just written.
+    func classify(with classification: DetectionClassification, base: String?) throws {
+        var results = try ResultsFile.read(path: output)
+        let photos = results.images.filter { !VideoFiles.isVideo($0.file) }
+        if photos.count < results.images.count, !quiet {
+            FileHandle.standardError.write(Data("Note: clips are not classified yet; their detections keep no species labels\n".utf8))
+        }
+        results = try classification.run(results, photo: { file in
+            file.hasPrefix("/") || base == nil ? file : (base! as NSString).appendingPathComponent(file)
+        }, log: { message in if !quiet { FileHandle.standardError.write(Data((message + "\n").utf8)) } })
+        results.info["classifier"] = .string(classifier ?? "")
+        results.info["classification_completion_time"] = .string(ClassifyCommand.timestamp())
+        try results.write(to: output)
+        let count = results.images.reduce(0) { $0 + ($1.detections ?? []).filter { $0.classifications != nil }.count }
+        print("Classified \(count) detections into \(results.classificationCategories?.count ?? 0) species categories")
     }
 
     /// The same command line with --resume-from-checkpoint pointing at the checkpoint just written.
