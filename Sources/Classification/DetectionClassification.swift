@@ -120,6 +120,16 @@ public struct DetectionClassification {
         return output
     }
 
+    /// The reference's `info` entries for the classification step, and the number of classified detections.
+    public static func record(classifier name: String, in results: inout ResultsFile, completed: Date = Date()) -> Int {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        results.info["classifier"] = .string(name)
+        results.info["classification_completion_time"] = .string(formatter.string(from: completed))
+        return results.images.reduce(0) { $0 + ($1.detections ?? []).filter { $0.classifications != nil }.count }
+    }
+
     /// Python's `round(x, 3)`: the decimal nearest to the double's exact value (printf's rounding).
     static func round3(_ value: Double) -> Double {
         Double(String(format: "%.3f", value)) ?? value

@@ -52,18 +52,9 @@ struct ClassifyCommand: ParsableCommand {
             var classified = try run.run(try ResultsFile.read(path: results), photo: { file in
                 file.hasPrefix("/") ? file : (imageFolder as NSString).appendingPathComponent(file)
             }, log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
-            classified.info["classifier"] = .string(classifier)
-            classified.info["classification_completion_time"] = .string(Self.timestamp())
+            let count = DetectionClassification.record(classifier: classifier, in: &classified)
             try classified.write(to: output)
-            let count = classified.images.reduce(0) { $0 + ($1.detections ?? []).filter { $0.classifications != nil }.count }
             print("Classified \(count) detections into \(classified.classificationCategories?.count ?? 0) categories; wrote \(output)")
         }
-    }
-
-    static func timestamp() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: Date())
     }
 }

@@ -200,10 +200,8 @@ struct DetectCommand: AsyncParsableCommand {
         results = try classification.run(results, photo: { file in
             file.hasPrefix("/") || base == nil ? file : (base! as NSString).appendingPathComponent(file)
         }, log: { message in if !quiet { FileHandle.standardError.write(Data((message + "\n").utf8)) } })
-        results.info["classifier"] = .string(classifier ?? "")
-        results.info["classification_completion_time"] = .string(ClassifyCommand.timestamp())
+        let count = DetectionClassification.record(classifier: classifier ?? "", in: &results)
         try results.write(to: output)
-        let count = results.images.reduce(0) { $0 + ($1.detections ?? []).filter { $0.classifications != nil }.count }
         print("Classified \(count) detections into \(results.classificationCategories?.count ?? 0) species categories")
     }
 
