@@ -4,10 +4,13 @@
 ///   Conv -> Relu (sole reader)              becomes Conv(activation: ReLU)
 ///   Add(x, Conv(...)) (sole reader)         becomes Conv(..., residual: x)
 ///   Conv(..., residual: x) -> Relu (sole reader) becomes Conv(..., residual: x, then ReLU)
+///   Conv -> Mul/Add(conv, per-channel constant) (sole reader) becomes Conv with scaled weights / bias
+///     (a BatchNorm an exporter left as Mul + Add, as tf2onnx does after Keras' depthwise convolutions)
 /// Results are identical up to float rounding; the fused forms run as oneDNN post-ops.
 public enum GraphFusion {
     public static func fuse(_ graph: Graph) throws -> Graph {
         var nodes = graph.nodes
+        foldChannelAffine(&nodes, constants: graph.constants, outputs: Set(graph.outputs))
         fuseActivations(&nodes, outputs: Set(graph.outputs))
         if graph.inputs.allSatisfy({ $0.shape.allSatisfy { $0 > 0 } }),
            let shapes = try? Graph(inputs: graph.inputs, outputs: graph.outputs, nodes: nodes, constants: graph.constants)
@@ -16,6 +19,51 @@ public enum GraphFusion {
             fuseResidualActivations(&nodes, outputs: Set(graph.outputs))
         }
         return try Graph(inputs: graph.inputs, outputs: graph.outputs, nodes: nodes, constants: graph.constants)
+    }
+
+    /// Folds a per-channel multiply or add that only reads a convolution into its weights and bias (in
+    /// double precision, then rounded once), repeatedly, so Mul then Add both fold.
+    private static func foldChannelAffine(_ nodes: inout [Graph.Node], constants: [String: Tensor], outputs: Set<String>) {
+        var folded = true
+        while folded {
+            folded = false
+            let readers = readers(nodes)
+            for index in nodes.indices {
+                guard let conv = nodes[index].operation as? Conv, conv.activation == .none, !conv.addsResidual,
+                      let convOut = nodes[index].outputs.first, !outputs.contains(convOut),
+                      let convReaders = readers[convOut], convReaders.count == 1 else { continue }
+                let reader = nodes[convReaders[0]]
+                guard let elementwise = reader.operation as? Elementwise, elementwise.function == .mul || elementwise.function == .add,
+                      reader.inputs.count == 2, reader.inputs.filter({ $0 == convOut }).count == 1,
+                      let other = reader.inputs.first(where: { $0 != convOut }), let constant = constants[other],
+                      constant.count == conv.outChannels, Self.isPerChannel(constant.shape, channels: conv.outChannels) else { continue }
+                let channels = conv.outChannels, perChannel = conv.weights.count / channels
+                var weights = conv.weights.values, bias = conv.bias
+                for channel in 0..<channels {
+                    let value = Double(constant.values[channel])
+                    if elementwise.function == .mul {
+                        for offset in 0..<perChannel {
+                            weights[channel * perChannel + offset] = Float(Double(weights[channel * perChannel + offset]) * value)
+                        }
+                        bias[channel] = Float(Double(bias[channel]) * value)
+                    } else {
+                        bias[channel] = Float(Double(bias[channel]) + value)
+                    }
+                }
+                let replacement = Conv(weights: Tensor(shape: conv.weights.shape, values: weights), bias: bias, strides: conv.strides,
+                                       pads: conv.pads, dilations: (conv.dilations.height, conv.dilations.width), groups: conv.groups)
+                nodes[index] = Graph.Node(name: nodes[index].name, operation: replacement, inputs: nodes[index].inputs, outputs: reader.outputs)
+                nodes.remove(at: convReaders[0])
+                folded = true
+                break
+            }
+        }
+    }
+
+    /// [C, 1, 1] or [1, C, 1, 1]: one value per channel of an NCHW tensor (a bare [C] would broadcast
+    /// along the width instead).
+    static func isPerChannel(_ shape: [Int], channels: Int) -> Bool {
+        shape == [channels, 1, 1] || shape == [1, channels, 1, 1]
     }
 
     private static func readers(_ nodes: [Graph.Node]) -> [String: [Int]] {

@@ -55,6 +55,38 @@ struct GraphFusionTests {
         }
     }
 
+    /// A BatchNorm left as Mul + Add after a depthwise convolution (tf2onnx's Keras exports), then SiLU
+    /// and a squeeze-excitation gate [N, C, 1, 1]: the Mul/Add fold into the convolution (then SiLU
+    /// fuses), a [C] constant (width-wise broadcast) does not fold, and the gate runs channels-last; all
+    /// equal the unfused graph on the reference backend.
+    @Test func foldsPerChannelAffineIntoConvolutions() throws {
+        var random = SeededGenerator(seed: 13)
+        let depthwise = Conv(weights: random.tensor([6, 1, 3, 3], scale: 0.4), bias: nil, pads: [1, 1, 1, 1], groups: 6)
+        let pointwise = Conv(weights: random.tensor([6, 6, 1, 1], scale: 0.4), bias: random.tensor([6]).values)
+        let constants = ["scale": random.tensor([1, 6, 1, 1]), "shift": random.tensor([6, 1, 1]), "gate": random.tensor([1, 6, 1, 1]),
+                         "wide": random.tensor([5])]
+        let graph = try Graph(inputs: [Graph.Input(name: "x", shape: [1, 6, 4, 5])], outputs: ["out", "wide_out"], nodes: [
+            Graph.Node(name: "dw", operation: depthwise, inputs: ["x"], outputs: ["dw"]),
+            Graph.Node(name: "scale", operation: Elementwise(.mul), inputs: ["scale", "dw"], outputs: ["scaled"]),
+            Graph.Node(name: "shift", operation: Elementwise(.add), inputs: ["scaled", "shift"], outputs: ["bn"]),
+            Graph.Node(name: "sig", operation: Unary(.activation(.sigmoid)), inputs: ["bn"], outputs: ["sig"]),
+            Graph.Node(name: "silu", operation: Elementwise(.mul), inputs: ["bn", "sig"], outputs: ["act"]),
+            Graph.Node(name: "excite", operation: Elementwise(.mul), inputs: ["act", "gate"], outputs: ["out"]),
+            Graph.Node(name: "pw", operation: pointwise, inputs: ["x"], outputs: ["pw"]),
+            Graph.Node(name: "wide", operation: Elementwise(.mul), inputs: ["pw", "wide"], outputs: ["wide_out"]),
+        ], constants: constants)
+        let fused = try GraphFusion.fuse(graph)
+        #expect(fused.nodes.count == 4)  // Conv(SiLU), excite, pointwise Conv, the [C] multiply
+        #expect((fused.nodes.first?.operation as? Conv)?.activation == .silu)
+        let input = ["x": random.tensor([1, 6, 4, 5])]
+        let shapes = ["x": [1, 6, 4, 5]]
+        let expected = try Network(graph: graph, backend: .reference, planningInputShapes: shapes).run(input)
+        for backend in ExecutionBackend.allCases {
+            let actual = try Network(graph: fused, backend: backend, planningInputShapes: shapes).run(input)
+            for name in ["out", "wide_out"] { #expect(actual[name]!.maxAbsoluteDifference(to: expected[name]!) < 1e-5, "\(backend) \(name)") }
+        }
+    }
+
     @Test func graphValidationCatchesUseBeforeDefinition() {
         #expect(throws: EngineError.self) {
             try Graph(inputs: [Graph.Input(name: "x", shape: [1])], outputs: ["y"], nodes: [

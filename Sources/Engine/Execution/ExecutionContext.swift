@@ -151,6 +151,29 @@ public final class ExecutionContext {
                 for i in 0..<a.count { z[i] = binary.function.apply(x[i], y[i]) }
                 release(b, ifCopyOf: arguments[1])
                 return [output]
+            case let binary as Elementwise where Self.channelGate(arguments[0].shape, arguments[1].shape) != nil:
+                // x [N, C, H, W] with a per-sample, per-channel gate [N, C, 1, 1] (squeeze-excitation's
+                // excite): channels-last, each pixel's channel vector against the gate.
+                let gateFirst = Self.channelGate(arguments[0].shape, arguments[1].shape)!
+                let tensor = channelsLast(arguments[gateFirst ? 1 : 0])
+                let gate = rowMajor(arguments[gateFirst ? 0 : 1])
+                let output = allocate(outputShapes[0], layout: .channelsLast)
+                let (n, c, pixels) = (tensor.shape[0], tensor.shape[1], tensor.shape[2] * tensor.shape[3])
+                let (x, g, z) = (tensor.buffer.pointer, gate.buffer.pointer, output.buffer.pointer)
+                for sample in 0..<n {
+                    let gates = g + sample * c
+                    for pixel in 0..<pixels {
+                        let offset = (sample * pixels + pixel) * c
+                        if gateFirst {
+                            for channel in 0..<c { z[offset + channel] = binary.function.apply(gates[channel], x[offset + channel]) }
+                        } else {
+                            for channel in 0..<c { z[offset + channel] = binary.function.apply(x[offset + channel], gates[channel]) }
+                        }
+                    }
+                }
+                release(tensor, ifCopyOf: arguments[gateFirst ? 1 : 0])
+                release(gate, ifCopyOf: arguments[gateFirst ? 0 : 1])
+                return [output]
             default:
                 break
             }
@@ -209,6 +232,17 @@ public final class ExecutionContext {
     }
 
     /// Runs a one-input channels-last kernel (source, destination, input shape) into a new value.
+    /// For a binary op between a 4-D tensor and a per-channel gate [N, C, 1, 1]: whether the gate is the
+    /// first operand (nil: not that shape pair).
+    static func channelGate(_ a: [Int], _ b: [Int]) -> Bool? {
+        func isGate(_ gate: [Int], of tensor: [Int]) -> Bool {
+            tensor.count == 4 && gate == [tensor[0], tensor[1], 1, 1] && tensor[2] * tensor[3] > 1
+        }
+        if isGate(b, of: a) { return false }
+        if isGate(a, of: b) { return true }
+        return nil
+    }
+
     private func channelsLastKernel(_ argument: RuntimeValue, _ outputShape: [Int],
                                     _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, [Int]) -> Void) -> RuntimeValue {
         let input = channelsLast(argument)

@@ -21,7 +21,11 @@ public enum ONNXModel {
         let dynamic = declared.contains { $0 <= 0 }
         var bound = inputShape
         if dynamic, bound == nil, declared.count == 4 {
-            bound = [max(declared[0], 1), declared[1], planningSize.height, planningSize.width]
+            // Only the dynamic dimensions: a batch of 1, and (NCHW detectors) the planning height and
+            // width. A classifier exported with only its batch dynamic ([-1, 480, 480, 3]) keeps its size.
+            bound = declared.enumerated().map { index, size in
+                size > 0 ? size : index == 0 ? 1 : index == 2 ? planningSize.height : index == 3 ? planningSize.width : size
+            }
         }
         // End-to-end exports (YOLOv10/YOLO26 with `end2end`): the graph ends in a top-k over the decoded
         // head ([1, 300, 6]). We run the network up to the decoded head and do the top-k ourselves.
