@@ -1,10 +1,11 @@
 import Foundation
 import Imaging
 import ResultsFormat
+import VideoDecoding
 
 /// Species labels for a MegaDetector results file, as the reference's `run_md_and_speciesnet` adds them
 /// (its classification step, `--detections_file`): every detection at or above the threshold (0.1) is
-/// cropped and classified; the top class is geofenced by country and region when one is given, else
+/// cropped (from its photo, or from its frame of a clip) and classified; the top class is geofenced by country and region when one is given, else
 /// (or when geofencing left it alone) rolled up the taxonomy to the first level whose summed score
 /// passes 0.65; each detection gets `classifications` (and, when asked, `raw_classifications`: the
 /// classifier's own top scores), at most `topScores` of each, scores rounded to 3 decimals. Category
@@ -48,8 +49,11 @@ public struct DetectionClassification {
     public func run(_ results: ResultsFile, photo: (String) -> String, log: (String) -> Void = { _ in }) throws -> ResultsFile {
         var verdicts: [Int: [Int: Verdict]] = [:]
         for (imageIndex, image) in results.images.enumerated() {
-            // Clip entries (they carry a frame rate) are not classified yet: their frames would need reading.
-            guard image.frameRate == nil, let detections = image.detections, detections.contains(where: { $0.conf >= options.detectionThreshold }) else { continue }
+            guard let detections = image.detections, detections.contains(where: { $0.conf >= options.detectionThreshold }) else { continue }
+            if image.frameRate != nil || VideoFiles.isVideo(image.file) {
+                verdicts[imageIndex] = try clipVerdicts(image, detections: detections, path: photo(image.file), log: log)
+                continue
+            }
             let picture: RGBImage
             do {
                 picture = try ImageDecoder.decode(path: photo(image.file)).image
@@ -65,6 +69,31 @@ public struct DetectionClassification {
             }
         }
         return try assign(verdicts, to: results)
+    }
+
+    /// A clip's detections (`_process_video_detections`): the frames that hold detections at or above
+    /// the threshold are read (as the detector read them), and each detection is cropped from its frame.
+    func clipVerdicts(_ entry: ImageResult, detections: [DetectionResult], path: String, log: (String) -> Void) throws -> [Int: Verdict] {
+        var byFrame: [Int: [Int]] = [:]
+        for (index, detection) in detections.enumerated() where detection.conf >= options.detectionThreshold {
+            guard let frame = detection.frameNumber else { continue }
+            byFrame[frame, default: []].append(index)
+        }
+        guard !byFrame.isEmpty else { return [:] }
+        var verdicts: [Int: Verdict] = [:]
+        do {
+            let frames = try SampledFrames(path: path, frames: byFrame.keys.sorted())
+            while let (number, image) = frames.next() {
+                for index in byFrame[number] ?? [] {
+                    guard let crop = SpeciesNetCrop.crop(image, bbox: detections[index].bbox) else { continue }
+                    verdicts[index] = try verdict(for: try classifier.classify(crop, top: options.classifierTopK))
+                }
+            }
+        } catch let error as VideoError {
+            // As the reference: a clip that cannot be read keeps its detections unclassified.
+            log("Warning: failed to process video \(entry.file): \(error)")
+        }
+        return verdicts
     }
 
     /// `_process_classification_batch`: geofence first (with a country), roll-up unless geofenced.

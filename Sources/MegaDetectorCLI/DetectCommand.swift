@@ -193,10 +193,6 @@ struct DetectCommand: AsyncParsableCommand {
     /// The second step of run_md_and_speciesnet: species labels for the detections just written.
     func classify(with classification: DetectionClassification, base: String?) throws {
         var results = try ResultsFile.read(path: output)
-        let photos = results.images.filter { !VideoFiles.isVideo($0.file) }
-        if photos.count < results.images.count, !quiet {
-            FileHandle.standardError.write(Data("Note: clips are not classified yet; their detections keep no species labels\n".utf8))
-        }
         results = try classification.run(results, photo: { file in
             file.hasPrefix("/") || base == nil ? file : (base! as NSString).appendingPathComponent(file)
         }, log: { message in if !quiet { FileHandle.standardError.write(Data((message + "\n").utf8)) } })

@@ -35,6 +35,27 @@ struct ClassifyCommandTests {
         #expect(ours.info["classifier"]?.string?.hasSuffix("speciesnet/model") == true)
     }
 
+    /// Clips: each detection is cropped from its frame, read as the detector read it (rotated clip included).
+    @Test func clipDetectionsAreClassifiedFromTheirFrames() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-classify-clips-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let run = try Fixtures.runCLI(["classify", VideoDetectTests.fixtures.appendingPathComponent("expected_frame_sample_10.json").path,
+                                       VideoDetectTests.clips.path, output, "--classifier", Self.folder.appendingPathComponent("model").path,
+                                       "--detection-threshold", "0.005"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let ours = try ResultsFile.read(path: output)
+        let expected = try ResultsFile.read(path: Self.folder.appendingPathComponent("expected_md_speciesnet_clips.json").path)
+        #expect(ours.classificationCategoryDescriptions.map { $0.map(\.1) } == expected.classificationCategoryDescriptions.map { $0.map(\.1) })
+        var classified = 0
+        for (mine, theirs) in zip(ours.images, expected.images) {
+            for (a, b) in zip(mine.detections ?? [], theirs.detections ?? []) {
+                if b.classifications != nil { classified += 1 }
+                #expect(a.json == b.json, "\(mine.file): \(a.json) vs \(b.json)")
+            }
+        }
+        #expect(classified > 100)
+    }
+
     @Test func badGeofenceArgumentsAreRefused() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-classify-\(UUID().uuidString).json").path
         let base = ["classify", Self.folder.appendingPathComponent("md_detections_camera_traps.json").path, "/nonexistent", output,

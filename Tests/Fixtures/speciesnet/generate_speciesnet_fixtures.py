@@ -35,6 +35,9 @@ Writes next to this script:
 - expected_md_speciesnet_*.json: the reference's `run_md_and_speciesnet --detections_file` on them
   with this model folder: `default` (roll-up, no geofence), `usa_ca` (--country USA --admin1_region CA),
   `gbr_norollup_raw` (--country GBR --norollup --include_raw_classifications).
+- expected_md_speciesnet_clips.json: the same on the video fixture's clips and the reference's
+  process_video results (../video/expected_frame_sample_10.json), classifying detections >= 0.005 (the
+  test detector's clip detections are all 0.005); `--clips-only` makes just this file.
 - manifest.json: versions.
 """
 import copy
@@ -279,6 +282,14 @@ def record_md_speciesnet(shared):
     return commands
 
 
+def record_clips():
+    output = HERE / "expected_md_speciesnet_clips.json"
+    command = [sys.executable, "-m", "megadetector.detection.run_md_and_speciesnet", str(HERE.parent / "video" / "clips"), str(output),
+               "--detections_file", str(HERE.parent / "video" / "expected_frame_sample_10.json"), "--classification_model",
+               str(HERE / "model"), "--loader_workers", "1", "--detection_confidence_threshold_for_classification", "0.005"]
+    subprocess.run(command, check=True, capture_output=True, text=True)
+
+
 def record_geofence():
     from speciesnet.geofence_utils import geofence_animal_classification, roll_up_labels_to_first_matching_level
     from speciesnet.taxonomy_utils import get_full_class_string
@@ -307,6 +318,9 @@ def record_geofence():
 
 
 def main():
+    if "--clips-only" in sys.argv:
+        record_clips()
+        return
     rng = np.random.default_rng(20261207)
     model = build_graph(rng)
     onnx.save(model, HERE / "speciesnet_like_tiny.onnx")
@@ -335,6 +349,7 @@ def main():
     record_geofence()
     shared = Path(sys.argv[sys.argv.index("--shared") + 1]) if "--shared" in sys.argv else HERE.parents[3] / "shared"
     md_speciesnet_commands = record_md_speciesnet(shared.resolve())
+    record_clips()
     record_crops(shared)
     (HERE / "manifest.json").write_text(json.dumps({
         "generator": "Tests/Fixtures/speciesnet/generate_speciesnet_fixtures.py",
