@@ -19,12 +19,7 @@ public final class SampledFrames {
     public private(set) var framesReturned = 0
 
     public init(path: String, sampling: FrameSampling, maximumPixels: Int = VideoReader.defaultMaximumPixels) throws(VideoError) {
-        reader = try VideoReader(path: path, maximumPixels: maximumPixels)
-        // OpenCV's open_video() in the reference reads the first frame to decide that the clip opened.
-        let first: RGBImage?
-        do { first = try reader.read() } catch { throw .unopenable(path: path, reason: error.description) }
-        guard let first else { throw .unopenable(path: path, reason: "no frame decodes") }
-        firstFrame = first
+        (reader, firstFrame) = try Self.open(path, maximumPixels: maximumPixels)
         (interval, samplingWarning) = sampling.interval(frameRate: reader.frameRate)
         wanted = nil
         lastWanted = Int.max
@@ -33,15 +28,21 @@ public final class SampledFrames {
 
     /// Frames `numbers` only (numbers past the clip's end are never reached).
     public init(path: String, frames numbers: [Int], maximumPixels: Int = VideoReader.defaultMaximumPixels) throws(VideoError) {
-        reader = try VideoReader(path: path, maximumPixels: maximumPixels)
-        let first: RGBImage?
-        do { first = try reader.read() } catch { throw .unopenable(path: path, reason: error.description) }
-        guard let first else { throw .unopenable(path: path, reason: "no frame decodes") }
-        firstFrame = first
+        (reader, firstFrame) = try Self.open(path, maximumPixels: maximumPixels)
         interval = 1
         samplingWarning = nil
         wanted = Set(numbers)
         lastWanted = numbers.max() ?? -1
+    }
+
+    /// The reader and its first frame: OpenCV's open_video() in the reference reads the first frame to
+    /// decide that the clip opened.
+    private static func open(_ path: String, maximumPixels: Int) throws(VideoError) -> (VideoReader, RGBImage) {
+        let reader = try VideoReader(path: path, maximumPixels: maximumPixels)
+        let first: RGBImage?
+        do { first = try reader.read() } catch { throw .unopenable(path: path, reason: error.description) }
+        guard let first else { throw .unopenable(path: path, reason: "no frame decodes") }
+        return (reader, first)
     }
 
     public var frameRate: Double { reader.frameRate }
