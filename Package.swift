@@ -63,7 +63,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "ModelFormats", dependencies: ["Engine", "CZlib"], swiftSettings: optimisedAlways),
         // Species classification (SpeciesNet): crops, the classifier, its labels.
-        .target(name: "Classification", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat", "VideoDecoding"], swiftSettings: optimisedAlways),
+        .target(name: "Classification", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat", "VideoDecoding", "Detection"], swiftSettings: optimisedAlways),
         .executableTarget(
             name: "MegaDetectorCLI",
             dependencies: [
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Detection", "TestSupport"]),
-        .testTarget(name: "ClassificationTests", dependencies: ["Classification", "Imaging", "ModelFormats", "Engine", "ResultsFormat", "TestSupport"]),
+        .testTarget(name: "ClassificationTests", dependencies: ["Classification", "Imaging", "ModelFormats", "Engine", "ResultsFormat", "Detection", "TestSupport"]),
         .testTarget(name: "VideoDecodingTests", dependencies: ["VideoDecoding", "Imaging", "TestSupport"]),
         .testTarget(name: "ResultsFormatTests", dependencies: ["ResultsFormat", "TestSupport"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),

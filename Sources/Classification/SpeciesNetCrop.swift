@@ -22,7 +22,20 @@ public enum SpeciesNetCrop {
         guard let top = truncated(bbox[1] * Double(image.height)), let left = truncated(bbox[0] * Double(image.width)),
               let height = truncated(bbox[3] * Double(image.height)), let width = truncated(bbox[2] * Double(image.width)),
               height > 0, width > 0, height <= 1 << 16, width <= 1 << 16 else { return nil }
-        let source = Crop(image: image, top: top, left: left, height: height, width: width)
+        return resized(Crop(image: image, top: top, left: left, height: height, width: width), size: size)
+    }
+
+    /// The input of a `full_image` model: the photo's top and bottom cut off (30 % of its height, but
+    /// at most 400 rows in all), the rest centred as torchvision's `center_crop` places it, full width.
+    public static func centreCrop(_ image: RGBImage, size: Int = SpeciesNetCrop.size) -> RGBImage {
+        let height = max(Int(Double(image.height) * (1.0 - 0.3)), image.height - 400)
+        // int(round((H - h) / 2.0)): Python's round, half to even.
+        let top = Int((Double(image.height - height) / 2.0).rounded(.toNearestOrEven))
+        return resized(Crop(image: image, top: top, left: 0, height: max(height, 1), width: image.width), size: size)
+    }
+
+    static func resized(_ source: Crop, size: Int) -> RGBImage {
+        let (height, width) = (source.height, source.width)
         let rows = axisWeights(input: height, output: size), columns = axisWeights(input: width, output: size)
         var pixels = [UInt8](repeating: 0, count: size * size * 3)
         pixels.withUnsafeMutableBufferPointer { out in

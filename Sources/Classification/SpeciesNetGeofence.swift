@@ -28,6 +28,7 @@ public struct SpeciesNetGeofence: Sendable {
 
     public struct InvalidRegion: Error, CustomStringConvertible {
         public let code: String
+        public init(code: String) { self.code = code }
         public var description: String { "invalid country or region code \(code) (a country is 3 letters, ISO 3166-1 alpha-3; a region 2, as in the geofence file)" }
     }
 

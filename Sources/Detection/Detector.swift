@@ -145,6 +145,29 @@ public final class Detector {
     public func detect(tensor: Tensor, imageWidth: Int, imageHeight: Int) throws -> [DetectionResult] {
         if let fasterRCNN { return Self.records(try fasterRCNN.detect(preprocessed: tensor, state: fasterRCNNState), threshold: configuration.threshold) }
         guard let model else { return [] }
+        return BoxMapping.detections(try suppressedBoxes(tensor), inputWidth: tensor.shape[3], inputHeight: tensor.shape[2], imageWidth: imageWidth,
+                                     imageHeight: imageHeight, threshold: configuration.threshold,
+                                     inverse: model.info.modelType == .ultralytics ? .ultralytics : .yolov5, category: categoryName)
+    }
+
+    /// The photo's boxes before MegaDetector's truncation, in NMS order (for writers with other
+    /// conventions: speciesnet rounds to 4 decimals). YOLO models only.
+    public func detectBoxes(_ image: RGBImage) throws -> [BoxMapping.MappedBox] {
+        guard let model, fasterRCNN == nil else { throw DetectionError.unsupportedForTensorFlowGraphs("speciesnet output (--output-format speciesnet)") }
+        let tensor = configuration.networkInput(image)
+        return BoxMapping.mappedBoxes(try suppressedBoxes(tensor), inputWidth: tensor.shape[3], inputHeight: tensor.shape[2],
+                                      imageWidth: image.width, imageHeight: image.height, threshold: configuration.threshold,
+                                      inverse: model.info.modelType == .ultralytics ? .ultralytics : .yolov5, category: categoryName)
+    }
+
+    /// MegaDetector's 1-based category, or the class mapping's key.
+    private func categoryName(_ index: Int) -> String? {
+        configuration.classMapping.map { $0[index] ?? String(index) } ?? String(index + 1)
+    }
+
+    /// The network's output through the model family's box selection, in network-input pixels.
+    private func suppressedBoxes(_ tensor: Tensor) throws -> [PixelBox] {
+        guard let model else { return [] }
         let output: Tensor
         if configuration.augment {
             guard let maximumStride = model.info.strides.max() else { throw DetectionError.augmentationUnavailable }
@@ -170,12 +193,7 @@ public final class Detector {
         if configuration.classMapping == nil, let bad = boxes.first(where: { $0.classIndex > 2 }) {
             throw DetectionError.unexpectedClass(bad.classIndex)
         }
-        let mapping = configuration.classMapping
-        return BoxMapping.detections(boxes, inputWidth: tensor.shape[3], inputHeight: tensor.shape[2], imageWidth: imageWidth,
-                                     imageHeight: imageHeight, threshold: configuration.threshold,
-                                     inverse: model.info.modelType == .ultralytics ? .ultralytics : .yolov5) { index in
-            mapping.map { $0[index] ?? String(index) } ?? String(index + 1)
-        }
+        return boxes
     }
 
     private func forward(_ tensor: Tensor) throws -> Tensor {

@@ -20,7 +20,7 @@ public final class ProgressReporter: @unchecked Sendable {
         self.interactive = interactive ?? (isatty(STDERR_FILENO) == 1)
     }
 
-    func begin(total: Int, alreadyDone: Int) {
+    public func begin(total: Int, alreadyDone: Int) {
         lock.lock()
         defer { lock.unlock() }
         self.total = total
@@ -31,7 +31,7 @@ public final class ProgressReporter: @unchecked Sendable {
         if alreadyDone > 0 { emit("Resuming: \(alreadyDone) of \(total) images already done") }
     }
 
-    func advance(file: String, failed: Bool) {
+    public func advance(file: String, failed: Bool) {
         lock.lock()
         defer { lock.unlock() }
         done += 1
@@ -63,13 +63,13 @@ public final class ProgressReporter: @unchecked Sendable {
         }
     }
 
-    func note(_ message: String) {
+    public func note(_ message: String) {
         lock.lock()
         defer { lock.unlock() }
         emit(message)
     }
 
-    func end() {
+    public func end() {
         lock.lock()
         defer { lock.unlock() }
         if interactive && !quiet { FileHandle.standardError.write(Data("\n".utf8)) }

@@ -42,6 +42,12 @@ struct DetectCommand: AsyncParsableCommand {
     @Option(help: "SpeciesNet model (folder, SPECIESNET or kaggle:google/speciesnet/pyTorch/VERSION): adds species labels to detections >= 0.1 (run_md_and_speciesnet).") var classifier: String?
     @Option(help: "With --classifier: country for geofencing (ISO 3166-1 alpha-3).") var country: String?
     @Option(help: "With --classifier and --country: region for geofencing (e.g. CA).") var admin1Region: String?
+    @Option(help: "With --classifier: classify detections at least this confident.") var detectionThresholdForClassification: Double = 0.1
+    @Option(help: "md: a MegaDetector results file; speciesnet: speciesnet's own predictions.json (run_model: its detector settings, boxes above 0.01, and its ensemble's processed_classification per box; needs --classifier; photos only).") var outputFormat: OutputFormat = .md
+    @Flag(help: "With --output-format speciesnet: start again instead of keeping the entries of an existing OUTPUT (speciesnet's default is to keep them).") var ignoreExistingPredictions = false
+    @Flag(help: "With --output-format speciesnet: no geofencing in the ensemble (speciesnet's --nogeofence).") var noGeofence = false
+    @Option(help: "With --output-format speciesnet: classify at most this many boxes per photo, the most confident.") var maxClassificationsPerImage: Int?
+    @Option(help: "With --output-format speciesnet: classes reported per box (speciesnet's default 2; the ensemble sees 5).") var maxClassificationsPerDetection: Int = 2
     @Option(help: "Clips: process every Nth frame, starting with the first (default: every frame).") var frameSample: Int?
     @Option(help: "Clips: process a frame every S seconds (turned into whole frames per clip, as the reference does).") var timeSample: Double?
     @Option(help: "Long side of the network input (default: the model's, 1280 for MDv5).") var imageSize: Int?
@@ -78,6 +84,10 @@ struct DetectCommand: AsyncParsableCommand {
             }
         }
         if stopped { return }
+        if outputFormat == .speciesnet {
+            try reportingErrors { try runSpeciesNet() }
+            return
+        }
         engine.apply()
         let modelPath: String
         let detector: Detector
@@ -178,6 +188,9 @@ struct DetectCommand: AsyncParsableCommand {
 
     /// --classifier and its geofence options, loaded before any photo is read so a missing model fails fast.
     func loadClassification() throws -> DetectionClassification? {
+        if ignoreExistingPredictions || noGeofence || maxClassificationsPerImage != nil {
+            throw ValidationError("--ignore-existing-predictions, --no-geofence and --max-classifications-per-image go with --output-format speciesnet")
+        }
         guard let classifier else {
             if country != nil || admin1Region != nil { throw ValidationError("--country and --admin1-region need --classifier") }
             return nil
@@ -187,6 +200,7 @@ struct DetectCommand: AsyncParsableCommand {
         var options = DetectionClassification.Options()
         options.country = country
         options.admin1Region = admin1Region
+        options.detectionThreshold = detectionThresholdForClassification
         return try DetectionClassification(classifier: try SpeciesNetClassifier(folder: folder, backend: engine.backend), options: options)
     }
 

@@ -1,33 +1,37 @@
 /// Serialises `JSONValue` exactly as Python's `json.dump(obj, indent=1, ensure_ascii=True)` does (the
 /// reference writer): one space per level, `", "`-free item separators with newlines, `": "` after
-/// keys, `\uXXXX` for everything outside ASCII, and Python's `repr` for floats.
+/// keys, `\uXXXX` for everything outside ASCII, and Python's `repr` for floats. `asciiOnly: false` is
+/// `ensure_ascii=False` (speciesnet's writer): text as it is, only quotes, backslashes and control
+/// characters escaped.
 public enum JSONWriter {
-    public static func serialize(_ value: JSONValue, indent: Int? = 1) -> String {
-        serialize(value, indent: indent, level: 0)
+    public static func serialize(_ value: JSONValue, indent: Int? = 1, asciiOnly: Bool = true) -> String {
+        var output = ""
+        write(value, level: 0, indent: indent, asciiOnly: asciiOnly, into: &output)
+        return output
     }
 
     /// `value` as it appears nested `level` deep in a larger document (its inner lines indented to
     /// match), for writers that emit a document piece by piece.
     public static func serialize(_ value: JSONValue, indent: Int?, level: Int) -> String {
         var output = ""
-        write(value, level: level, indent: indent, into: &output)
+        write(value, level: level, indent: indent, asciiOnly: true, into: &output)
         return output
     }
 
-    private static func write(_ value: JSONValue, level: Int, indent: Int?, into out: inout String) {
+    private static func write(_ value: JSONValue, level: Int, indent: Int?, asciiOnly: Bool, into out: inout String) {
         switch value {
         case .null: out += "null"
         case let .bool(flag): out += flag ? "true" : "false"
         case let .int(number): out += String(number)
         case let .double(number): out += pythonRepr(number)
-        case let .string(text): writeString(text, into: &out)
+        case let .string(text): writeString(text, asciiOnly: asciiOnly, into: &out)
         case let .array(items):
             if items.isEmpty { out += "[]"; return }
             out += "["
             for (index, item) in items.enumerated() {
                 if index > 0 { out += indent == nil ? ", " : "," }
                 newline(level + 1, indent, &out)
-                write(item, level: level + 1, indent: indent, into: &out)
+                write(item, level: level + 1, indent: indent, asciiOnly: asciiOnly, into: &out)
             }
             newline(level, indent, &out)
             out += "]"
@@ -37,9 +41,9 @@ public enum JSONWriter {
             for (index, entry) in object.entries.enumerated() {
                 if index > 0 { out += indent == nil ? ", " : "," }
                 newline(level + 1, indent, &out)
-                writeString(entry.key, into: &out)
+                writeString(entry.key, asciiOnly: asciiOnly, into: &out)
                 out += ": "
-                write(entry.value, level: level + 1, indent: indent, into: &out)
+                write(entry.value, level: level + 1, indent: indent, asciiOnly: asciiOnly, into: &out)
             }
             newline(level, indent, &out)
             out += "}"
@@ -52,7 +56,7 @@ public enum JSONWriter {
         out += String(repeating: " ", count: level * indent)
     }
 
-    private static func writeString(_ text: String, into out: inout String) {
+    private static func writeString(_ text: String, asciiOnly: Bool, into out: inout String) {
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -64,7 +68,7 @@ public enum JSONWriter {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if scalar.value < 0x20 || scalar.value > 0x7E {
+                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E) {
                     if scalar.value > 0xFFFF {
                         let value = scalar.value - 0x10000
                         out += hex(0xD800 + (value >> 10)) + hex(0xDC00 + (value & 0x3FF))
