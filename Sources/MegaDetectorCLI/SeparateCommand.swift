@@ -26,6 +26,8 @@ struct SeparateCommand: ParsableCommand {
     @Option(help: "Box line width with --render-boxes.") var lineThickness: Int = 8
     @Option(help: "Grow boxes by this many pixels with --render-boxes.") var boxExpansion: Int = 3
     @Option(help: "Comma-separated category names to blur on the copies, e.g. person.") var categoryNamesToBlur: String?
+    @Option(help: "Species folders inside animals/, e.g. \"white-tailed deer=0.75,coyote=0.6\": a photo whose animals carry one listed classification above its score goes to animals/NAME/, several to animals/multiple/, none to animals/unclassified/ (names as in classification_categories).") var classificationThresholds: String?
+    @Option(help: "With --classification-thresholds: the score above which an unlisted classification counts.") var unlistedCategoryThreshold: Double = 0.5
 
     func run() throws {
         try reportingErrors {
@@ -43,6 +45,8 @@ struct SeparateCommand: ParsableCommand {
             options.renderBoxes = renderBoxes
             options.lineThickness = lineThickness
             options.boxExpansion = boxExpansion
+            options.classificationThresholds = try Self.thresholds(classificationThresholds)
+            options.unlistedClassificationThreshold = unlistedCategoryThreshold
             options.blurCategories = Set((categoryNamesToBlur ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             let actions = try FolderSeparation.run(options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
             if dryRun {
@@ -53,5 +57,18 @@ struct SeparateCommand: ParsableCommand {
             print("Separated \(actions.count) photos: " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
                   + (dryRun ? " (dry run: nothing changed)" : ""))
         }
+    }
+
+    /// "deer=0.75,cow=0.75" -> ["deer": 0.75, "cow": 0.75].
+    static func thresholds(_ text: String?) throws -> [String: Double] {
+        var thresholds: [String: Double] = [:]
+        for token in (text ?? "").split(separator: ",") {
+            let parts = token.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count == 2, let value = Double(parts[1].trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--classification-thresholds: \(token) is not NAME=SCORE")
+            }
+            thresholds[String(parts[0])] = value
+        }
+        return thresholds
     }
 }

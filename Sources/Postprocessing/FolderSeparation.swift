@@ -30,6 +30,11 @@ public struct FolderSeparation {
         public var boxExpansion = 3
         /// Category names whose above-threshold boxes are blurred on the copies (privacy).
         public var blurCategories: Set<String> = []
+        /// Species folders inside `animals/` (the reference's `--classification_thresholds`): classification
+        /// name -> the score a classification must pass (strictly). Empty: no species folders.
+        public var classificationThresholds: [String: Double] = [:]
+        /// A classification not in `classificationThresholds` counts as present above this (strictly).
+        public var unlistedClassificationThreshold = 0.5
 
         public init(resultsPath: String, inputFolder: String, outputFolder: String) {
             self.resultsPath = resultsPath
@@ -46,6 +51,7 @@ public struct FolderSeparation {
     }
 
     public enum Failure: Error, CustomStringConvertible {
+        case unknownClassification(String, available: [String])
         case outputNotEmpty(String)
         case absolutePath(String)
         case missingPhoto(String)
@@ -54,6 +60,9 @@ public struct FolderSeparation {
 
         public var description: String {
             switch self {
+            case let .unknownClassification(name, available):
+                return available.isEmpty ? "species folders need a results file with classifications (classification_categories); this one has none"
+                    : "\(name) is not a classification category of this results file (it has: \(available.sorted().joined(separator: ", ")))"
             case let .outputNotEmpty(path): return "output folder \(path) exists and is not empty (use --allow-existing-directory to add to it, e.g. to finish an interrupted move)"
             case let .absolutePath(file): return "results file holds an absolute path (\(file)); separation needs paths relative to the input folder"
             case let .missingPhoto(path): return "cannot find \(path) (use --allow-missing-files to skip missing photos)"
@@ -79,6 +88,10 @@ public struct FolderSeparation {
         let names = results.detectionCategories.map(\.1).sorted()
         let categoryNames = Dictionary(results.detectionCategories, uniquingKeysWith: { first, _ in first })
         let thresholds = Dictionary(uniqueKeysWithValues: names.map { ($0, options.categoryThresholds[$0] ?? defaultThreshold) })
+        let classificationNames = Dictionary(results.classificationCategories ?? [], uniquingKeysWith: { first, _ in first })
+        for name in options.classificationThresholds.keys where !classificationNames.values.contains(name) {
+            throw Failure.unknownClassification(name, available: Array(classificationNames.values))
+        }
         var folders = ["empty": "empty", "failure": "processing_failure"]
         for length in 1...max(names.count, 1) where !names.isEmpty {
             for combination in combinations(names, length) {
@@ -112,8 +125,13 @@ public struct FolderSeparation {
                 key = "failure"
                 empty = true
             }
+            var folder = folders[key]!
+            if key == "animal", !options.classificationThresholds.isEmpty {
+                let animals = (image.detections ?? []).filter { categoryNames[$0.category] == "animal" && $0.conf >= thresholds["animal"]! }
+                folder = (folder as NSString).appendingPathComponent(speciesFolder(animals, names: classificationNames, options: options))
+            }
             let source = (options.inputFolder as NSString).appendingPathComponent(image.file)
-            let target = ((options.outputFolder as NSString).appendingPathComponent(folders[key]!) as NSString).appendingPathComponent(image.file)
+            let target = ((options.outputFolder as NSString).appendingPathComponent(folder) as NSString).appendingPathComponent(image.file)
             // Boxes of the categories that put the photo in its folder, each at its own threshold.
             let shown = (image.detections ?? []).filter { detection in
                 guard let name = categoryNames[detection.category] else { return false }
@@ -128,6 +146,27 @@ public struct FolderSeparation {
             actions.append(action)
         }
         return actions
+    }
+
+    /// The species folder of a photo whose only category above threshold is animal, from its animal
+    /// boxes above threshold: the one listed species found (any classification of a box, not only
+    /// the first), "multiple" for several listed ones (or, as the reference's code has it, one listed
+    /// with two or more unlisted ones above their bar), "unclassified" for none.
+    static func speciesFolder(_ animals: [DetectionResult], names: [String: String], options: Options) -> String {
+        var listed: Set<String> = [], unlisted: Set<String> = []
+        for detection in animals {
+            for (category, score) in detection.classifications ?? [] {
+                guard let name = names[category] else { continue }
+                if let threshold = options.classificationThresholds[name] {
+                    if score > threshold { listed.insert(name) }
+                } else if score > options.unlistedClassificationThreshold {
+                    unlisted.insert(name)
+                }
+            }
+        }
+        if listed.isEmpty { return "unclassified" }
+        if listed.count > 1 || unlisted.count > 1 { return "multiple" }
+        return listed.first!
     }
 
     /// One photo: decide, then copy or move it. A move is a rename when possible; otherwise copy to a

@@ -3,7 +3,9 @@ import ResultsFormat
 import Diagnostics
 
 /// Loading a results file for a post-processing command: validated first (our validator, the
-/// reference's rules), so malformed input is refused with the problem and its position.
+/// reference's rules), so malformed input is refused with the problem and its position. Entries that
+/// keep their detections next to a failure (run_md_and_speciesnet's crops it could not classify) are
+/// read as the reference's tools read them: by their detections.
 public enum ResultsInput {
     public static func load(_ path: String) throws -> ResultsFile {
         _ = try loadDocument(path)
@@ -17,7 +19,7 @@ public enum ResultsInput {
         }
         let document: JSONValue
         do { document = try JSONParser.parse([UInt8](data)) } catch { throw ResultsFormatError.invalid(path: path, reason: ErrorMessage.sentence(for: error)) }
-        let report = ResultsValidator.validate(document)
+        let report = ResultsValidator.validate(document, keptDetectionsOnFailure: true)
         guard report.isValid, let object = document.object else {
             throw ResultsFormatError.invalid(path: path, reason: report.errors.first ?? "not an object")
         }

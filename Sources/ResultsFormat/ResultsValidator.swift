@@ -14,10 +14,13 @@ public struct ResultsValidator {
 
     static let videoExtensions: Set<String> = ["mp4", "avi", "mpeg", "mpg", "mov", "mkv", "flv"]
 
-    public static func validate(_ document: JSONValue) -> Report {
+    /// `keptDetectionsOnFailure`: accept an image with both a failure and detections, as
+    /// run_md_and_speciesnet writes one whose crops could not all be classified (the reference's
+    /// validator refuses it; its post-processing tools, which do not validate, read it).
+    public static func validate(_ document: JSONValue, keptDetectionsOnFailure: Bool = false) -> Report {
         var report = Report()
         do {
-            try check(document, &report)
+            try check(document, keptDetectionsOnFailure: keptDetectionsOnFailure, &report)
         } catch let failure as Failure {
             report.errors.append(failure.message)
         } catch {
@@ -28,7 +31,7 @@ public struct ResultsValidator {
 
     struct Failure: Error { let message: String }
 
-    private static func check(_ document: JSONValue, _ report: inout Report) throws {
+    private static func check(_ document: JSONValue, keptDetectionsOnFailure: Bool = false, _ report: inout Report) throws {
         func fail(_ message: String) -> Failure { Failure(message: message) }
         guard let root = document.object else { throw fail("Input data is not a dict") }
         guard let infoValue = root["info"] else { throw fail("Input does not contain info field") }
@@ -96,7 +99,7 @@ public struct ResultsValidator {
                     guard failure.string != nil else { throw fail("Image \(file) has an illegal [failure] value: \(failure)") }
                     if image["detections"] == nil {
                         report.warnings.append("Image \(file) has a failure value, should also have a null detections array")
-                    } else if image["detections"] != .null {
+                    } else if image["detections"] != .null, !(keptDetectionsOnFailure && image["detections"]?.array != nil) {
                         throw fail("Image \(file) has a failure value but a non-null detections array")
                     }
                 }

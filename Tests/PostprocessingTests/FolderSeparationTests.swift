@@ -27,6 +27,10 @@ struct FolderSeparationTests {
         if name == "shared" {
             return (detect.appendingPathComponent("expected_shared.json").path, try Fixtures.requireShared().appendingPathComponent("images").path)
         }
+        if name == "species" {
+            let results = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/speciesnet/expected_md_speciesnet_default.json")
+            return (results.path, try Fixtures.requireShared().appendingPathComponent("images").path)
+        }
         return (detect.appendingPathComponent("expected_synthetic.json").path, detect.appendingPathComponent("synthetic").path)
     }
 
@@ -53,6 +57,21 @@ struct FolderSeparationTests {
     @Test(.requires(.shared), arguments: try cases(source: "shared"))
     func sameTreeAsTheReferenceOnSharedPhotos(_ name: String) throws {
         try Self.checkSameTree(name)
+    }
+
+    /// Species folders inside animals/ (--classification-thresholds) on run_md_and_speciesnet's output.
+    @Test(.requires(.shared), arguments: try cases(source: "species"))
+    func sameSpeciesFoldersAsTheReference(_ name: String) throws {
+        try Self.checkSameTree(name)
+    }
+
+    @Test func speciesFoldersNeedClassificationsOfThatName() throws {
+        let source = try Self.source("synthetic")
+        let output = Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try Fixtures.runCLI(["separate", source.results, source.photos, output.path, "--classification-thresholds", "deer=0.5"])
+        #expect(result.status == 1 && result.stderr.contains("classification_categories); this one has none"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("animals").path))
     }
 
     static func checkSameTree(_ name: String) throws {

@@ -24,6 +24,8 @@ SOURCES = {
     "synthetic": (ROOT / "Tests" / "Fixtures" / "detect" / "expected_synthetic.json",
                   ROOT / "Tests" / "Fixtures" / "detect" / "synthetic"),
     "shared": (ROOT / "Tests" / "Fixtures" / "detect" / "expected_shared.json", ROOT.parent / "shared" / "images"),
+    # run_md_and_speciesnet's output (species labels) on the shared camera-trap photos.
+    "species": (ROOT / "Tests" / "Fixtures" / "speciesnet" / "expected_md_speciesnet_default.json", ROOT.parent / "shared" / "images"),
 }
 
 # (source, name, reference arguments, our arguments)
@@ -37,6 +39,16 @@ SEPARATE_CASES = [
      ["--threshold", "0.03", "--animal-threshold", "0.05", "--person-threshold", "0.02"]),
     ("synthetic", "skip_empty", ["--threshold", "0.05", "--skip_empty_images"], ["--threshold", "0.05", "--skip-empty"]),
     ("synthetic", "file_default_threshold", [], []),
+    # People and vehicles held above every confidence, so photos with animals land in animals/ and its
+    # species folders (the random-weight detector sees people and vehicles everywhere).
+    ("species", "species_folders", ["--animal_threshold", "0.2", "--human_threshold", "0.9995", "--vehicle_threshold", "0.9995",
+                                    "--classification_thresholds", "sylvilagus species=0.25,human=0.1"],
+     ["--animal-threshold", "0.2", "--person-threshold", "0.9995", "--vehicle-threshold", "0.9995",
+      "--classification-thresholds", "sylvilagus species=0.25,human=0.1"]),
+    ("species", "species_one_listed", ["--animal_threshold", "0.2", "--human_threshold", "0.9995", "--vehicle_threshold", "0.9995",
+                                       "--classification_thresholds", "sylvilagus species=0.3"],
+     ["--animal-threshold", "0.2", "--person-threshold", "0.9995", "--vehicle-threshold", "0.9995",
+      "--classification-thresholds", "sylvilagus species=0.3"]),
 ]
 
 
@@ -322,7 +334,8 @@ def main():
         "generator": "Tests/Fixtures/postprocessing/generate_postprocessing_fixtures.py",
         "megadetector": version("megadetector"),
         "sources": {"synthetic": ["Tests/Fixtures/detect/expected_synthetic.json", "Tests/Fixtures/detect/synthetic"],
-                    "shared": ["Tests/Fixtures/detect/expected_shared.json", "../shared/images"]},
+                    "shared": ["Tests/Fixtures/detect/expected_shared.json", "../shared/images"],
+                    "species": ["Tests/Fixtures/speciesnet/expected_md_speciesnet_default.json", "../shared/images"]},
         "separate": separate_cases(),
     }
     (HERE / "expected_separate.json").write_text(json.dumps(expected, indent=1) + "\n")
