@@ -98,9 +98,16 @@ public struct SpeciesNetPredictionRun {
         }
         switch classifier.folder.type {
         case .alwaysCrop:
-            for index in selectedForClassification(boxes.map { Double($0.box.score) }) {
-                guard let crop = SpeciesNetCrop.crop(image, bbox: boxes[index].box.normalizedBox) else { continue }
-                detections[index] = try classified(detections[index], crop: crop, pairedWith: boxes[index].label, confidence: Double(boxes[index].box.score))
+            let selected = selectedForClassification(boxes.map { Double($0.box.score) })
+            let crops = selected.map { SpeciesNetCrop.crop(image, bbox: boxes[$0].box.normalizedBox) }
+            // A box with no pixels (zero width or height once truncated) makes torchvision's resize
+            // raise; speciesnet's pipeline then fails the photo's classification and keeps its detections.
+            if crops.contains(where: { $0 == nil }) {
+                log("Warning: \(filepath) has a box too small to crop; its classification fails, as in speciesnet")
+                return entry(filepath: filepath, failures: ["CLASSIFIER"], detections: detections)
+            }
+            for (index, crop) in zip(selected, crops) {
+                detections[index] = try classified(detections[index], crop: crop!, pairedWith: boxes[index].label, confidence: Double(boxes[index].box.score))
             }
         case .fullImage:
             // The classification belongs to a whole-photo pseudo-detection written first; the ensemble

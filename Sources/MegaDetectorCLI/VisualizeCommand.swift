@@ -21,6 +21,7 @@ struct VisualizeCommand: ParsableCommand {
     @Option(help: "Comma-separated category names to blur, e.g. person.") var blurCategories: String?
     @Option(help: "Box line width.") var boxThickness: Int = 4
     @Option(help: "Label text height in pixels.") var labelFontSize: Int = 16
+    @Option(help: "Draw species labels (classifications) at or above this score under each box.") var classificationConfidenceThreshold: Double = 0.1
 
     func run() throws {
         try reportingErrors {
@@ -36,6 +37,7 @@ struct VisualizeCommand: ParsableCommand {
             options.blurCategories = Set((blurCategories ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             options.boxThickness = boxThickness
             options.labelFontSize = labelFontSize
+            options.classificationConfidence = classificationConfidenceThreshold
             let rendered = try ResultsVisualizer.run(options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
             print("Rendered \(rendered.filter { $0.output != nil }.count) of \(rendered.count) images; open \(outputDir)/index.html")
         }

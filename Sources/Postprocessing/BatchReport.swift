@@ -25,6 +25,8 @@ public enum BatchReport {
         public var targetRecall = 0.9
         public var imageWidth = 800
         public var workers = ProcessInfo.processInfo.activeProcessorCount
+        /// Best classifications below this go to the "unreliable" species page (the reference's 0.5).
+        public var classificationConfidenceThreshold = 0.5
         public init(outputFolder: String) { self.outputFolder = outputFolder }
     }
 
@@ -100,9 +102,15 @@ public enum BatchReport {
         }
         let imagesFolder = (options.outputFolder as NSString).appendingPathComponent("images")
         try fileManager.createDirectory(atPath: imagesFolder, withIntermediateDirectories: true)
-        let renderer = DetectionRenderer(threshold: threshold, categories: names)
+        let speciesNames = results.classificationCategories.map { Dictionary($0, uniquingKeysWith: { first, _ in first }) }
+        func makeRenderer(from lowest: Double) -> DetectionRenderer {
+            var renderer = DetectionRenderer(threshold: lowest, categories: names)
+            renderer.classificationNames = speciesNames
+            renderer.classificationThreshold = options.classificationConfidenceThreshold
+            return renderer
+        }
         // Almost-detections are shown with the boxes that put them there (drawn from the lower threshold).
-        let almostRenderer = DetectionRenderer(threshold: options.almostDetectionThreshold ?? threshold, categories: names)
+        let renderer = makeRenderer(from: threshold), almostRenderer = makeRenderer(from: options.almostDetectionThreshold ?? threshold)
         let outcomes = ConcurrentSlots<String>(count: sample.count)
         let jobs = sample, classes = classOf
         DispatchQueue.concurrentPerform(iterations: max(min(options.workers, jobs.count), 1)) { worker in
@@ -123,6 +131,18 @@ public enum BatchReport {
         for (index, image) in sample.enumerated() {
             pagesByClass[classOf[image.file] ?? "failures", default: []].append((image, outcomes.get(index)))
             if let evaluation = evaluationClassOf[image.file] { pagesByClass[evaluation, default: []].append((image, outcomes.get(index))) }
+            if let speciesNames {
+                for page in speciesPages(image, kind: classOf[image.file] ?? "failures", threshold: threshold,
+                                         classificationThreshold: options.classificationConfidenceThreshold, names: speciesNames) {
+                    pagesByClass[page, default: []].append((image, outcomes.get(index)))
+                }
+            }
+        }
+        let speciesPageNames = pagesByClass.keys.filter { $0.hasPrefix("class_") }.sorted()
+        for page in speciesPageNames {
+            let members = pagesByClass[page] ?? []
+            try writeClassPage(page, members, total: members.count, threshold: threshold, folder: options.outputFolder,
+                               fileName: speciesPageFile(page))
         }
         let classNames = counts.keys.sorted { order($0) < order($1) || (order($0) == order($1) && $0 < $1) }
         // With ground truth all four evaluation pages exist (the index links each cell, even a 0).
@@ -131,7 +151,13 @@ public enum BatchReport {
             try writeClassPage(kind, pagesByClass[kind] ?? [], total: counts[kind] ?? summary.evaluationCounts[kind] ?? 0,
                                threshold: threshold, folder: options.outputFolder, groundTruth: groundTruthLabels)
         }
-        try writeIndex(summary, classNames: classNames, results: results, options: options)
+        var speciesSection = ""
+        if speciesNames != nil {
+            speciesSection = speciesIndexSection(pages: pagesByClass.filter { $0.key.hasPrefix("class_") }.mapValues(\.count),
+                                                 counts: speciesCounts(results, classificationThreshold: options.classificationConfidenceThreshold),
+                                                 results: results, classificationThreshold: options.classificationConfidenceThreshold)
+        }
+        try writeIndex(summary, classNames: classNames, results: results, options: options, extra: speciesSection)
         return summary
     }
 
@@ -167,6 +193,8 @@ public enum BatchReport {
         case "fp": return "False positives"
         case "fn": return "False negatives"
         case "tn": return "True negatives"
+        case "class_unreliable": return "Species: unreliable classifications"
+        case _ where kind.hasPrefix("class_"): return "Species: " + kind.dropFirst("class_".count)
         default: return "Detections: " + kind.dropFirst("detections_".count).replacingOccurrences(of: "_", with: ", ")
         }
     }
@@ -174,7 +202,7 @@ public enum BatchReport {
     static let style = "<style>body{font-family:sans-serif;margin:20px}img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}</style>"
 
     static func writeClassPage(_ kind: String, _ members: [(ImageResult, String?)], total: Int, threshold: Double, folder: String,
-                               groundTruth: [String: [String]] = [:]) throws {
+                               groundTruth: [String: [String]] = [:], fileName: String? = nil) throws {
         var html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>\(HTML.escape(title(kind)))</title>\(style)</head><body>\n"
         html += "<h1>\(HTML.escape(title(kind)))</h1>\n<p>\(total) images in all, \(members.count) sampled. <a href=\"index.html\">Back to the summary</a></p>\n"
         for (image, rendered) in members {
@@ -189,10 +217,10 @@ public enum BatchReport {
             }
         }
         html += "</body></html>\n"
-        try AtomicFile.write(Data(html.utf8), to: (folder as NSString).appendingPathComponent(kind + ".html"))
+        try AtomicFile.write(Data(html.utf8), to: (folder as NSString).appendingPathComponent((fileName ?? kind) + ".html"))
     }
 
-    static func writeIndex(_ summary: Summary, classNames: [String], results: ResultsFile, options: Options) throws {
+    static func writeIndex(_ summary: Summary, classNames: [String], results: ResultsFile, options: Options, extra: String = "") throws {
         let total = results.images.count
         var html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Detection results preview</title>\(style)</head><body>\n"
         html += "<h1>Detection results preview</h1>\n"
@@ -217,6 +245,7 @@ public enum BatchReport {
             let (tp, fp, fn) = (Double(confusion[1][1]), Double(confusion[0][1]), Double(confusion[1][0]))
             html += String(format: "<p>Precision %.1f%%, recall %.1f%% at this threshold.</p>\n", tp + fp > 0 ? 100 * tp / (tp + fp) : 0, tp + fn > 0 ? 100 * tp / (tp + fn) : 0)
         }
+        html += extra
         html += "</body></html>\n"
         try AtomicFile.write(Data(html.utf8), to: (options.outputFolder as NSString).appendingPathComponent("index.html"))
     }

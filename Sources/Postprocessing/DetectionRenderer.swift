@@ -12,6 +12,12 @@ public struct DetectionRenderer: Sendable {
     public var labelFontSize: Int
     /// Category id -> name, for labels.
     public var categories: [String: String]
+    /// Classification id -> name: species labels under the detection's (`coyote: 87.3%`), as the
+    /// reference draws them; nil draws none.
+    public var classificationNames: [String: String]?
+    /// Classifications below this score are not drawn (the reference's report default).
+    public var classificationThreshold = 0.5
+    public var maxClassifications = 3
 
     public init(threshold: Double = 0.2, boxThickness: Int = 4, boxExpansion: Int = 0, labelFontSize: Int = 16,
                 categories: [String: String] = Dictionary(uniqueKeysWithValues: ResultsFile.megadetectorCategories)) {
@@ -48,6 +54,17 @@ public struct DetectionRenderer: Sendable {
         "\(categories[detection.category] ?? detection.category): \(Int((detection.conf * 100).rounded()))%"
     }
 
+    /// The detection's label, then one line per classification drawn: the name in lower case and the
+    /// score in percent to one decimal (`round_float(100 * conf, 1)`, printed as Python prints it).
+    public func labels(_ detection: DetectionResult) -> [String] {
+        guard let names = classificationNames else { return [label(detection)] }
+        let shown = (detection.classifications ?? []).prefix(maxClassifications).filter { $0.score >= classificationThreshold }
+        return [label(detection)] + shown.map { category, score in
+            let percent = Double(String(format: "%.1f", 100 * score)) ?? 100 * score
+            return "\((names[category] ?? category).lowercased()): \(JSONWriter.pythonRepr(percent))%"
+        }
+    }
+
     /// Draws every detection at or above the threshold, lowest confidence first so the most confident
     /// box ends on top.
     public func render(_ detections: [DetectionResult], on image: inout RGBImage, font: Font? = Font.standard) {
@@ -56,15 +73,20 @@ public struct DetectionRenderer: Sendable {
             let box = pixelBox(detection.bbox, width: image.width, height: image.height)
             image.strokeRectangle(x0: box.x0, y0: box.y0, x1: box.x1, y1: box.y1, thickness: boxThickness, color: color)
             guard let font else { continue }
-            let text = font.rasterize(label(detection), size: labelFontSize)
+            // One band per line, stacked: the detection's label on top, species lines below it.
+            let texts = labels(detection).map { font.rasterize($0, size: labelFontSize) }
             let margin = max(labelFontSize / 8, 1)
-            let bandHeight = text.height + 2 * margin
-            let above = box.y0 - boxThickness / 2 - bandHeight >= 0
-            let bandTop = above ? box.y0 - boxThickness / 2 - bandHeight : box.y0 + (boxThickness + 1) / 2
+            let totalHeight = texts.reduce(0) { $0 + $1.height + 2 * margin }
+            let above = box.y0 - boxThickness / 2 - totalHeight >= 0
+            var bandTop = above ? box.y0 - boxThickness / 2 - totalHeight : box.y0 + (boxThickness + 1) / 2
             let bandLeft = box.x0 - boxThickness / 2
-            image.fill(x0: bandLeft, y0: bandTop, x1: bandLeft + text.width + 2 * margin, y1: bandTop + bandHeight, color: color)
-            image.blend(coverage: text.coverage, maskWidth: text.width, maskHeight: text.height, x: bandLeft + margin,
-                        y: bandTop + margin, color: .black)
+            for text in texts {
+                let bandHeight = text.height + 2 * margin
+                image.fill(x0: bandLeft, y0: bandTop, x1: bandLeft + text.width + 2 * margin, y1: bandTop + bandHeight, color: color)
+                image.blend(coverage: text.coverage, maskWidth: text.width, maskHeight: text.height, x: bandLeft + margin,
+                            y: bandTop + margin, color: .black)
+                bandTop += bandHeight
+            }
         }
     }
 

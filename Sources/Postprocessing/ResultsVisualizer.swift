@@ -24,6 +24,8 @@ public struct ResultsVisualizer {
         public var boxThickness = 4
         public var boxExpansion = 0
         public var labelFontSize = 16
+        /// Species labels at or above this score are drawn under the detection's (the reference's 0.1).
+        public var classificationConfidence = 0.1
 
         public init(resultsPath: String, outputFolder: String) {
             self.resultsPath = resultsPath
@@ -49,8 +51,10 @@ public struct ResultsVisualizer {
             images = Array(images.shuffled(using: &generator).prefix(sample)).sorted { $0.file < $1.file }
         }
         try FileManager.default.createDirectory(atPath: options.outputFolder, withIntermediateDirectories: true)
-        let renderer = DetectionRenderer(threshold: options.confidence, boxThickness: options.boxThickness,
+        var renderer = DetectionRenderer(threshold: options.confidence, boxThickness: options.boxThickness,
                                          boxExpansion: options.boxExpansion, labelFontSize: options.labelFontSize, categories: names)
+        renderer.classificationNames = results.classificationCategories.map { Dictionary($0, uniquingKeysWith: { first, _ in first }) }
+        renderer.classificationThreshold = options.classificationConfidence
         let blurIds = Set(names.filter { options.blurCategories.contains($0.value) }.map(\.key))
         var rendered: [Rendered] = []
         for image in images {

@@ -120,11 +120,12 @@ public enum Fixtures {
     }
 
     /// Runs the CLI; returns exit status, stdout and stderr.
-    public static func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws
+    public static func runCLI(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws
         -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = cli
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -9,7 +9,10 @@ Run from the repository root with the reference environment:
         [--ensemble-only | --predictions-only]
 
 SHARED is the shared data folder (default: the `shared` folder beside the repository); the photos are
-SHARED/images/camera-traps/* plus the unreadable SHARED/images/edge-cases/animl_error_img_zero_bytes.JPG.
+SHARED/images/camera-traps/* (sorted by name) plus the unreadable
+SHARED/images/edge-cases/animl_error_img_zero_bytes.JPG, last. The always_crop runs classify detections
+at or above 0.5 and leave out the photos where speciesnet would crop such a detection to an empty image
+(see DETECTION_THRESHOLD_FOR_CLASSIFICATION); the full_image run takes every photo.
 
 Writes next to this script:
 - expected_ensemble.json: `speciesnet.ensemble_prediction_combiner.combine_predictions` with the real
@@ -30,11 +33,13 @@ Writes next to this script:
   `batch_cases` are the test file's multi-item cases (several detections at once, an empty list, and a
   length mismatch that raises ValueError).
 - expected_predictions_{default,ken,usa_ca,full_image}.json: speciesnet's own output of
-  `SpeciesNet(model).predict(filepaths=..., run_mode="single_thread", batch_size=1, predictions_json=...)`
+  `SpeciesNet(model).predict(filepaths=..., run_mode="single_thread", batch_size=1,
+  detection_threshold_for_classification=0.5, predictions_json=...)`
   (no country / country KEN / country USA + admin1_region CA / the same model folder with info.json
   "type": "full_image"), byte for byte as speciesnet wrote it except that the absolute photo paths are
   made relative to SHARED ("images/camera-traps/x.jpg").
-- predictions_manifest.json: the calls, the photo order, the threshold and the versions.
+- predictions_manifest.json: the calls, each run's photo order, the photos left out and why, the
+  threshold and the versions.
 """
 import importlib.metadata
 import inspect
@@ -326,6 +331,14 @@ PREDICTION_RUNS = [
     ("full_image", "full_image", None, None),
 ]
 UNREADABLE = "edge-cases/animl_error_img_zero_bytes.JPG"
+# speciesnet crops each detection at or above the threshold with int(width * image width) columns and
+# int(height * image height) rows; the test detector finds many boxes of zero width or height (some at
+# 0.99), and speciesnet then stops the whole run (torchvision's resize refuses an empty crop). At the
+# default 0.1 one photo alone has a classifiable detection and no empty crop; at 0.5, 21 of the 35
+# camera-trap photos have no empty crop and 6 of them 14 classified detections between them. The
+# always_crop runs classify at 0.5 and leave out the photos with an empty crop at or above it; the
+# full_image run crops nothing and takes every photo.
+DETECTION_THRESHOLD_FOR_CLASSIFICATION = 0.5
 
 
 def photo_list(shared):
@@ -345,22 +358,49 @@ def make_model_folder(target, model_type):
     (target / "info.json").write_text(json.dumps(info, indent=1) + "\n")
 
 
+def photos_with_empty_crops(folder, filepaths, threshold):
+    """The photos for which speciesnet's always_crop preprocessing would crop a detection at or above
+    `threshold` to zero rows or columns, found with speciesnet's own detector, image loading and
+    detection selection: {filepath: [the offending detections]}."""
+    from speciesnet.detector import SpeciesNetDetector
+    from speciesnet.utils import load_rgb_image, select_detections_for_classification
+    detector = SpeciesNetDetector(str(folder))
+    empty = {}
+    for filepath in filepaths:
+        image = load_rgb_image(filepath)
+        if image is None:
+            continue
+        detections = detector.predict(filepath, detector.preprocess(image)).get("detections") or []
+        offending = [detections[i] for i in select_detections_for_classification(detections, threshold)
+                     if int(detections[i]["bbox"][2] * image.width) == 0 or int(detections[i]["bbox"][3] * image.height) == 0]
+        if offending:
+            empty[filepath] = offending
+    return empty
+
+
 def record_predictions(shared):
     from speciesnet import SpeciesNet
-    from speciesnet.constants import DEFAULT_DETECTION_THRESHOLD_FOR_CLASSIFICATION, DEFAULT_MAX_CLASSIFICATIONS_PER_DETECTION
-    filepaths = photo_list(shared)
+    from speciesnet.constants import DEFAULT_MAX_CLASSIFICATIONS_PER_DETECTION
+    all_photos = photo_list(shared)
     prefix = str(shared) + "/"
     calls = {}
     with tempfile.TemporaryDirectory(prefix="speciesnet-predictions-") as temporary:
         temporary = Path(temporary)
+        screening = temporary / "model_screening"
+        make_model_folder(screening, "always_crop")
+        empty = photos_with_empty_crops(screening, all_photos, DETECTION_THRESHOLD_FOR_CLASSIFICATION)
+        left_out = {path[len(prefix):]: f"{len(found)} detection{'s' if len(found) != 1 else ''} at or above {DETECTION_THRESHOLD_FOR_CLASSIFICATION} crop to an empty "
+                    f"image (highest confidence {max(d['conf'] for d in found):.4f}); speciesnet would stop the run"
+                    for path, found in empty.items()}
         for name, model_type, country, region in PREDICTION_RUNS:
+            filepaths = all_photos if model_type == "full_image" else [path for path in all_photos if path not in empty]
             folder = temporary / f"model_{name}"
             make_model_folder(folder, model_type)
             output = temporary / f"predictions_{name}.json"
             model = SpeciesNet(str(folder), components="all", geofence=True, multiprocessing=False)
             arguments = dict(filepaths=filepaths, country=country, admin1_region=region, run_mode="single_thread", batch_size=1,
                              progress_bars=False, predictions_json=str(output),
-                             detection_threshold_for_classification=DEFAULT_DETECTION_THRESHOLD_FOR_CLASSIFICATION,
+                             detection_threshold_for_classification=DETECTION_THRESHOLD_FOR_CLASSIFICATION,
                              max_classifications_per_image=None,
                              max_classifications_per_detection=DEFAULT_MAX_CLASSIFICATIONS_PER_DETECTION)
             model.predict(**arguments)
@@ -375,12 +415,14 @@ def record_predictions(shared):
                                             "info_json_changes": {"detector": "md_v5_tiny.pt", "type": model_type}},
                            "constructor": "speciesnet.SpeciesNet(MODEL_FOLDER, components='all', geofence=True, multiprocessing=False)",
                            "predict_arguments": shown,
+                           "files": [path[len(prefix):] for path in filepaths],
                            "equivalent_cli": " ".join(["python -m speciesnet.scripts.run_model --filepaths_txt FILES --model MODEL_FOLDER",
-                                                       f"--predictions_json expected_predictions_{name}.json --noprogress_bars --batch_size 1"]
+                                                       f"--predictions_json expected_predictions_{name}.json --noprogress_bars --batch_size 1",
+                                                       f"--detection_threshold_for_classification {DETECTION_THRESHOLD_FOR_CLASSIFICATION}"]
                                                       + ([f"--country {country}"] if country else [])
                                                       + ([f"--admin1_region {region}"] if region else []))
                                                + " (run_model offers only --run_mode multi_thread / multi_process; these files come from run_mode='single_thread')"}
-    return calls, [path[len(prefix):] for path in filepaths]
+    return calls, left_out
 
 
 def versions():
@@ -397,18 +439,16 @@ def main():
         record_ensemble()
     if "--ensemble-only" in sys.argv:
         return
-    import torch
-    from speciesnet.constants import DEFAULT_DETECTION_THRESHOLD_FOR_CLASSIFICATION, DEFAULT_MAX_CLASSIFICATIONS_PER_DETECTION, FORMAT_VERSION
-    torch.manual_seed(0)
-    calls, files = record_predictions(shared)
+    from speciesnet.constants import DEFAULT_MAX_CLASSIFICATIONS_PER_DETECTION, FORMAT_VERSION
+    calls, left_out = record_predictions(shared)
     (HERE / "predictions_manifest.json").write_text(json.dumps({
         "generator": "Tests/Fixtures/speciesnet/generate_speciesnet_predictions.py",
         "format_version": FORMAT_VERSION,
         "filepaths_relative_to": "the shared data folder (SHARED); speciesnet was given SHARED/<file> as absolute paths and "
                                  "the SHARED/ prefix was removed from its output text",
-        "files": files,
         "unreadable_files": [f"images/{UNREADABLE}"],
-        "detection_threshold_for_classification": DEFAULT_DETECTION_THRESHOLD_FOR_CLASSIFICATION,
+        "left_out_of_always_crop_runs": left_out,
+        "detection_threshold_for_classification": DETECTION_THRESHOLD_FOR_CLASSIFICATION,
         "max_classifications_per_image": None,
         "max_classifications_per_detection": DEFAULT_MAX_CLASSIFICATIONS_PER_DETECTION,
         "device": "cpu",
