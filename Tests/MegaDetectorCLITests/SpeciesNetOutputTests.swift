@@ -19,6 +19,9 @@ struct SpeciesNetOutputTests {
         ("default", ["--detection-threshold-for-classification", "0.5"]),
         ("ken", ["--detection-threshold-for-classification", "0.5", "--country", "KEN"]),
         ("usa_ca", ["--detection-threshold-for-classification", "0.5", "--country", "USA", "--admin1-region", "CA"]),
+        // The photos left out above, at the default 0.1, from run_model's default (multi-thread) pipeline:
+        // an empty crop fails the photo's classification and keeps its detections.
+        ("empty_crops", ["--country", "KEN"]),
     ]
 
     /// Runs ours on the fixture's photos, in its order, from the shared folder; returns our file and the reference's.
@@ -27,7 +30,7 @@ struct SpeciesNetOutputTests {
         let expectedURL = folder.appendingPathComponent("expected_predictions_\(name).json")
         let expected = try #require(try JSONParser.parse([UInt8](try Data(contentsOf: expectedURL))).object)
         let filepaths = (expected["predictions"]?.array ?? []).compactMap { $0.object?["filepath"]?.string }
-        #expect(filepaths.count > 10)
+        #expect(filepaths.count > 5)
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("md-speciesnet-out-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
@@ -93,7 +96,11 @@ struct SpeciesNetOutputTests {
         if comparison.roundingFlips == 0 { #expect(run.ours == run.reference, "same values but not the same bytes") }
         // The fixture reaches the ensemble and the failure record of an unreadable photo.
         let text = String(decoding: run.reference, as: UTF8.self)
-        #expect(text.contains("\"processed_classification\"") && text.contains("\"DETECTOR\""))
+        if name == "empty_crops" {
+            #expect(text.contains("\"CLASSIFIER\""))
+        } else {
+            #expect(text.contains("\"processed_classification\"") && text.contains("\"DETECTOR\""))
+        }
     }
 
     /// A `full_image` model: the photo's centre (30 % of the height cut, at most 400 rows) classified

@@ -45,6 +45,7 @@ import importlib.metadata
 import inspect
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -425,6 +426,34 @@ def record_predictions(shared):
     return calls, left_out
 
 
+def record_empty_crops(shared):
+    """speciesnet's default pipeline (run_model, --run_mode multi_thread) on the photos the always_crop runs
+    leave out: a detection at or above the default 0.1 that crops to an empty image makes torchvision's
+    resize raise in the crop thread, which speciesnet logs; the photo is written with failures
+    ["CLASSIFIER"] and its detections unclassified, and the run goes on."""
+    all_photos = photo_list(shared)
+    prefix = str(shared) + "/"
+    with tempfile.TemporaryDirectory(prefix="speciesnet-empty-crops-") as temporary:
+        temporary = Path(temporary)
+        folder = temporary / "model"
+        make_model_folder(folder, "always_crop")
+        empty = sorted(photos_with_empty_crops(folder, all_photos, 0.1))
+        files = temporary / "files.txt"
+        files.write_text("\n".join(empty) + "\n")
+        output = temporary / "predictions.json"
+        command = [sys.executable, "-m", "speciesnet.scripts.run_model", "--filepaths_txt", str(files), "--model", str(folder),
+                   "--predictions_json", str(output), "--noprogress_bars", "--bypass_prompts", "--country", "KEN"]
+        subprocess.run(command, check=True, capture_output=True, text=True, timeout=1200)
+        text = output.read_text(encoding="utf-8")
+        relative = text.replace(json.dumps(prefix)[1:-1], "")
+        assert prefix not in relative and str(temporary) not in relative
+        (HERE / "expected_predictions_empty_crops.json").write_text(relative, encoding="utf-8")
+        return {"command": "python -m speciesnet.scripts.run_model --filepaths_txt FILES --model MODEL_FOLDER "
+                           "--predictions_json expected_predictions_empty_crops.json --noprogress_bars --bypass_prompts --country KEN",
+                "run_mode": "multi_thread (run_model's default)", "detection_threshold_for_classification": 0.1,
+                "files": [path[len(prefix):] for path in empty]}
+
+
 def versions():
     metadata = importlib.metadata
     return {"speciesnet": metadata.version("speciesnet"), "torch": metadata.version("torch"),
@@ -441,6 +470,7 @@ def main():
         return
     from speciesnet.constants import DEFAULT_MAX_CLASSIFICATIONS_PER_DETECTION, FORMAT_VERSION
     calls, left_out = record_predictions(shared)
+    calls["empty_crops"] = record_empty_crops(shared)
     (HERE / "predictions_manifest.json").write_text(json.dumps({
         "generator": "Tests/Fixtures/speciesnet/generate_speciesnet_predictions.py",
         "format_version": FORMAT_VERSION,
