@@ -9,7 +9,7 @@ struct MegaDetectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "megadetector",
         abstract: "MegaDetector in Swift: find animals, people and vehicles in camera-trap photos.",
-        subcommands: [DetectCommand.self, RenderCommand.self, ReportCommand.self, ValidateCommand.self, CompareCommand.self, SeparateCommand.self, SubsetCommand.self, CombineCommand.self, MergeCommand.self, ConvertCommand.self, RepeatDetectionCommand.self, VisualizeCommand.self, VisualizeVideoCommand.self, ClassifyCommand.self, SmoothClassificationsCommand.self, CropsCommand.self, ModelInfoCommand.self, CalibrateCommand.self, InferRawCommand.self, ServeCommand.self, WorkerCommand.self, HashKeyCommand.self]
+        subcommands: [DetectCommand.self, RenderCommand.self, ReportCommand.self, ValidateCommand.self, CompareCommand.self, SeparateCommand.self, SubsetCommand.self, CombineCommand.self, MergeCommand.self, ConvertCommand.self, RepeatDetectionCommand.self, VisualizeCommand.self, VisualizeVideoCommand.self, ClassifyCommand.self, SmoothClassificationsCommand.self, RestrictClassificationsCommand.self, CropsCommand.self, ModelInfoCommand.self, CalibrateCommand.self, InferRawCommand.self, ServeCommand.self, WorkerCommand.self, HashKeyCommand.self]
     )
 }
 
