@@ -3,7 +3,8 @@ import ResultsFormat
 
 /// The reference's `convert_json_to_csv`: one row per photo with `image_path`, `max_confidence`,
 /// `detections` (a JSON list of `[ymin, xmin, ymax, xmax, conf, category]`), the optional fields
-/// present in the file (sorted), and `max_conf_<category>` per detection category. Written as pandas
+/// present in the file (sorted), `max_conf_<category>` per detection category and
+/// `max_classification_conf_<species>` per classification category. Written as pandas
 /// writes it (minimal quoting, Python float repr, floats in numeric columns).
 public enum LegacyCSV {
     public static func rows(_ results: ResultsFile, minimumConfidence: Double? = nil, omitBoxes: Bool = false) -> [[String]] {
@@ -19,17 +20,27 @@ public enum LegacyCSV {
         }
         let categories = results.detectionCategories.map { ($0.0, "max_conf_" + $0.1.replacingOccurrences(of: ",", with: "_")
             .replacingOccurrences(of: " ", with: "_").lowercased()) }
+        // max_classification_conf_<name> per classification category; ids sharing a name share a column,
+        // which holds the last such id's value (a dict keyed by column name in the reference).
+        var speciesColumns: [String] = [], speciesColumnOfID: [String: String] = [:], lastIDOfColumn: [String: String] = [:]
+        for (id, name) in results.classificationCategories ?? [] {
+            let column = "max_classification_conf_" + name.replacingOccurrences(of: ",", with: "_").replacingOccurrences(of: " ", with: "_").lowercased()
+            if !speciesColumns.contains(column) { speciesColumns.append(column) }
+            speciesColumnOfID[id] = column
+            lastIDOfColumn[column] = id
+        }
         var header = ["image_path", "max_confidence"]
         if !omitBoxes { header.append("detections") }
-        header += optional + categories.map(\.1)
+        header += optional + categories.map(\.1) + speciesColumns
         var rows = [header]
         for image in results.images {
             var row = [image.file]
             let failed = image.failure != nil
             var detections: [String] = []
-            var maxima: [String: Double] = [:]
+            var maxima: [String: Double] = [:], speciesMaxima: [String: Double] = [:]
             for detection in image.detections ?? [] {
                 if let minimumConfidence, detection.conf < minimumConfidence { continue }
+                for (id, score) in detection.classifications ?? [] { speciesMaxima[id] = max(speciesMaxima[id] ?? 0, score) }
                 let box = detection.bbox
                 let values = [box[1], box[0], box[1] + box[3], box[0] + box[2], detection.conf].map(JSONWriter.pythonRepr)
                 detections.append("[" + (values + [String(Int(detection.category) ?? 0)]).joined(separator: ", ") + "]")
@@ -48,6 +59,7 @@ public enum LegacyCSV {
                 }
             }
             for (id, _) in categories { row.append(JSONWriter.pythonRepr(failed ? 0 : maxima[id] ?? 0)) }
+            for column in speciesColumns { row.append(JSONWriter.pythonRepr(failed ? 0 : speciesMaxima[lastIDOfColumn[column]!] ?? 0)) }
             rows.append(row)
         }
         return rows

@@ -19,8 +19,10 @@ struct FormatConversionTests {
         let entry = try #require((try Self.expected()["cases"] as? [String: Any])?[name] as? [String: Any])
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("md-convert-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let arguments = try #require(entry["our_arguments"] as? [String]).map { $0 == "{input}" ? Self.input : $0 }
-        let result = try Fixtures.runCLI(["convert", Self.input, output] + arguments)
+        // Cases with their own input (run_md_and_speciesnet output, for the species columns).
+        let input = (entry["input"] as? String).map { Fixtures.repositoryRoot.appendingPathComponent($0).path } ?? Self.input
+        let arguments = try #require(entry["our_arguments"] as? [String]).map { $0 == "{input}" ? input : $0 }
+        let result = try Fixtures.runCLI(["convert", input, output] + arguments)
         #expect(result.status == 0, "\(result.stderr)")
         let data = try Data(contentsOf: URL(fileURLWithPath: output))
         if let md5 = entry["md5"] as? String {

@@ -149,6 +149,26 @@ CONVERT_CASES = [
 ]
 
 
+# Converters on run_md_and_speciesnet output: the CSV's classification columns. (md_to_wi validates its input,
+# and the reference's validator refuses this file: photos with both a failure and detections.)
+SPECIES_CONVERT_CASES = [
+    ("csv_species", ["megadetector.postprocessing.convert_output_format", "{input}", "--output_path", "{output}"], ["--to", "csv"]),
+]
+
+
+def species_convert_cases():
+    cases = {}
+    for name, command, our_arguments in SPECIES_CONVERT_CASES:
+        with tempfile.TemporaryDirectory() as scratch:
+            output = Path(scratch) / ("out.csv" if name.startswith("csv") else "out.json")
+            arguments = [part.format(input=SOURCES["species"][0], output=output) for part in command]
+            subprocess.run([sys.executable, "-m", *arguments], check=True, capture_output=True, text=True)
+            text = output.read_text()
+        cases[name] = {"our_arguments": our_arguments, "input": "Tests/Fixtures/speciesnet/expected_md_speciesnet_default.json",
+                       "md5": hashlib.md5(text.encode()).hexdigest()}
+    return cases
+
+
 def convert_cases():
     """The reference converters' command lines on expected_shared.json. COCO annotation ids are random
     UUIDs and the description names the input path, so those are blanked for comparison."""
@@ -168,7 +188,7 @@ def convert_cases():
             for annotation in coco["annotations"]:
                 annotation["id"] = ""
             cases[name] = {"our_arguments": our_arguments, "normalised": coco}
-    return cases
+    return cases | species_convert_cases()
 
 
 def merge_cases():
