@@ -76,15 +76,7 @@ public enum TaxaListRestriction {
             if options.addPreFilteringDescription {
                 image["pre_filtering_description"] = .string(try describe(detections, threshold: threshold, descriptions: originalDescriptions))
             }
-            for position in detections.indices {
-                guard var detection = detections[position].object, let list = detection["classifications"]?.array else { continue }
-                detection["classifications"] = .array(list.map { entry in
-                    guard var pair = entry.array, let id = pair.first?.string, let mapped = mapping[id] else { return entry }
-                    pair[0] = .string(mapped)
-                    return .array(pair)
-                })
-                detections[position] = .object(detection)
-            }
+            detections = remapped(detections, mapping)
             image["detections"] = .array(detections)
             if options.addPostFilteringDescription {
                 image["post_filtering_description"] = .string(try describe(detections, threshold: threshold, descriptions: outputDescriptions))
@@ -95,6 +87,19 @@ public enum TaxaListRestriction {
         result["classification_categories"] = .object(JSONObject(outputs.map { ($0.id, .string($0.name)) }))
         result["classification_category_descriptions"] = .object(JSONObject(outputs.map { ($0.id, .string($0.taxon)) }))
         return options.combineRedundantCategories ? try combineRedundantCategories(result) : result
+    }
+
+    /// Every entry of every detection's classifications (not only the best) given its new id.
+    public static func remapped(_ detections: [JSONValue], _ mapping: [String: String]) -> [JSONValue] {
+        detections.map { value in
+            guard var detection = value.object, let list = detection["classifications"]?.array else { return value }
+            detection["classifications"] = .array(list.map { entry in
+                guard var pair = entry.array, let id = pair.first?.string, let mapped = mapping[id] else { return entry }
+                pair[0] = .string(mapped)
+                return .array(pair)
+            })
+            return .object(detection)
+        }
     }
 
     /// `get_classification_description_string(count_detections_by_classification_category(...))` with
@@ -147,17 +152,8 @@ public enum TaxaListRestriction {
             }))
         }
         for index in images.indices {
-            guard var image = images[index].object, var detections = image["detections"]?.array else { continue }
-            for position in detections.indices {
-                guard var detection = detections[position].object, let list = detection["classifications"]?.array else { continue }
-                detection["classifications"] = .array(list.map { entry in
-                    guard var pair = entry.array, let id = pair.first?.string, let mapped = mapping[id] else { return entry }
-                    pair[0] = .string(mapped)
-                    return .array(pair)
-                })
-                detections[position] = .object(detection)
-            }
-            image["detections"] = .array(detections)
+            guard var image = images[index].object, let detections = image["detections"]?.array else { continue }
+            image["detections"] = .array(remapped(detections, mapping))
             images[index] = .object(image)
         }
         result["images"] = .array(images)

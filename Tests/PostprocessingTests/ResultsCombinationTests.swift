@@ -28,6 +28,23 @@ struct ResultsCombinationTests {
         #expect(Checksum.md5Hex(Array(try Data(contentsOf: URL(fileURLWithPath: output)))) == expected["md5"] as? String)
     }
 
+    /// Two run_md_and_speciesnet outputs with different species categories: the second file's are
+    /// merged into the first's by name (merge_classification_categories), byte-identical to the reference.
+    @Test func speciesCategoriesAreMergedAsTheReferenceMergesThem() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let expected = try #require(try ResultsSubsetTests.expected()["combine_species"] as? [String: Any])
+        let inputs = try #require(expected["inputs"] as? [String]).map {
+            Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/postprocessing").appendingPathComponent($0).path
+        }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let output = folder.appendingPathComponent("combined.json").path
+        let result = try Fixtures.runCLI(["combine"] + inputs + [output])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Checksum.md5Hex(Array(try Data(contentsOf: URL(fileURLWithPath: output)))) == expected["md5"] as? String)
+        let combined = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+        #expect(combined["classification_categories"] as? [String: String] == expected["classification_categories"] as? [String: String])
+    }
+
     @Test func duplicatesAndCategoryConflictsAreErrors() throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         let parts = try parts()

@@ -131,6 +131,33 @@ def combine_case():
             "md5": hashlib.md5(text.encode()).hexdigest(), "images": len(json.loads(text)["images"])}
 
 
+def combine_species_case():
+    """Two run_md_and_speciesnet outputs with different species categories (roll-up on; no roll-up with raw
+    scores), one per half of the camera-trap photos, combined: the second file's categories are merged
+    into the first's by name. The failure texts run_md_and_speciesnet writes next to the detections of
+    photos with uncroppable boxes are removed from the inputs, because the reference's merge validates
+    its input and refuses them."""
+    from megadetector.postprocessing.combine_batch_outputs import combine_batch_output_files
+    speciesnet = ROOT / "Tests" / "Fixtures" / "speciesnet"
+    names = []
+    for index, (source, part) in enumerate([("expected_md_speciesnet_default.json", slice(0, 17)),
+                                             ("expected_md_speciesnet_gbr_norollup_raw.json", slice(17, None))]):
+        document = json.loads((speciesnet / source).read_text())
+        document["images"] = document["images"][part]
+        for image in document["images"]:
+            image.pop("failure", None)
+        name = f"combine_species_{'ab'[index]}.json"
+        (HERE / name).write_text(json.dumps(document, indent=1) + "\n")
+        names.append(name)
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "combined.json"
+        combine_batch_output_files([str(HERE / name) for name in names], str(output))
+        text = output.read_text()
+    combined = json.loads(text)
+    return {"inputs": names, "md5": hashlib.md5(text.encode()).hexdigest(), "images": len(combined["images"]),
+            "classification_categories": combined["classification_categories"]}
+
+
 CONVERT_CASES = [
     ("report", ["megadetector.postprocessing.generate_csv_report", "{input}", "--output_file", "{output}",
                 "--datetime_source", "{input}", "--folder_level_columns", "0,1"],
@@ -360,7 +387,8 @@ def main():
     }
     (HERE / "expected_separate.json").write_text(json.dumps(expected, indent=1) + "\n")
     subset = {"generator": expected["generator"], "megadetector": expected["megadetector"],
-              "input": "Tests/Fixtures/detect/expected_shared.json", "cases": subset_cases(), "combine": combine_case()}
+              "input": "Tests/Fixtures/detect/expected_shared.json", "cases": subset_cases(), "combine": combine_case(),
+              "combine_species": combine_species_case()}
     (HERE / "expected_compare.json").write_text(json.dumps({"generator": expected["generator"], "case": compare_case()},
                                                             indent=1) + "\n")
     (HERE / "expected_rde.json").write_text(json.dumps({"generator": expected["generator"], "input": "rde_input.json",
