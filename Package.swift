@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "Diagnostics"),
         .target(name: "Postprocessing", dependencies: ["ResultsFormat", "Imaging", "Diagnostics", "VideoDecoding"]),
         // Job stores (SQLite, PostgreSQL), shards and workers of the batch service (no HTTP here).
-        .target(name: "BatchService", dependencies: ["Detection", "Engine", "Diagnostics", "ModelFormats", "ResultsFormat", "VideoDecoding", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+        .target(name: "BatchService", dependencies: ["Detection", "Classification", "Engine", "Diagnostics", "ModelFormats", "ResultsFormat", "VideoDecoding", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                                 .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Detection", dependencies: ["Engine", "ModelFormats", "Imaging", "VideoDecoding", "ResultsFormat", "Diagnostics", .product(name: "Crypto", package: "swift-crypto")],

@@ -18,10 +18,13 @@ public struct ShardClaim: Sendable {
     public let precision: String
     /// Which frames of the job's clips are sampled (`FrameSampling.serialized`; "" every frame).
     public let videoSampling: String
+    /// Species classification of the job's detections (`JobClassification.serialized`; "" none).
+    public let classification: String
     public let photos: [(index: Int, path: String)]
 
     public init(jobId: String, shard: Int, token: Int, model: String, threshold: Double, precision: String = "fp32",
-                videoSampling: String = "", photos: [(index: Int, path: String)]) {
+                videoSampling: String = "", classification: String = "", photos: [(index: Int, path: String)]) {
+        self.classification = classification
         self.jobId = jobId
         self.shard = shard
         self.token = token
@@ -50,6 +53,7 @@ public struct JobSummary: Sendable {
     public var caller: String
     public var precision = "fp32"
     public var videoSampling = ""
+    public var classification = ""
 }
 
 /// Counts for monitoring: jobs by status, shards by state, photos with results and failures.
@@ -72,8 +76,8 @@ public protocol JobStore: Sendable {
     /// who submitted it (only they may see or cancel it); `precision`: the convolutions' arithmetic
     /// ("fp32", "int8", "bf16"), for every worker that takes a shard; `videoSampling`: the frames of
     /// clips to run on (`FrameSampling.serialized`, "" for every frame).
-    func createJob(name: String, model: String, threshold: Double, precision: String, videoSampling: String, photos: [String],
-                   shardSize: Int, base: String, caller: String) async throws -> String
+    func createJob(name: String, model: String, threshold: Double, precision: String, videoSampling: String, classification: String,
+                   photos: [String], shardSize: Int, base: String, caller: String) async throws -> String
     /// Claims the oldest pending shard, or one whose lease expired, for `worker`.
     func claim(worker: String, leaseSeconds: Double) async throws -> ShardClaim?
     /// Extends a lease; false when the token is stale (the shard was handed to someone else) or the
@@ -98,6 +102,13 @@ public protocol JobStore: Sendable {
 }
 
 extension JobStore {
+    /// A job without species classification.
+    public func createJob(name: String, model: String, threshold: Double, precision: String, videoSampling: String, photos: [String],
+                          shardSize: Int, base: String, caller: String) async throws -> String {
+        try await createJob(name: name, model: model, threshold: threshold, precision: precision, videoSampling: videoSampling, classification: "",
+                            photos: photos, shardSize: shardSize, base: base, caller: caller)
+    }
+
     public func createJob(name: String, model: String, threshold: Double, photos: [String], shardSize: Int) async throws -> String {
         try await createJob(name: name, model: model, threshold: threshold, precision: "fp32", videoSampling: "", photos: photos, shardSize: shardSize,
                             base: "", caller: "")

@@ -48,14 +48,16 @@ public final class PostgresJobStore: JobStore {
                 "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS precision TEXT NOT NULL DEFAULT 'fp32'",
                 // Added with video support: a store from before gets the column, its jobs every frame.
                 "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS video_sampling TEXT NOT NULL DEFAULT ''",
+                // Added with species classification: a store from before gets the column, its jobs none.
+                "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS classification TEXT NOT NULL DEFAULT ''",
             ] {
                 try await connection.query(statement, logger: logger)
             }
         }
     }
 
-    public func createJob(name: String, model: String, threshold: Double, precision: String, videoSampling: String, photos: [String],
-                          shardSize: Int, base: String, caller: String) async throws -> String {
+    public func createJob(name: String, model: String, threshold: Double, precision: String, videoSampling: String, classification: String,
+                          photos: [String], shardSize: Int, base: String, caller: String) async throws -> String {
         let id = UUID().uuidString.lowercased()
         let photos = writingOrder(photos)
         let size = max(shardSize, 1)
@@ -63,9 +65,9 @@ public final class PostgresJobStore: JobStore {
         let status = photos.isEmpty ? JobStatus.completed.rawValue : JobStatus.created.rawValue
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("""
-                INSERT INTO jobs (id, name, status, model, threshold, total, created, updated, base, caller, precision, video_sampling)
+                INSERT INTO jobs (id, name, status, model, threshold, total, created, updated, base, caller, precision, video_sampling, classification)
                 VALUES (\(id), \(name), \(status), \(model), \(threshold), \(photos.count), \(unescaped: Self.now), \(unescaped: Self.now), \(base), \(caller), \(precision),
-                        \(videoSampling))
+                        \(videoSampling), \(classification))
                 """, logger: logger)
             try await connection.query("""
                 INSERT INTO shards (job_id, shard, state) SELECT \(id), g, 'pending' FROM generate_series(0, \(shardCount - 1)) AS g
@@ -84,13 +86,14 @@ public final class PostgresJobStore: JobStore {
     public func claim(worker: String, leaseSeconds: Double) async throws -> ShardClaim? {
         try await client.withTransaction(logger: logger) { connection -> ShardClaim? in
             let candidates = try await connection.query("""
-                SELECT s.job_id, s.shard, j.model, j.threshold, j.precision, j.video_sampling FROM shards s JOIN jobs j ON j.id = s.job_id
+                SELECT s.job_id, s.shard, j.model, j.threshold, j.precision, j.video_sampling, j.classification FROM shards s JOIN jobs j ON j.id = s.job_id
                 WHERE j.status IN ('created', 'running')
                   AND (s.state = 'pending' OR (s.state = 'leased' AND s.lease_expires < \(unescaped: Self.now)))
                 ORDER BY j.created, s.shard LIMIT 1 FOR UPDATE OF s SKIP LOCKED
                 """, logger: logger).collect()
             guard let row = candidates.first else { return nil }
-            let (jobId, shard, model, threshold, precision, videoSampling) = try row.decode((String, Int, String, Double, String, String).self)
+            let (jobId, shard, model, threshold, precision, videoSampling, classification) =
+                try row.decode((String, Int, String, Double, String, String, String).self)
             let tokens = try await connection.query("""
                 UPDATE shards SET state = 'leased', token = token + 1, lease_expires = \(unescaped: Self.now) + \(leaseSeconds), worker = \(worker)
                 WHERE job_id = \(jobId) AND shard = \(shard) RETURNING token
@@ -107,7 +110,7 @@ public final class PostgresJobStore: JobStore {
                 photos.append((index, path))
             }
             return ShardClaim(jobId: jobId, shard: shard, token: token, model: model, threshold: threshold, precision: precision,
-                              videoSampling: videoSampling, photos: photos)
+                              videoSampling: videoSampling, classification: classification, photos: photos)
         }
     }
 
@@ -171,16 +174,17 @@ public final class PostgresJobStore: JobStore {
     static let summaryColumns = """
         j.id, j.name, j.status, j.model, j.total, j.done, j.failed,
         (SELECT COUNT(*) FROM shards s WHERE s.job_id = j.id), (SELECT COUNT(*) FROM shards s WHERE s.job_id = j.id AND s.state = 'done'),
-        j.created, j.updated, j.message, j.base, j.caller, j.precision, j.video_sampling
+        j.created, j.updated, j.message, j.base, j.caller, j.precision, j.video_sampling, j.classification
         """
 
     static func summary(_ row: PostgresRow) throws -> JobSummary {
-        let (id, name, status, model, total, done, failed, shards, shardsDone, created, updated, message, base, caller, precision, videoSampling) =
-            try row.decode((String, String, String, String, Int, Int, Int, Int, Int, Double, Double, String, String, String, String, String).self)
+        let (id, name, status, model, total, done, failed, shards, shardsDone, created, updated, message, base, caller, precision, videoSampling,
+             classification) =
+            try row.decode((String, String, String, String, Int, Int, Int, Int, Int, Double, Double, String, String, String, String, String, String).self)
         return JobSummary(id: id, name: name, status: JobStatus(rawValue: status) ?? .problem, model: model, total: total, done: done,
                           failed: failed, shards: shards, shardsDone: shardsDone, created: Date(timeIntervalSince1970: created),
                           updated: Date(timeIntervalSince1970: updated), message: message, base: base, caller: caller, precision: precision,
-                          videoSampling: videoSampling)
+                          videoSampling: videoSampling, classification: classification)
     }
 
     public func summary(_ id: String) async throws -> JobSummary? {

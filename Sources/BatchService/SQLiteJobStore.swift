@@ -36,18 +36,23 @@ public final class SQLiteJobStore: JobStore {
             if try !db.columns(in: "jobs").contains(where: { $0.name == "video_sampling" }) {
                 try db.execute(sql: "ALTER TABLE jobs ADD COLUMN video_sampling TEXT NOT NULL DEFAULT ''")
             }
+            // Added with species classification: a store from before gets the column, its jobs none.
+            if try !db.columns(in: "jobs").contains(where: { $0.name == "classification" }) {
+                try db.execute(sql: "ALTER TABLE jobs ADD COLUMN classification TEXT NOT NULL DEFAULT ''")
+            }
         }
     }
 
-    public func createJob(name: String, model: String, threshold: Double, precision: String, videoSampling: String, photos: [String],
-                          shardSize: Int, base: String, caller: String) throws -> String {
+    public func createJob(name: String, model: String, threshold: Double, precision: String, videoSampling: String, classification: String,
+                          photos: [String], shardSize: Int, base: String, caller: String) throws -> String {
         let id = UUID().uuidString.lowercased()
         let photos = writingOrder(photos)
         let now = Date().timeIntervalSince1970
         let size = max(shardSize, 1)
         try database.write { db in
-            try db.execute(sql: "INSERT INTO jobs (id, name, status, model, threshold, total, created, updated, base, caller, precision, video_sampling) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [id, name, JobStatus.created.rawValue, model, threshold, photos.count, now, now, base, caller, precision, videoSampling])
+            try db.execute(sql: "INSERT INTO jobs (id, name, status, model, threshold, total, created, updated, base, caller, precision, video_sampling, classification) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [id, name, JobStatus.created.rawValue, model, threshold, photos.count, now, now, base, caller, precision, videoSampling,
+                                       classification])
             for shard in 0..<((photos.count + size - 1) / size) {
                 try db.execute(sql: "INSERT INTO shards (job_id, shard, state) VALUES (?, ?, 'pending')", arguments: [id, shard])
             }
@@ -65,7 +70,7 @@ public final class SQLiteJobStore: JobStore {
         let now = Date().timeIntervalSince1970
         return try database.write { db -> ShardClaim? in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT s.job_id, s.shard, s.token, j.model, j.threshold, j.precision, j.video_sampling FROM shards s JOIN jobs j ON j.id = s.job_id
+                SELECT s.job_id, s.shard, s.token, j.model, j.threshold, j.precision, j.video_sampling, j.classification FROM shards s JOIN jobs j ON j.id = s.job_id
                 WHERE j.status IN ('created', 'running') AND (s.state = 'pending' OR (s.state = 'leased' AND s.lease_expires < ?))
                 ORDER BY j.created, s.shard LIMIT 1
                 """, arguments: [now]) else { return nil }
@@ -76,7 +81,7 @@ public final class SQLiteJobStore: JobStore {
             let photos = try Row.fetchAll(db, sql: "SELECT idx, path FROM photos WHERE job_id = ? AND shard = ? ORDER BY idx",
                                           arguments: [jobId, shard]).map { (index: $0["idx"] as Int, path: $0["path"] as String) }
             return ShardClaim(jobId: jobId, shard: shard, token: token, model: row["model"], threshold: row["threshold"],
-                              precision: row["precision"], videoSampling: row["video_sampling"], photos: photos)
+                              precision: row["precision"], videoSampling: row["video_sampling"], classification: row["classification"], photos: photos)
         }
     }
 
@@ -171,7 +176,8 @@ public final class SQLiteJobStore: JobStore {
         return JobSummary(id: id, name: job["name"], status: JobStatus(rawValue: job["status"]) ?? .problem, model: job["model"],
                           total: job["total"], done: job["done"], failed: job["failed"], shards: shards, shardsDone: shardsDone,
                           created: Date(timeIntervalSince1970: job["created"]), updated: Date(timeIntervalSince1970: job["updated"]),
-                          message: job["message"], base: job["base"], caller: job["caller"], precision: job["precision"], videoSampling: job["video_sampling"])
+                          message: job["message"], base: job["base"], caller: job["caller"], precision: job["precision"], videoSampling: job["video_sampling"],
+                          classification: job["classification"])
     }
 
     public func results(_ id: String, from start: Int, limit: Int) throws -> [(path: String, json: String?)] {

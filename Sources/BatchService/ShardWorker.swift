@@ -1,3 +1,4 @@
+import Classification
 import Detection
 import Engine
 import Foundation
@@ -11,7 +12,7 @@ import Diagnostics
 /// few photos, and a fenced commit at the end. A canceled job or a stale lease stops the shard
 /// without writing anything. Models are loaded once per path and kept.
 public final class ShardWorker: @unchecked Sendable {
-    // Safety: `detectors` and `stopRequested` are only touched from the single task running `run`,
+    // Safety: `detectors`, `classifiers` and `stopRequested` are only touched from the single task running `run`,
     // except `stop()`, which only sets a flag under `lock`.
     public let store: any JobStore
     public let name: String
@@ -20,6 +21,7 @@ public final class ShardWorker: @unchecked Sendable {
     public let downloader: PhotoDownloader
     public let s3: S3Client?
     private var detectors: [String: Detector] = [:]
+    private var classifiers: [String: DetectionClassification] = [:]
     private let lock = NSLock()
     private var stopRequested = false
 
@@ -86,7 +88,22 @@ public final class ShardWorker: @unchecked Sendable {
             _ = try await store.fail(claim.jobId, message: "cannot load model \(claim.model): \(ErrorMessage.sentence(for: error))")
             return false
         }
+        // Species classification: a job whose classifier does not load fails as one whose model does not.
+        var step: DetectionClassification?
+        if !claim.classification.isEmpty {
+            do {
+                guard let classification = JobClassification(serialized: claim.classification) else {
+                    throw ValidationFailure(message: "unreadable classification settings '\(claim.classification)'")
+                }
+                step = try classifier(for: classification)
+            } catch {
+                _ = try await store.fail(claim.jobId, message: "cannot load classifier: \(ErrorMessage.sentence(for: error))")
+                return false
+            }
+        }
         let runner = BatchRunner(detector: loaded, progress: ProgressReporter(interactive: false))
+        // Downloaded photos are kept until classified (the classifier crops them again), then removed.
+        let downloads = DownloadedFiles(keep: step != nil)
         var results: [(index: Int, json: String)] = []
         var lastHeartbeat = Date()
         var dropped = false
@@ -100,8 +117,14 @@ public final class ShardWorker: @unchecked Sendable {
         }
         try await runner.records(for: claim.photos.map(\.path), videoSampling: sampling, localFile: { reference in
             guard reference.contains("://") else { return (reference, false) }
-            return Self.download(reference, downloader: downloader, s3: s3).map { ($0.path, true) }
+            return Self.download(reference, downloader: downloader, s3: s3).map { downloads.note(reference, $0.path) }
         }) { entry in
+            var entry = entry
+            if let step {
+                let local = downloads.take(entry.file)
+                entry = try JobClassification.classify(entry, path: local ?? entry.file, with: step) { logger.notice("\($0)") }
+                if let local { try? FileManager.default.removeItem(atPath: local) }
+            }
             results.append((claim.photos[results.count].index, JSONWriter.serialize(entry.json, indent: nil)))
             // A worker asked to stop hands the shard back, unless it has just finished it.
             if stopping && results.count < claim.photos.count {
@@ -123,6 +146,7 @@ public final class ShardWorker: @unchecked Sendable {
             }
             return true
         }
+        downloads.removeAll()
         if dropped { return false }
         return try await commit(claim, results: results, logger: logger)
     }
@@ -164,6 +188,18 @@ public final class ShardWorker: @unchecked Sendable {
         }
     }
 
+    func classifier(for classification: JobClassification) throws -> DetectionClassification {
+        if let step = classifiers[classification.serialized] { return step }
+        let step = try classification.load()
+        classifiers[classification.serialized] = step
+        return step
+    }
+
+    struct ValidationFailure: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
     /// int8 uses the model's installed calibration only: measuring one per worker on its shard's photos
     /// would let a job's results depend on which worker took which shard.
     func detector(for model: String, threshold: Double, precision: String) throws -> Detector {
@@ -174,5 +210,38 @@ public final class ShardWorker: @unchecked Sendable {
                                          precision: PrecisionRequest(precision: arithmetic, measuresMissingCalibration: false))
         detectors[key] = detector
         return detector
+    }
+}
+
+/// The temporary files of downloaded photos that classification still needs, by reference; without
+/// classification the decoder removes each as soon as it is decoded.
+final class DownloadedFiles: @unchecked Sendable {
+    // Safety: `paths` is only touched under `lock` (the decoding task notes, the inference loop takes).
+    private let lock = NSLock()
+    private var paths: [String: String] = [:]
+    let keep: Bool
+
+    init(keep: Bool) { self.keep = keep }
+
+    func note(_ reference: String, _ path: String) -> (path: String, isTemporary: Bool) {
+        guard keep else { return (path, true) }
+        lock.lock()
+        defer { lock.unlock() }
+        paths[reference] = path
+        return (path, false)
+    }
+
+    /// Removes what a stopped shard left behind.
+    func removeAll() {
+        lock.lock()
+        defer { lock.unlock() }
+        for path in paths.values { try? FileManager.default.removeItem(atPath: path) }
+        paths.removeAll()
+    }
+
+    func take(_ reference: String) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return paths.removeValue(forKey: reference)
     }
 }

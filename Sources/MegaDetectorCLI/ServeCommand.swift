@@ -1,4 +1,6 @@
 import ArgumentParser
+import Detection
+import Classification
 import BatchService
 import Engine
 import Foundation
@@ -30,6 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port: Int = 8080
     @Option(help: "Precisions a job may ask for, comma-separated (fp32, int8, bf16); the first is the default. int8 needs the model's calibration installed where the workers run (`megadetector calibrate MODEL PHOTOS --install`).")
     var precisions: String = "fp32"
+    @Option(help: "SpeciesNet model a job may ask for with 'classifier' (repeatable; a model folder, SPECIESNET or kaggle:google/speciesnet/pyTorch/VERSION). Jobs name one by this text or its folder name; none: jobs cannot classify.")
+    var classifier: [String] = []
     @Option(help: "In-process workers (0: accept jobs only; another serve on the same database runs them).") var workers: Int = 1
     @Option(help: "Photos per shard.") var shardSize: Int = 2000
     @Option(help: "Seconds an in-process worker's shard stays leased without a heartbeat.") var leaseSeconds: Double = 60
@@ -60,11 +64,23 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
             throw ExitCode(1)
         }
+        let classifiers: [(name: String, folder: String)]
+        do {
+            // Resolved and checked now: a wrong folder fails the start, not the first job that asks for it.
+            classifiers = try classifier.map { name in
+                let folder = try SpeciesNetModels.resolve(name, cacheFolder: ModelRegistry.cacheFolder)
+                _ = try SpeciesNetModelFolder(folder: folder)
+                return (name, folder)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("error: --classifier: \(ErrorMessage.sentence(for: error))\n".utf8))
+            throw ExitCode(1)
+        }
         let s3 = try download.s3Client()
         let logger = Logger(label: "megadetector.serve")
         do {
             try await JobStoreConnection.withStore(database, logger: logger, startTimeoutSeconds: databaseStartTimeout) { store in
-                try await serve(store, keys: keys, precisions: allowedPrecisions, s3: s3, logger: logger)
+                try await serve(store, keys: keys, precisions: allowedPrecisions, classifiers: classifiers, s3: s3, logger: logger)
             }
         } catch let error as JobStoreConnection.LocationError {
             FileHandle.standardError.write(Data("error: \(ErrorMessage.sentence(for: error))\n".utf8))
@@ -79,12 +95,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    func serve(_ store: any JobStore, keys: APIKeys, precisions allowedPrecisions: [Precision], s3: S3Client?, logger: Logger) async throws {
+    func serve(_ store: any JobStore, keys: APIKeys, precisions allowedPrecisions: [Precision], classifiers: [(name: String, folder: String)],
+               s3: S3Client?, logger: Logger) async throws {
         let policy = download.policy(allowURLs: allowURLs)
         let downloader = download.downloader(allowURLs: allowURLs)
         var api = ServiceAPI(store: store, keys: keys, source: PhotoSource(roots: root, urlPolicy: policy, s3: s3), models: model, shardSize: shardSize,
                              maxPhotosPerJob: maxPhotosPerJob, maxActiveJobs: maxActiveJobs, maxRequestBytes: maxRequestBytes)
         api.precisions = allowedPrecisions
+        api.classifiers = classifiers
         let app = Application(router: api.router(), configuration: .init(address: .hostname(host, port: port)))
         let pool = (0..<max(workers, 0)).map { ShardWorker(store: store, name: "local-\($0)", leaseSeconds: leaseSeconds, backend: engine.backend,
                                                           downloader: downloader, s3: s3) }

@@ -16,6 +16,8 @@ struct ServiceAPI: Sendable {
     let models: [String]
     /// The precisions a job may ask for (`serve --precisions`); the first is the default.
     var precisions: [Precision] = [.fp32]
+    /// The SpeciesNet models a job may ask for (`serve --classifier`): name as given, resolved folder.
+    var classifiers: [(name: String, folder: String)] = []
     let shardSize: Int
     let maxPhotosPerJob: Int
     let maxActiveJobs: Int
@@ -36,7 +38,8 @@ struct ServiceAPI: Sendable {
             try await guarded(request) {
                 json(.ok, JSONObject([("models", .array(models.enumerated().map { index, model in
                     .object(JSONObject([("name", .string((model as NSString).lastPathComponent)), ("default", .bool(index == 0))]))
-                })), ("precisions", .array(precisions.map { .string($0.rawValue) }))]))
+                })), ("precisions", .array(precisions.map { .string($0.rawValue) })),
+                ("classifiers", .array(classifiers.map { .string(($0.folder as NSString).lastPathComponent) }))]))
             }
         }
         router.post("/v1/jobs") { request, _ in try await guarded(request) { try await create(request) } }
@@ -69,7 +72,8 @@ struct ServiceAPI: Sendable {
                 let store = self.store
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
                     try await store.streamResults(id, relativeTo: summary.base.isEmpty ? nil : summary.base, detectorName: summary.model,
-                                                  precision: summary.precision) { text in
+                                                  precision: summary.precision, classification: JobClassification(serialized: summary.classification),
+                                                  completed: summary.updated) { text in
                         try await writer.write(ByteBuffer(string: text))
                     }
                     try await writer.finish(nil)
@@ -152,8 +156,22 @@ struct ServiceAPI: Sendable {
         case let (nil, seconds?) where seconds > 0 && seconds.isFinite: sampling = .everySeconds(seconds)
         default: return problem(.badRequest, "give at most one of 'frame_sample' (a whole number of frames) and 'time_sample' (positive seconds)")
         }
+        // Species classification (run_md_and_speciesnet's step): a classifier the service offers, and the geofence's place.
+        var classification: JobClassification?
+        if let requested = object["classifier"]?.string {
+            guard let offered = classifiers.first(where: { $0.name == requested || ($0.folder as NSString).lastPathComponent == requested }) else {
+                return problem(.badRequest, "unknown classifier '\(requested)'; this service offers \(classifiers.map { ($0.folder as NSString).lastPathComponent })")
+            }
+            let country = object["country"]?.string, region = object["admin1_region"]?.string
+            if let country, country.count != 3 { return problem(.badRequest, "'country' is an ISO 3166-1 alpha-3 code, e.g. KEN") }
+            if let region, country == nil || region.count != 2 { return problem(.badRequest, "'admin1_region' is a 2-letter region (e.g. CA) and needs 'country'") }
+            classification = JobClassification(classifier: offered.folder, country: country, admin1Region: region)
+        } else if object["country"] != nil || object["admin1_region"] != nil {
+            return problem(.badRequest, "'country' and 'admin1_region' go with 'classifier'")
+        }
         let id = try await store.createJob(name: object["request_name"]?.string ?? object["name"]?.string ?? "", model: model,
                                            threshold: threshold, precision: precision.rawValue, videoSampling: sampling.serialized,
+                                           classification: classification?.serialized ?? "",
                                            photos: photos, shardSize: shardSize, base: "", caller: caller(of: request) ?? "")
         return json(.created, describe(try await store.summary(id)!))
     }
@@ -170,6 +188,7 @@ struct ServiceAPI: Sendable {
             ("rate_per_second", .double((rate * 100).rounded() / 100)),
         ])
         object["eta_seconds"] = rate > 0 && summary.status == .running ? .double((Double(summary.total - summary.done) / rate).rounded()) : .null
+        object["classifier"] = JobClassification(serialized: summary.classification).map { .string(($0.classifier as NSString).lastPathComponent) } ?? .null
         object["message"] = .string(summary.message)
         return object
     }

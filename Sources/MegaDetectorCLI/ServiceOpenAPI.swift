@@ -45,6 +45,8 @@ enum ServiceOpenAPI {
                       models:
                         type: array
                         items: {type: object, properties: {name: {type: string}, default: {type: boolean}}}
+                      precisions: {type: array, items: {type: string}}
+                      classifiers: {type: array, items: {type: string}, description: "SpeciesNet models a job may name as 'classifier'"}
             "401": {$ref: "#/components/responses/Error"}
       /v1/jobs:
         get:
@@ -178,6 +180,9 @@ enum ServiceOpenAPI {
             precision: {type: string, enum: [fp32, int8, bf16], description: "One of /v1/models' precisions (serve --precisions); default the first"}
             frame_sample: {type: integer, description: "Clips: every Nth frame from the first (process_video --frame_sample); default every frame"}
             time_sample: {type: number, description: "Clips: a frame every S seconds (process_video --time_sample); not with frame_sample"}
+            classifier: {type: string, description: "One of /v1/models' classifiers (serve --classifier): species labels for detections >= 0.1, as run_md_and_speciesnet adds them"}
+            country: {type: string, description: "With classifier: ISO 3166-1 alpha-3 country for geofencing, e.g. KEN"}
+            admin1_region: {type: string, description: "With classifier and country: 2-letter region, e.g. CA"}
             request_name: {type: string}
             first_n: {type: integer}
             sample_n: {type: integer}
@@ -191,6 +196,7 @@ enum ServiceOpenAPI {
             model: {type: string}
             precision: {type: string}
             video_sampling: {type: string, description: "Which frames of clips are processed, e.g. every 10th frame"}
+            classifier: {type: string, nullable: true, description: "The SpeciesNet model classifying the job's detections"}
             photos: {type: integer, description: "Photos and clips"}
             photos_done: {type: integer}
             photos_failed: {type: integer}

@@ -20,10 +20,13 @@ public struct ResultsStreamWriter: Sendable {
         return prefix + "\n  " + JSONWriter.serialize(sorted.json, indent: 1, level: 2)
     }
 
-    /// The rest of the document after the last image.
-    public func closingText() -> String {
+    /// The rest of the document after the last image; `trailing` fields (the classification categories)
+    /// come after `info`, where `ResultsFile.serialized()` puts them.
+    public func closingText(trailing: [(String, JSONValue)] = []) -> String {
         let categories = JSONWriter.serialize(.object(JSONObject(detectionCategories.map { ($0.0, .string($0.1)) })), indent: 1, level: 1)
         let opening = imagesWritten == 0 ? "{\n \"images\": []" : "\n ]"
-        return opening + ",\n \"detection_categories\": " + categories + ",\n \"info\": " + JSONWriter.serialize(.object(info), indent: 1, level: 1) + "\n}"
+        let rest = trailing.map { ",\n " + JSONWriter.serialize(.string($0.0), indent: 1) + ": " + JSONWriter.serialize($0.1, indent: 1, level: 1) }.joined()
+        return opening + ",\n \"detection_categories\": " + categories + ",\n \"info\": " + JSONWriter.serialize(.object(info), indent: 1, level: 1)
+            + rest + "\n}"
     }
 }
