@@ -121,31 +121,22 @@ public struct DetectionClassification {
     /// Ids by first appearance, then the classification fields, categories and info.
     func assign(_ verdicts: [Int: [Int: Verdict]], to results: ResultsFile) throws -> ResultsFile {
         var output = results
-        var idsByName: [String: String] = [:]
-        var categories: [(String, String)] = [], descriptions: [(String, String)] = []
-        func id(for label: String) throws -> String {
-            let name = try SpeciesNetTaxonomy.commonName(label)
-            if let id = idsByName[name] { return id }
-            let id = String(idsByName.count)
-            idsByName[name] = id
-            categories.append((id, name))
-            descriptions.append((id, label))
-            return id
-        }
+        var numbering = ClassificationNumbering()
         for imageIndex in output.images.indices {
             guard let byDetection = verdicts[imageIndex], var detections = output.images[imageIndex].detections else { continue }
             for detectionIndex in detections.indices {
                 guard let verdict = byDetection[detectionIndex] else { continue }
                 let chosen = [verdict.chosen].prefix(options.topScores)
                 let raw = verdict.raw.prefix(options.topScores)
-                detections[detectionIndex].classifications = try chosen.map { (try id(for: $0.label), Self.round3($0.score)) }
-                let rawPairs = try raw.map { (try id(for: $0.label), Self.round3($0.score)) }
+                detections[detectionIndex].classifications = try chosen.map { (try numbering.id(for: $0.label), Self.round3($0.score)) }
+                // Raw labels are numbered whether or not they are written, as the reference numbers them.
+                let rawPairs = try raw.map { (try numbering.id(for: $0.label), Self.round3($0.score)) }
                 if options.includeRawClassifications { detections[detectionIndex].rawClassifications = rawPairs }
             }
             output.images[imageIndex].detections = detections
         }
-        output.classificationCategories = categories
-        output.classificationCategoryDescriptions = descriptions
+        output.classificationCategories = numbering.categories
+        output.classificationCategoryDescriptions = numbering.descriptions
         return output
     }
 
