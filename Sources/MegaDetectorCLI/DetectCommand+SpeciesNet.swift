@@ -25,6 +25,7 @@ extension DetectCommand {
         if includeImageSize || includeImageTimestamp || includeExifTags != nil { options.append("--include-image-* options") }
         if augment { options.append("--augment") }
         if classMapping != nil { options.append("--class-mapping") }
+        if threshold != nil { options.append("--threshold (speciesnet's detector keeps boxes above 0.01)") }
         return options
     }
 

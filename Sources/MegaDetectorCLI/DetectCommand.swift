@@ -38,7 +38,7 @@ struct DetectCommand: AsyncParsableCommand {
 
     @Flag(help: "Search subfolders.") var recursive = false
     @Flag(help: "Write file names relative to the input folder (what Timelapse needs).") var outputRelativeFilenames = false
-    @Option(help: "Keep detections with confidence at least this (for clips too: process_video's --json_confidence_threshold).") var threshold: Double = 0.005
+    @Option(help: "Keep detections with confidence at least this (default 0.005; for clips too: process_video's --json_confidence_threshold).") var threshold: Double?
     @Option(help: "SpeciesNet model (folder, SPECIESNET or kaggle:google/speciesnet/pyTorch/VERSION): adds species labels to detections >= 0.1 (run_md_and_speciesnet).") var classifier: String?
     @Option(help: "With --classifier: country for geofencing (ISO 3166-1 alpha-3).") var country: String?
     @Option(help: "With --classifier and --country: region for geofencing (e.g. CA).") var admin1Region: String?
@@ -98,7 +98,7 @@ struct DetectCommand: AsyncParsableCommand {
             let sampling = try FrameSampling.parse(frameSample: frameSample, timeSample: timeSample)
             let (paths, base) = try ImageEnumerator.images(in: input, recursive: recursive, includeVideos: true)
             let videoCount = paths.filter(VideoFiles.isVideo).count
-            detector = try Detector.load(path: modelPath, backend: engine.backend, threshold: threshold, imageSize: imageSize,
+            detector = try Detector.load(path: modelPath, backend: engine.backend, threshold: threshold ?? 0.005, imageSize: imageSize,
                                          classMapping: mapping?.indices, augment: augment,
                                          precision: try precisionOptions.request(photos: paths.filter { !VideoFiles.isVideo($0) }))
             if !quiet {

@@ -166,6 +166,9 @@ struct SpeciesNetOutputTests {
         let sampling = try Fixtures.runCLI(["detect", DetectCommandTests.model, photos, output, "--output-format", "speciesnet",
                                             "--classifier", Self.folder.appendingPathComponent("model").path, "--frame-sample", "5"])
         #expect(sampling.status == 1 && sampling.stderr.contains("--frame-sample"), "\(sampling.stderr)")
+        let threshold = try Fixtures.runCLI(["detect", DetectCommandTests.model, photos, output, "--output-format", "speciesnet",
+                                             "--classifier", Self.folder.appendingPathComponent("model").path, "--threshold", "0.2"])
+        #expect(threshold.status == 1 && threshold.stderr.contains("--threshold"), "\(threshold.stderr)")
         let mdOnly = try Fixtures.runCLI(["detect", DetectCommandTests.model, photos, output, "--no-geofence"])
         #expect(mdOnly.status == 1 && mdOnly.stderr.contains("--output-format speciesnet"), "\(mdOnly.stderr)")
         #expect(!FileManager.default.fileExists(atPath: output))
