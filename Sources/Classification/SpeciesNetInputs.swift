@@ -1,15 +1,43 @@
 import Foundation
+import ResultsFormat
 
 /// The photos of a speciesnet run and the names its `predictions.json` gives them, as
 /// `prepare_instances_dict` makes them: a folder is searched at every depth for speciesnet's
 /// extensions (exactly these spellings) and named `FOLDER/relative/path` with the folder as given
-/// (normalised as `pathlib` does); a `.txt` file lists paths one per line; anything else is one photo.
+/// (normalised as `pathlib` does); a `.txt` file lists paths one per line; a `.json` file is an
+/// instances file with locations; anything else is one photo.
 public enum SpeciesNetInputs {
     public static let extensions: Set<String> = ["jpg", "JPG", "jpeg", "JPEG", "png", "PNG", "tif", "TIF", "tiff", "TIFF", "webp", "WEBP"]
 
     public struct Failure: Error, CustomStringConvertible {
         public let input: String
         public var description: String { "\(input) is neither a folder, a photo nor a .txt list of photos" }
+    }
+
+    public struct InvalidInstances: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path) is not a speciesnet instances file ({\"instances\": [{\"filepath\": ...}]}): \(reason)" }
+    }
+
+    /// The run's photos with their locations: a `.json` input is speciesnet's instances file
+    /// (`filepath`, optional `country`, `admin1_region`, `latitude`, `longitude`), anything else as `photos(in:)`.
+    public static func instances(in input: String) throws -> [SpeciesNetInstance] {
+        guard input.lowercased().hasSuffix(".json") else { return try photos(in: input).map { SpeciesNetInstance(filepath: $0) } }
+        let document = try ResultsFile.readJSONObject(path: input)
+        guard let list = document["instances"]?.array else { throw InvalidInstances(path: input, reason: "no \"instances\" list") }
+        return try list.enumerated().map { index, value in
+            guard let object = value.object, let filepath = object["filepath"]?.string else {
+                throw InvalidInstances(path: input, reason: "instance \(index) has no filepath")
+            }
+            for key in ["latitude", "longitude"] where object[key] != nil && object[key]?.number == nil && object[key] != .null {
+                throw InvalidInstances(path: input, reason: "instance \(index): \(key) is not a number")
+            }
+            func text(_ key: String) -> String? { object[key]?.string }
+            func number(_ key: String) -> JSONValue? { object[key]?.number == nil ? nil : object[key] }
+            return SpeciesNetInstance(filepath: filepath, country: text("country"), admin1Region: text("admin1_region"),
+                                      latitude: number("latitude"), longitude: number("longitude"))
+        }
     }
 
     /// Names as written, in speciesnet's order (sorted as `pathlib` paths: part by part).

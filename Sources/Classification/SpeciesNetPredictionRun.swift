@@ -16,8 +16,6 @@ public struct SpeciesNetPredictionRun {
         /// `--max_classifications_per_detection`: classes reported per box (nil: all); the ensemble
         /// always sees five.
         public var maxClassificationsPerDetection: Int? = 2
-        public var country: String?
-        public var admin1Region: String?
 
         public init() {}
     }
@@ -45,23 +43,25 @@ public struct SpeciesNetPredictionRun {
     /// Every photo, written to `output` as speciesnet writes it. Entries of an existing file there are
     /// kept when `resume` (speciesnet's default: failures are tried again); the file is rewritten
     /// every `saveInterval` seconds and when `shouldStop` says so, so a killed run loses little.
-    public func run(filepaths: [String], output: String, resume: Bool, saveInterval: TimeInterval = 60,
+    public func run(instances: [SpeciesNetInstance], output: String, resume: Bool, saveInterval: TimeInterval = 60,
                     shouldStop: () -> Bool = { false }, progress: ProgressReporter? = nil) throws -> Outcome {
+        let filepaths = instances.map(\.filepath)
         let kept = resume ? try SpeciesNetPredictionsFile.partial(path: output, filepaths: Set(filepaths)) : [:]
         var done: [String: JSONObject] = kept
         var processed = 0
         var lastSave = Date()
         // As speciesnet: every photo in input order, done ones as they are, the rest not yet written.
         func save() throws { try SpeciesNetPredictionsFile.write(filepaths.compactMap { done[$0] }, to: output) }
-        let remaining = filepaths.filter { kept[$0] == nil }
+        let remaining = instances.filter { kept[$0.filepath] == nil }
         progress?.begin(total: filepaths.count, alreadyDone: filepaths.count - remaining.count)
         defer { progress?.end() }
-        for filepath in remaining {
+        for instance in remaining {
+            let filepath = instance.filepath
             if shouldStop() {
                 try save()
                 return .interrupted(processed: processed)
             }
-            let entry = try predict(filepath: filepath, path: filepath, log: { progress?.note($0) })
+            let entry = try predict(instance, path: filepath, log: { progress?.note($0) })
             done[filepath] = entry
             processed += 1
             progress?.advance(file: filepath, failed: entry["failures"] != nil)
@@ -74,15 +74,20 @@ public struct SpeciesNetPredictionRun {
         return .completed(processed: processed, reused: kept.count)
     }
 
-    /// One photo's entry; `filepath` is the name written, `path` where to read it.
-    public func predict(filepath: String, path: String, log: (String) -> Void = { _ in }) throws -> JSONObject {
+    /// One photo's entry; the instance's `filepath` is the name written, `path` where to read it.
+    public func predict(_ instance: SpeciesNetInstance, path: String, log: (String) -> Void = { _ in }) throws -> JSONObject {
+        let filepath = instance.filepath
+        let region = try instance.resolvedAdmin1Region()
+        func entry(failures: [String]?, detections: [JSONObject]?) -> JSONObject {
+            self.entry(instance, admin1Region: region, failures: failures, detections: detections)
+        }
         let image: RGBImage
         do {
             image = try ImageDecoder.decode(path: path).image
         } catch {
             // speciesnet: an unreadable photo fails both models; the location is still written.
             log("Warning: failed to load image \(filepath): \(error)")
-            return entry(filepath: filepath, failures: ["CLASSIFIER", "DETECTOR"], detections: nil)
+            return entry(failures: ["CLASSIFIER", "DETECTOR"], detections: nil)
         }
         var boxes = try detector.detectBoxes(image).compactMap { box -> (box: BoxMapping.MappedBox, label: SpeciesNetEnsemble.DetectionLabel)? in
             // speciesnet logs and drops a class it has no name for.
@@ -104,10 +109,11 @@ public struct SpeciesNetPredictionRun {
             // raise; speciesnet's pipeline then fails the photo's classification and keeps its detections.
             if crops.contains(where: { $0 == nil }) {
                 log("Warning: \(filepath) has a box too small to crop; its classification fails, as in speciesnet")
-                return entry(filepath: filepath, failures: ["CLASSIFIER"], detections: detections)
+                return entry(failures: ["CLASSIFIER"], detections: detections)
             }
             for (index, crop) in zip(selected, crops) {
-                detections[index] = try classified(detections[index], crop: crop!, pairedWith: boxes[index].label, confidence: Double(boxes[index].box.score))
+                detections[index] = try classified(detections[index], crop: crop!, pairedWith: boxes[index].label, confidence: Double(boxes[index].box.score),
+                                                   country: instance.country, admin1Region: region)
             }
         case .fullImage:
             // The classification belongs to a whole-photo pseudo-detection written first; the ensemble
@@ -115,9 +121,10 @@ public struct SpeciesNetPredictionRun {
             let pseudo = JSONObject([("category", .string("0")), ("label", .string(SpeciesNetEnsemble.DetectionLabel.wholeImage.rawValue)),
                                      ("conf", .double(1.0)), ("bbox", .array([0.0, 0.0, 1.0, 1.0].map { .double($0) }))])
             let paired = boxes.first.map { ($0.label, Double($0.box.score)) } ?? (.animal, 0.0)
-            detections.insert(try classified(pseudo, crop: SpeciesNetCrop.centreCrop(image), pairedWith: paired.0, confidence: paired.1), at: 0)
+            detections.insert(try classified(pseudo, crop: SpeciesNetCrop.centreCrop(image), pairedWith: paired.0, confidence: paired.1,
+                                             country: instance.country, admin1Region: region), at: 0)
         }
-        return entry(filepath: filepath, failures: nil, detections: detections)
+        return entry(failures: nil, detections: detections)
     }
 
     /// `select_detections_for_classification`: indices at or above the threshold, the most confident
@@ -132,12 +139,13 @@ public struct SpeciesNetPredictionRun {
     }
 
     /// A detection with `raw_classifications` (its reported top classes) and `processed_classification`.
-    func classified(_ detection: JSONObject, crop: RGBImage, pairedWith label: SpeciesNetEnsemble.DetectionLabel, confidence: Double) throws -> JSONObject {
+    func classified(_ detection: JSONObject, crop: RGBImage, pairedWith label: SpeciesNetEnsemble.DetectionLabel, confidence: Double,
+                    country: String?, admin1Region: String?) throws -> JSONObject {
         let reported = options.maxClassificationsPerDetection.map { max($0, SpeciesNetEnsemble.classesConsidered) } ?? classifier.labels.count
         let top = try classifier.classify(crop, top: reported)
         let labels = top.map(\.label), scores = top.map { Double($0.score) }
         let processed = try ensemble.combine(labels: labels, scores: scores, detection: label, confidence: confidence,
-                                             country: options.country, admin1Region: options.admin1Region)
+                                             country: country, admin1Region: admin1Region)
         let shown = options.maxClassificationsPerDetection.map { max($0, 0) } ?? top.count
         var output = detection
         output["raw_classifications"] = .object(JSONObject([("classes", .array(labels.prefix(shown).map { .string($0) })),
@@ -147,15 +155,14 @@ public struct SpeciesNetPredictionRun {
         return output
     }
 
-    /// The entry's fields in speciesnet's order, absent ones left out; an admin1 region is only kept
-    /// with a country (`find_admin1_region`; latitude and longitude are not taken here).
-    func entry(filepath: String, failures: [String]?, detections: [JSONObject]?) -> JSONObject {
-        var object = JSONObject([("filepath", .string(filepath))])
+    /// The entry's fields in speciesnet's order, absent ones left out.
+    func entry(_ instance: SpeciesNetInstance, admin1Region: String?, failures: [String]?, detections: [JSONObject]?) -> JSONObject {
+        var object = JSONObject([("filepath", .string(instance.filepath))])
         if let failures { object["failures"] = .array(failures.map { .string($0) }) }
-        if let country = options.country {
-            object["country"] = .string(country)
-            if let region = options.admin1Region { object["admin1_region"] = .string(region) }
-        }
+        if let country = instance.country { object["country"] = .string(country) }
+        if let admin1Region { object["admin1_region"] = .string(admin1Region) }
+        if let latitude = instance.latitude { object["latitude"] = latitude }
+        if let longitude = instance.longitude { object["longitude"] = longitude }
         if let detections { object["detections"] = .array(detections.map { .object($0) }) }
         object["model_version"] = .string(classifier.folder.version)
         return object

@@ -35,7 +35,10 @@ extension DetectCommand {
         if admin1Region != nil, country == nil { throw ValidationError("--admin1-region needs --country") }
         if let country, country.count != 3 { throw SpeciesNetGeofence.InvalidRegion(code: country) }
         engine.apply()
-        let filepaths = try SpeciesNetInputs.photos(in: input)
+        let instances = try SpeciesNetInputs.instances(in: input).map { $0.enforcing(country: country, admin1Region: admin1Region) }
+        // A photo that would need its US state looked up is refused before any work.
+        for instance in instances { _ = try instance.resolvedAdmin1Region() }
+        let filepaths = instances.map(\.filepath)
         let clips = filepaths.filter(VideoFiles.isVideo).count
         if clips > 0 { throw ValidationError("--output-format speciesnet takes photos only; \(clips) of the inputs are clips") }
         let detector = try Detector.load(path: try ModelRegistry.resolve(model), backend: engine.backend, threshold: SpeciesNetPredictionRun.detectorThreshold,
@@ -45,8 +48,6 @@ extension DetectCommand {
         let ensemble = SpeciesNetEnsemble(taxonomy: try SpeciesNetTaxonomy(file: speciesNet.folder.taxonomyPath),
                                           geofence: try SpeciesNetGeofence(file: speciesNet.folder.geofencePath), geofenceEnabled: !noGeofence)
         var options = SpeciesNetPredictionRun.Options()
-        options.country = country
-        options.admin1Region = admin1Region
         options.detectionThreshold = detectionThresholdForClassification
         options.maxClassificationsPerImage = maxClassificationsPerImage
         options.maxClassificationsPerDetection = maxClassificationsPerDetection
@@ -56,7 +57,7 @@ extension DetectCommand {
         let signals = Self.installSignalHandlers { signal in stop.request(signal) }
         defer { signals.forEach { $0.cancel() } }
         let started = Date()
-        let outcome = try run.run(filepaths: filepaths, output: output, resume: !ignoreExistingPredictions,
+        let outcome = try run.run(instances: instances, output: output, resume: !ignoreExistingPredictions,
                                   shouldStop: { stop.signal != nil }, progress: ProgressReporter(quiet: quiet))
         switch outcome {
         case let .completed(processed, reused):

