@@ -53,7 +53,7 @@ public enum SpeciesNetPredictionsFile {
         for case let .object(prediction) in predictions {
             guard let filepath = prediction["filepath"]?.string else { throw Failure(path: path, reason: "an entry without \"filepath\"") }
             guard filepaths.contains(filepath) else {
-                throw Failure(path: path, reason: "it has \(filepath), which is not among this run's photos (resume with the same input)")
+                throw Failure(path: path, reason: "it has \(filepath), which is not among this run's photos (resume with the same input, or start again with --ignore-existing-predictions)")
             }
             if let legacy = legacyFields.first(where: { prediction[$0] != nil }) {
                 throw Failure(path: path, reason: "it uses an older speciesnet format (field \(legacy) for \(filepath)); write elsewhere")
