@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "ResultsFormat"),
         // One plain sentence for errors that reach users (Foundation's errors print as dictionaries).
         .target(name: "Diagnostics"),
-        .target(name: "Postprocessing", dependencies: ["ResultsFormat", "Imaging", "Diagnostics", "VideoDecoding"]),
+        .target(name: "Postprocessing", dependencies: ["ResultsFormat", "Imaging", "Diagnostics", "VideoDecoding", "Classification"]),
         // Job stores (SQLite, PostgreSQL), shards and workers of the batch service (no HTTP here).
         .target(name: "BatchService", dependencies: ["Detection", "Classification", "Engine", "Diagnostics", "ModelFormats", "ResultsFormat", "VideoDecoding", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),

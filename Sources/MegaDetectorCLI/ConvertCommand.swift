@@ -7,16 +7,17 @@ import ResultsFormat
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert a results file: --to coco (md_to_coco), csv (convert_output_format) or labelme (md_to_labelme).",
+        abstract: "Convert a results file: --to coco (md_to_coco), csv (convert_output_format), labelme (md_to_labelme), wi (md_to_wi), report (generate_csv_report); or speciesnet's predictions.json --to md (speciesnet_to_md).",
         discussion: "For labelme, OUTPUT is the photo folder: one .json is written next to each photo."
     )
 
-    enum Target: String, ExpressibleByArgument { case coco, csv, labelme, json, wi, report }
+    enum Target: String, ExpressibleByArgument { case coco, csv, labelme, json, wi, report, md }
 
     @Argument(help: "Results file.") var input: String
     @Argument(help: "Output file.") var output: String
-    @Option(help: "coco, csv, labelme, wi (Wildlife Insights predictions.json), or json (from a legacy CSV).") var to: Target
-    @Option(help: "wi: folder to prepend to the (relative) file names.") var baseFolder: String?
+    @Option(help: "coco, csv, labelme, wi (Wildlife Insights predictions.json), report, json (from a legacy CSV), or md (from speciesnet's predictions.json).") var to: Target
+    @Option(help: "wi: folder to prepend to the (relative) file names; md: folder to remove from the front of speciesnet's file paths.") var baseFolder: String?
+    @Flag(help: "md: leave out raw_classifications.") var noRawClassifications = false
     @Option(help: "report: a results file with datetime fields, or the photo folder (EXIF), for the datetime column.") var datetimeSource: String?
     @Option(help: "report: comma-separated folder levels (0 = top) to give their own columns.") var folderLevelColumns: String?
     @Option(help: "report: count detections at or above this (default: the file's typical threshold).") var detectionConfidenceThreshold: Double?
@@ -35,6 +36,16 @@ struct ConvertCommand: ParsableCommand {
                 let results = try LegacyCSV.results(fromCSV: text)
                 try results.write(to: output)
                 print("Wrote \(results.images.count) images to \(output)")
+                return
+            }
+            if to == .md {
+                var options = SpeciesNetToMegaDetector.Options()
+                options.baseFolder = baseFolder
+                options.includeRawClassifications = !noRawClassifications
+                let converted = try SpeciesNetToMegaDetector.convert(try ResultsFile.readJSONObject(path: input), options: options)
+                // As the reference writes it: indent 1, ASCII, no final newline.
+                try AtomicFile.write(Data(JSONWriter.serialize(.object(converted)).utf8), to: output)
+                print("Wrote \(converted["images"]?.array?.count ?? 0) images to \(output)")
                 return
             }
             let results = try ResultsInput.load(input)
@@ -57,7 +68,7 @@ struct ConvertCommand: ParsableCommand {
                     try MediaSize.of(path)
                 }
                 print("Wrote \(report.written.count) LabelMe files; \(report.skippedExisting.count) existing kept, \(report.failures.count) failed photos skipped")
-            case .json:
+            case .json, .md:
                 break
             case .report:
                 var options = PhotoReport.Options()

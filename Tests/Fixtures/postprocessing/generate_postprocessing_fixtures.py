@@ -178,21 +178,28 @@ CONVERT_CASES = [
 
 # Converters on run_md_and_speciesnet output: the CSV's classification columns. (md_to_wi validates its input,
 # and the reference's validator refuses this file: photos with both a failure and detections.)
+# And speciesnet's own predictions.json (speciesnet 5.0.6's, Tests/Fixtures/speciesnet) to a MegaDetector file (speciesnet_to_md).
 SPECIES_CONVERT_CASES = [
-    ("csv_species", ["megadetector.postprocessing.convert_output_format", "{input}", "--output_path", "{output}"], ["--to", "csv"]),
+    ("csv_species", "Tests/Fixtures/speciesnet/expected_md_speciesnet_default.json",
+     ["megadetector.postprocessing.convert_output_format", "{input}", "--output_path", "{output}"], ["--to", "csv"]),
+    ("md_from_speciesnet", "Tests/Fixtures/speciesnet/expected_predictions_ken.json",
+     ["megadetector.data_management.speciesnet_to_md", "{input}", "{output}"], ["--to", "md"]),
+    ("md_from_speciesnet_full_image", "Tests/Fixtures/speciesnet/expected_predictions_full_image.json",
+     ["megadetector.data_management.speciesnet_to_md", "{input}", "{output}", "--base_folder", "images"], ["--to", "md", "--base-folder", "images"]),
+    ("md_from_speciesnet_failures", "Tests/Fixtures/speciesnet/expected_predictions_empty_crops.json",
+     ["megadetector.data_management.speciesnet_to_md", "{input}", "{output}"], ["--to", "md"]),
 ]
 
 
 def species_convert_cases():
     cases = {}
-    for name, command, our_arguments in SPECIES_CONVERT_CASES:
+    for name, source, command, our_arguments in SPECIES_CONVERT_CASES:
         with tempfile.TemporaryDirectory() as scratch:
             output = Path(scratch) / ("out.csv" if name.startswith("csv") else "out.json")
-            arguments = [part.format(input=SOURCES["species"][0], output=output) for part in command]
+            arguments = [part.format(input=ROOT / source, output=output) for part in command]
             subprocess.run([sys.executable, "-m", *arguments], check=True, capture_output=True, text=True)
             text = output.read_text()
-        cases[name] = {"our_arguments": our_arguments, "input": "Tests/Fixtures/speciesnet/expected_md_speciesnet_default.json",
-                       "md5": hashlib.md5(text.encode()).hexdigest()}
+        cases[name] = {"our_arguments": our_arguments, "input": source, "md5": hashlib.md5(text.encode()).hexdigest()}
     return cases
 
 
