@@ -31,6 +31,19 @@ sys.path.insert(0, str(ROOT / "Benchmarks"))
 CLEAN_ENVIRONMENT = dict(os.environ)
 
 
+def alternate(tools, rounds, scratch):
+    """Runs each tool's command (a function of its output path) once per round, the tools taking turns, so
+    that a slower or busier moment of the host falls on all of them; returns name -> [(seconds, peak MB,
+    output path)] in round order."""
+    runs = {name: [] for name in tools}
+    for _ in range(rounds):
+        for name, command in tools.items():
+            output = scratch / (name.split(" ")[0] + ".json")
+            elapsed, peak = timed(command(output))
+            runs[name].append((elapsed, peak, output))
+    return runs
+
+
 def timed(command):
     """Wall time and peak resident memory (MB) of one run of `command`.
 

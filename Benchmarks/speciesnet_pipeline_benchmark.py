@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Benchmarks"))
 import detect_benchmark  # noqa: E402
-from detect_benchmark import timed, photo_size, cpu_model  # noqa: E402
+from detect_benchmark import alternate, photo_size, cpu_model  # noqa: E402
 
 FIXTURE_MODEL = ROOT / "Tests" / "Fixtures" / "speciesnet" / "model"
 FULL_OUTPUTS = 2498
@@ -191,12 +191,7 @@ def main():
         reference_name: lambda out: [sys.executable, "-m", "megadetector.detection.run_md_and_speciesnet", str(folder), str(out),
                                      "--detector_model", str(detector), "--classification_model", str(model)] + workers + country,
     }
-    runs = {name: [] for name in tools}
-    for _ in range(args.rounds):
-        for name, command in tools.items():
-            output = scratch / (name.split(" ")[0] + ".json")
-            elapsed, peak = timed(command(output))
-            runs[name].append((elapsed, peak, output))
+    runs = alternate(tools, args.rounds, scratch)
     medians = {}
     for name, rounds in runs.items():
         ordered = sorted(rounds, key=lambda run: run[0])

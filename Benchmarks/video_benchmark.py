@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "Benchmarks"))
 sys.path.insert(0, str(ROOT / "Tests" / "Fixtures" / "video"))
 CLEAN_ENVIRONMENT = dict(os.environ)
 
-from detect_benchmark import timed, cpu_model  # noqa: E402
+from detect_benchmark import alternate, cpu_model  # noqa: E402
 
 
 def make_clips(folder, shared, count, seconds, width, height):
@@ -78,12 +78,7 @@ def main():
             sys.executable, "-m", "megadetector.detection.process_video", str(model), str(folder),
             "--output_json_file", str(out), "--frame_sample", str(args.frame_sample)],
     }
-    runs = {name: [] for name in tools}
-    for _ in range(args.rounds):
-        for name, command in tools.items():
-            output = scratch / (name.split(" ")[0] + ".json")
-            elapsed, peak = timed(command(output))
-            runs[name].append((elapsed, peak, output))
+    runs = alternate(tools, args.rounds, scratch)
     frames = int(30 * args.seconds) * len(clips)
     inferred = sum(len(range(0, int(30 * args.seconds), args.frame_sample)) for _ in clips)
     print(f"{len(clips)} clips of {args.seconds:g} s, {width}x{height} H.264 at 30 fps ({frames} frames, {inferred} inferred with "

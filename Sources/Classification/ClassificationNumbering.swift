@@ -6,16 +6,23 @@ import ResultsFormat
 /// service numbers a results file as it writes it, image by image.
 public struct ClassificationNumbering: Sendable {
     private var idsByName: [String: String] = [:]
+    /// Labels already numbered: a long file repeats a few labels, so each is parsed once.
+    private var idsByLabel: [String: String] = [:]
     public private(set) var categories: [(String, String)] = []
     public private(set) var descriptions: [(String, String)] = []
 
     public init() {}
 
     public mutating func id(for label: String) throws -> String {
+        if let id = idsByLabel[label] { return id }
         let name = try SpeciesNetTaxonomy.commonName(label)
-        if let id = idsByName[name] { return id }
+        if let id = idsByName[name] {
+            idsByLabel[label] = id
+            return id
+        }
         let id = String(idsByName.count)
         idsByName[name] = id
+        idsByLabel[label] = id
         categories.append((id, name))
         descriptions.append((id, label))
         return id

@@ -128,9 +128,9 @@ public struct DetectionClassification {
                 guard let verdict = byDetection[detectionIndex] else { continue }
                 let chosen = [verdict.chosen].prefix(options.topScores)
                 let raw = verdict.raw.prefix(options.topScores)
-                detections[detectionIndex].classifications = try chosen.map { (try numbering.id(for: $0.label), Self.round3($0.score)) }
+                detections[detectionIndex].classifications = try chosen.map { (try numbering.id(for: $0.label), PythonRounding.round($0.score, places: 3)) }
                 // Raw labels are numbered whether or not they are written, as the reference numbers them.
-                let rawPairs = try raw.map { (try numbering.id(for: $0.label), Self.round3($0.score)) }
+                let rawPairs = try raw.map { (try numbering.id(for: $0.label), PythonRounding.round($0.score, places: 3)) }
                 if options.includeRawClassifications { detections[detectionIndex].rawClassifications = rawPairs }
             }
             output.images[imageIndex].detections = detections
@@ -148,10 +148,5 @@ public struct DetectionClassification {
         results.info["classifier"] = .string(name)
         results.info["classification_completion_time"] = .string(formatter.string(from: completed))
         return results.images.reduce(0) { $0 + ($1.detections ?? []).filter { $0.classifications != nil }.count }
-    }
-
-    /// Python's `round(x, 3)`: the decimal nearest to the double's exact value (printf's rounding).
-    static func round3(_ value: Double) -> Double {
-        Double(String(format: "%.3f", value)) ?? value
     }
 }

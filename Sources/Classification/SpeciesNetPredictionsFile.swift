@@ -19,28 +19,12 @@ public enum SpeciesNetPredictionsFile {
     public static func serialize(_ predictions: [JSONObject]) -> String {
         let document = JSONObject([("info", .object(JSONObject([("format_version", .string(formatVersion))]))),
                                    ("predictions", .array(predictions.map { .object($0) }))])
-        return JSONWriter.serialize(rounded(.object(document)), indent: 1, asciiOnly: false)
+        // speciesnet's `limit_float_precision(obj, 4)`.
+        return JSONWriter.serialize(JSONValue.object(document).roundingFloats(places: 4), indent: 1, asciiOnly: false)
     }
 
     public static func write(_ predictions: [JSONObject], to path: String) throws {
         try AtomicFile.write(Data(serialize(predictions).utf8), to: path)
-    }
-
-    /// `limit_float_precision(obj, 4)`: every float, at any depth, to Python's `round(x, 4)`.
-    static func rounded(_ value: JSONValue) -> JSONValue {
-        switch value {
-        case let .double(number): return .double(round4(number))
-        case let .array(items): return .array(items.map(rounded))
-        case let .object(object): return .object(JSONObject(object.entries.map { ($0.key, rounded($0.value)) }))
-        default: return value
-        }
-    }
-
-    /// Python's `round(x, 4)`: the 4-decimal value nearest the double's exact value (printf rounds
-    /// the exact binary value too, half to even).
-    static func round4(_ value: Double) -> Double {
-        guard value.isFinite else { return value }
-        return Double(String(format: "%.4f", value)) ?? value
     }
 
     /// `load_partial_predictions`: the entries of an earlier run's file that can be kept (those

@@ -25,17 +25,8 @@ extension BatchReport {
     /// the threshold (any detection confidence), most frequent first, ties in order of first appearance.
     static func speciesCounts(_ results: ResultsFile, classificationThreshold: Double) -> [(name: String, count: Int)] {
         let names = Dictionary(results.classificationCategories ?? [], uniquingKeysWith: { first, _ in first })
-        var order: [String] = [], counts: [String: Int] = [:]
-        for image in results.images {
-            for detection in image.detections ?? [] {
-                guard let top = detection.classifications?.first, top.score >= classificationThreshold else { continue }
-                let name = names[top.category] ?? top.category
-                if counts[name] == nil { order.append(name) }
-                counts[name, default: 0] += 1
-            }
-        }
-        return order.enumerated().sorted { counts[$0.element]! != counts[$1.element]! ? counts[$0.element]! > counts[$1.element]! : $0.offset < $1.offset }
-            .map { ($0.element, counts[$0.element]!) }
+        let tops = results.images.flatMap { $0.detections ?? [] }.compactMap(\.classifications?.first).filter { $0.score >= classificationThreshold }
+        return Tally.counts(tops.map { names[$0.category] ?? $0.category }).map { ($0.key, $0.count) }
     }
 
     /// A species page's file name (`clean_filename` with whitespace as `_`).

@@ -106,13 +106,7 @@ extension ClassificationSmoothing {
 
         /// `count_detections_by_classification_category`: by count, most first; ties in order of first count.
         func counts(_ pool: [Int]) -> [(id: String, count: Int)] {
-            var order: [String] = [], count: [String: Int] = [:]
-            for index in pool where items[index].relevant && above(items[index]) {
-                if count[items[index].id] == nil { order.append(items[index].id) }
-                count[items[index].id, default: 0] += 1
-            }
-            return order.enumerated().sorted { count[$0.element]! != count[$1.element]! ? count[$0.element]! > count[$1.element]! : $0.offset < $1.offset }
-                .map { ($0.element, count[$0.element]!) }
+            Tally.counts(pool.lazy.filter { items[$0].relevant && above(items[$0]) }.map { items[$0].id }).map { ($0.key, $0.count) }
         }
 
         func cleaned(_ id: String) throws -> String {

@@ -51,22 +51,12 @@ public enum FormatConversion {
             Int(id).map { .object(JSONObject([("id", .int($0)), ("name", .string(name))])) }
         })
         guard let precision else { return output }
-        return roundFloats(.object(output), places: precision).object!
+        return JSONValue.object(output).roundingFloats(places: precision).object!
     }
 
-    /// Python's `round(x, places)`: correctly rounded from the exact binary value, ties to even —
-    /// which is what C's printf does too.
+    /// Python's `round(x, places)` (`PythonRounding`).
     public static func round(_ value: Double, places: Int) -> Double {
-        Double(String(format: "%.\(places)f", value)) ?? value
-    }
-
-    static func roundFloats(_ value: JSONValue, places: Int) -> JSONValue {
-        switch value {
-        case let .double(number): return .double(round(number, places: places))
-        case let .array(items): return .array(items.map { roundFloats($0, places: places) })
-        case let .object(object): return .object(JSONObject(object.entries.map { ($0.key, roundFloats($0.value, places: places)) }))
-        default: return value
-        }
+        PythonRounding.round(value, places: places)
     }
 }
 

@@ -28,7 +28,7 @@ public enum SpeciesNetToMegaDetector {
 
     public static func convert(_ document: JSONObject, options: Options = Options()) throws -> JSONObject {
         guard document["info"]?.object?["format_version"] != nil else { throw Failure(reason: "no info.format_version (an older format?)") }
-        guard let predictions = (FormatConversion.roundFloats(.object(document), places: 5).object?["predictions"]?.array) else {
+        guard let predictions = (JSONValue.object(document).roundingFloats(places: 5).object?["predictions"]?.array) else {
             throw Failure(reason: "no predictions list")
         }
         let base = options.baseFolder?.replacingOccurrences(of: "\\", with: "/")

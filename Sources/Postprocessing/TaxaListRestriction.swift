@@ -105,18 +105,15 @@ public enum TaxaListRestriction {
     /// `get_classification_description_string(count_detections_by_classification_category(...))` with
     /// no detection-category filter: the best classification of each detection at or above 0.15.
     static func describe(_ detections: [JSONValue], threshold: Double, descriptions: [String: String]) throws -> String {
-        var order: [String] = [], counts: [String: Int] = [:]
+        var counted: [String] = []
         for case let .object(detection) in detections {
             guard let list = detection["classifications"]?.array, (detection["conf"]?.number ?? 0) >= 0.15 else { continue }
             guard let top = list.first?.array, top.count >= 2, let id = top[0].string, let score = top[1].number else {
                 throw Failure.results("a detection with an empty or malformed classifications list")
             }
-            guard score >= threshold else { continue }
-            if counts[id] == nil { order.append(id) }
-            counts[id, default: 0] += 1
+            if score >= threshold { counted.append(id) }
         }
-        let sorted = order.enumerated().sorted { counts[$0.element]! != counts[$1.element]! ? counts[$0.element]! > counts[$1.element]! : $0.offset < $1.offset }
-        return try ClassificationSmoothing.descriptionString(sorted.map { ($0.element, counts[$0.element]!) }, descriptions: descriptions)
+        return try ClassificationSmoothing.descriptionString(Tally.counts(counted).map { ($0.key, $0.count) }, descriptions: descriptions)
     }
 
     /// `combine_redundant_classification_categories`: categories with the same name become one (ids
