@@ -63,7 +63,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "ModelFormats", dependencies: ["Engine", "CZlib"], swiftSettings: optimisedAlways),
         // Species classification (SpeciesNet): crops, the classifier, its labels.
-        .target(name: "Classification", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat", "VideoDecoding", "Detection"], swiftSettings: optimisedAlways),
+        .target(name: "Classification", dependencies: ["Engine", "ModelFormats", "Imaging", "ResultsFormat", "VideoDecoding", "Detection"],
+                exclude: ["Geocoding/generate_us_admin1_cities.py"], swiftSettings: optimisedAlways),
         .executableTarget(
             name: "MegaDetectorCLI",
             dependencies: [

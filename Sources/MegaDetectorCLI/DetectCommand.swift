@@ -197,6 +197,7 @@ struct DetectCommand: AsyncParsableCommand {
         }
         if admin1Region != nil, country == nil { throw ValidationError("--admin1-region needs --country") }
         let folder = try SpeciesNetModels.resolve(classifier, cacheFolder: ModelRegistry.cacheFolder)
+        noteClassifierPrecision()
         var options = DetectionClassification.Options()
         options.country = country
         options.admin1Region = admin1Region

