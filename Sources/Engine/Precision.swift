@@ -21,11 +21,20 @@ public struct PrecisionPlan: Sendable {
     /// trade-off). Why 40: on the trained YOLOX-Nano every lower line we tried (20-35 dB) lost 3-16 %
     /// of the fp32 detections >= 0.2 (README, "Precision fidelity"); at 40 dB it keeps them all. The
     /// price is speed: at 40 dB only 16 of the random-weight MDv5a's 163 convolutions qualify (median
-    /// source SNR 37 dB at 128 levels), so on CPUs without VNNI int8 then runs close to fp32's time.
+    /// source SNR 37 dB at 128 levels), so int8 then runs close to fp32's time.
     public static let defaultMinimumSignalToNoise: Double = {
         let environment = ProcessInfo.processInfo.environment["MEGADETECTOR_INT8_MIN_SNR"]
         return environment.flatMap(Double.init) ?? 40
     }()
+
+    /// The line is drawn at 128 source levels on every CPU, also where VNNI quantizes sources to 256.
+    /// Why: the 40 dB line was validated at 128 levels, and the error of a network grows with the number
+    /// of int8 layers, not only with each layer's rounding: measured on the trained YOLOX-Nano on an
+    /// AVX512-VNNI host (2026-12-07), judging SNR at 256 levels let 27 of 113 convolutions through and
+    /// lost 6 of 74 fp32 detections, with 6 added and a 0.16 confidence error, where the 128-level
+    /// selection (3 layers) keeps all 74. So every CPU runs the same layers in int8; VNNI only rounds
+    /// them more finely.
+    public static let selectionLevels = 128
 
     public static let fp32 = PrecisionPlan(precision: .fp32, ranges: nil)
     public static let bf16 = PrecisionPlan(precision: .bf16, ranges: nil)
@@ -49,7 +58,7 @@ public struct PrecisionPlan: Sendable {
         guard precision != .fp32, conv.groups == 1, !isFirstConvolution, conv.activation.isHidden else { return nil }
         guard precision == .int8 else { return 0...0 }
         guard let ranges, let range = ranges.bounds[sourceName], range.upperBound > range.lowerBound else { return nil }
-        if let snr = ranges.signalToNoise(sourceName, levels: OneDNN.int8SourceLevels), snr < minimumSignalToNoise { return nil }
+        if let snr = ranges.signalToNoise(sourceName, levels: Self.selectionLevels), snr < minimumSignalToNoise { return nil }
         return range
     }
 }
