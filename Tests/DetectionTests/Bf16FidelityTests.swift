@@ -51,8 +51,8 @@ import TestSupport
         // Zen 4, AVX512-BF16, oneDNN 2.6; 73 of 113 convolutions in bf16): confidence 0.063, coordinates
         // 0.016, every detection found. Not met: bf16 keeps 8 bits of mantissa per source and weight, and
         // this small network's errors add up over its depth (the README says so). These bounds guard
-        // against it getting worse.
-        #expect(worstConfidence <= 0.08)
-        #expect(worstCoordinate <= 0.02)
+        // against it getting worse, with room for other bf16 kernels (AMX sums in another order).
+        #expect(worstConfidence <= 0.10)
+        #expect(worstCoordinate <= 0.025)
     }
 }
