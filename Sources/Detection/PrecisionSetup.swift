@@ -96,7 +96,7 @@ extension Detector {
             let layers = "\(choices.filter { $0 == .int8 }.count) of \(choices.count) convolutions in int8"
             let line = Int(PrecisionPlan.defaultMinimumSignalToNoise)
             FileHandle.standardError.write(Data(("int8: \(layers); the others stay fp32 (the first, grouped and output "
-                + "convolutions, and those whose inputs would keep less than \(line) dB after rounding)\n").utf8))
+                + "convolutions, and those whose inputs would keep less than \(line) dB after rounding to \(PrecisionPlan.selectionLevels) levels)\n").utf8))
             return PrecisionRecord(precision: .int8, calibrationFingerprint: table.fingerprint,
                                    calibrationSource: "\(table.source); table \(origin); \(layers)")
         }
