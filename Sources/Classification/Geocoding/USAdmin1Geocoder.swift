@@ -15,11 +15,11 @@ public enum USAdmin1Geocoder {
         let region: String?
     }
 
-    static let cities: [City] = citiesText.split(separator: "\n").map { line in
-        let fields = line.split(separator: " ")
-        // The table is generated and compiled in: a malformed line is a build defect, not user input.
+    static let cities: [City] = citiesText.split(whereSeparator: { $0 == "\n" || $0 == ";" }).map { entry in
+        let fields = entry.split(separator: " ")
+        // The table is generated and compiled in: a malformed entry is a build defect, not user input.
         guard fields.count == 3, let latitude = Double(fields[0]), let longitude = Double(fields[1]) else {
-            preconditionFailure("malformed line in USAdmin1Cities.swift: \(line)")
+            preconditionFailure("malformed entry in USAdmin1Cities.swift: \(entry)")
         }
         return City(latitude: latitude, longitude: longitude, region: fields[2] == "-" ? nil : String(fields[2]))
     }
