@@ -6,7 +6,6 @@ public enum OneDNN {
     public static var version: String { "not built in" }
     public static let hasNativeBF16 = false
     public static let hasInt8Kernels = false
-    public static let int8SourceLevels = 128
     public static func setThreads(_ count: Int) {}
 }
 

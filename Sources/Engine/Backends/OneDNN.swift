@@ -14,9 +14,6 @@ public enum OneDNN {
 
     /// Native bf16 arithmetic (AVX512-BF16 or AMX) as oneDNN sees this CPU.
     public static let hasNativeBF16: Bool = md_dnnl_has_native_bf16() != 0
-    /// Levels an int8 convolution source is quantized to: 256 with VNNI, 128 without (see
-    /// dnnl_precision.c: 16-bit intermediate sums).
-    public static let int8SourceLevels: Int = md_dnnl_has_vnni() != 0 ? 256 : 128
     /// oneDNN has JIT int8 convolutions for this CPU (AVX2 or newer).
     public static let hasInt8Kernels: Bool = md_dnnl_has_int8_kernels() != 0
 

@@ -200,12 +200,13 @@ struct TorchGraphAssembler {
         }
         if let identity = module.module("bn") {
             // The identity branch: a BatchNorm of x itself (only when in == out channels).
-            var ones: [Float] = (0..<(wide.outChannels * perGroupIn)).map { index in
+            // The identity as a 1x1 kernel, scaled in place by the fold.
+            var identityWeights: [Float] = (0..<(wide.outChannels * perGroupIn)).map { index in
                 index / perGroupIn % perGroupIn == index % perGroupIn ? 1 : 0
             }
-            let foldedBias = try foldBatchNorm(&ones, bias: nil, outChannels: wide.outChannels, batchNorm: identity, name: "\(name).bn", layer: layer)
+            let foldedBias = try foldBatchNorm(&identityWeights, bias: nil, outChannels: wide.outChannels, batchNorm: identity, name: "\(name).bn", layer: layer)
             for o in 0..<wide.outChannels {
-                for i in 0..<perGroupIn { weights[(o * perGroupIn + i) * kh * kw + centre] += ones[o * perGroupIn + i] }
+                for i in 0..<perGroupIn { weights[(o * perGroupIn + i) * kh * kw + centre] += identityWeights[o * perGroupIn + i] }
                 bias[o] += foldedBias[o]
             }
         }
