@@ -53,6 +53,10 @@ struct md_conv_plan {
     dnnl_memory_t user_src, user_dst;  // NHWC
     dnnl_primitive_t reorder_in;       // NULL when oneDNN takes the NHWC source as it is
     dnnl_primitive_t reorder_out, reorder_residual;
+    // Winograd plans (dnnl_winograd.c), staged too: the activation runs on the blocked destination
+    // after the convolution, and reorder_out adds the residual (no reorder_residual).
+    int winograd;
+    dnnl_primitive_t activation;  // NULL without an activation
     size_t source_offset, destination_offset, residual_offset, workspace_size;
     // Reduced-precision plans (not staged): reorder_in converts the NHWC float32 source (user_src) into
     // the kernel's type (src, in the workspace at source_offset); the destination is NHWC float32.
@@ -100,6 +104,16 @@ int shim_convert_source(md_conv_plan *plan, const float *src_nhwc, char *workspa
 /// the data handles of src, dst and residual. Returns the count, or -1 with `error` filled.
 int shim_convolution_arguments(md_conv_plan *plan, void *scratchpad, dnnl_exec_arg_t args[8], char *error,
                                size_t error_capacity);
+
+/// oneDNN's eltwise algorithm and parameters for an md_activation.
+dnnl_status_t shim_activation_kind(int activation, float relu_alpha, dnnl_alg_kind_t *alg, float *alpha, float *beta);
+/// Whether `g` should run through oneDNN's Winograd kernel (dnnl_winograd.c says when and why).
+int shim_prefers_winograd(const md_conv_geometry *g);
+/// The Winograd convolution of `g` on 16-channel blocked source and destination, without post-ops.
+dnnl_status_t shim_create_winograd_pd(const md_conv_geometry *g, int batch, int height, int width,
+                                      dnnl_primitive_desc_t *pd);
+/// An in-place eltwise primitive applying `activation` to data laid out as `data`.
+dnnl_status_t shim_create_activation(int activation, float relu_alpha, md_desc_ref data, dnnl_primitive_t *primitive);
 
 /// Whether `g` should run on 8-channel blocked copies of its data (dnnl_staging.c says why).
 int shim_prefers_staging(const md_conv_geometry *g);

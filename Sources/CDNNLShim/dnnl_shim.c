@@ -110,17 +110,25 @@ static int output_extent(int input, int kernel, int stride, int pad_begin, int p
     return (input + pad_begin + pad_end - effective) / stride + 1;
 }
 
+dnnl_status_t shim_activation_kind(int activation, float relu_alpha, dnnl_alg_kind_t *alg, float *alpha, float *beta) {
+    *alpha = 1.0f;
+    *beta = 0.0f;
+    switch (activation) {
+    case MD_ACTIVATION_SILU: *alg = dnnl_eltwise_swish; *alpha = 1.0f; break;
+    case MD_ACTIVATION_RELU: *alg = dnnl_eltwise_relu; *alpha = relu_alpha; break;
+    case MD_ACTIVATION_SIGMOID: *alg = dnnl_eltwise_logistic; *alpha = 0.0f; break;
+    case MD_ACTIVATION_HARDSWISH: *alg = dnnl_eltwise_hardswish; *alpha = 1.0f / 6.0f; *beta = 0.5f; break;
+    default: return dnnl_invalid_arguments;
+    }
+    return dnnl_success;
+}
+
 // Appends one md_activation as an eltwise post-op.
 static dnnl_status_t append_activation(dnnl_post_ops_t post_ops, int activation, float relu_alpha) {
     dnnl_alg_kind_t alg;
-    float alpha = 1.0f, beta = 0.0f;
-    switch (activation) {
-    case MD_ACTIVATION_SILU: alg = dnnl_eltwise_swish; alpha = 1.0f; break;
-    case MD_ACTIVATION_RELU: alg = dnnl_eltwise_relu; alpha = relu_alpha; break;
-    case MD_ACTIVATION_SIGMOID: alg = dnnl_eltwise_logistic; alpha = 0.0f; break;
-    case MD_ACTIVATION_HARDSWISH: alg = dnnl_eltwise_hardswish; alpha = 1.0f / 6.0f; beta = 0.5f; break;
-    default: return dnnl_invalid_arguments;
-    }
+    float alpha, beta;
+    dnnl_status_t status = shim_activation_kind(activation, relu_alpha, &alg, &alpha, &beta);
+    if (status != dnnl_success) return status;
 #if MD_DNNL_V3
     return dnnl_post_ops_append_eltwise(post_ops, alg, alpha, beta);
 #else
@@ -237,13 +245,20 @@ static int is_reference_kernel(const_dnnl_primitive_desc_t pd) {
 // fall back to its reference kernel, about a hundred times slower (minutes per photo). The same
 // arithmetic as a `binary add` post-op runs on the JIT kernels, at the cost of a separate buffer for
 // the residual. `residual_as_binary` says which one was chosen.
-// `staged` says whether the plan goes through blocked data (see shim_prefers_staging).
+// `staged` says whether the plan goes through blocked data (see shim_prefers_staging), `winograd`
+// whether it is a Winograd plan (staged too; see dnnl_winograd.c), tried first where it applies.
 static dnnl_status_t create_conv_pd(const md_conv_weights *w, int batch, int height, int width,
-                                    dnnl_primitive_desc_t *pd, int *residual_as_binary, int *staged) {
+                                    dnnl_primitive_desc_t *pd, int *residual_as_binary, int *staged, int *winograd) {
     const md_conv_geometry *g = &w->geometry;
     const float *scales = w->output_scales;
     *residual_as_binary = 0;
     *staged = 0;
+    *winograd = 0;
+    if (shim_prefers_winograd(g) && shim_create_winograd_pd(g, batch, height, width, pd) == dnnl_success) {
+        *staged = 1;
+        *winograd = 1;
+        return dnnl_success;
+    }
     if (g->precision == MD_PRECISION_FP32 && shim_prefers_staging(g)) {
         // Blocked, the residual can only be a binary source: `sum` after an activation is `ref` there too.
         dnnl_primitive_desc_t candidate = NULL;
@@ -329,15 +344,26 @@ done:
     return status;
 }
 
+// Reorders float32 (g)oihw weights into `target` (a fresh buffer).
+static dnnl_status_t reorder_plain_weights(const md_conv_geometry *g, const float *weights_oihw, md_desc_ref target,
+                                           void **result) {
+    md_desc_owned plain_md;
+#if MD_DNNL_V3
+    plain_md = NULL;
+#endif
+    dnnl_dims_t w_dims;
+    int w_ndims = shim_weights_dims(g, w_dims);
+    dnnl_status_t status = shim_desc_create(&plain_md, w_ndims, w_dims, w_ndims == 5 ? dnnl_goihw : dnnl_oihw);
+    if (status == dnnl_success) status = shim_reorder_into(MD_REF(plain_md), weights_oihw, target, result);
+    shim_desc_release(&plain_md);
+    return status;
+}
+
 md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const float *weights_oihw,
                                         const float *bias, int plan_batch, int plan_height, int plan_width,
                                         char *error, size_t error_capacity) {
     md_conv_weights *result = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    md_desc_owned plain_md;
-#if MD_DNNL_V3
-    plain_md = NULL;
-#endif
     if (!shim_engine()) {
         shim_fail(error, error_capacity, "engine creation", dnnl_runtime_error);
         return NULL;
@@ -352,14 +378,9 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
     if (bias) memcpy(result->bias, bias, sizeof(float) * (size_t)geometry->out_channels);
     else memset(result->bias, 0, sizeof(float) * (size_t)geometry->out_channels);
     if (shim_prepare_precision_weights(result, weights_oihw, error, error_capacity) != 0) goto cleanup;
-    {
-        dnnl_dims_t w_dims;
-        int w_ndims = shim_weights_dims(geometry, w_dims);
-        CHECK(shim_desc_create(&plain_md, w_ndims, w_dims, w_ndims == 5 ? dnnl_goihw : dnnl_oihw),
-              "weights descriptor");
-    }
-    int residual_as_binary, staged;
-    CHECK(create_conv_pd(result, plan_batch > 0 ? plan_batch : 1, plan_height, plan_width, &pd, &residual_as_binary, &staged),
+    int residual_as_binary, staged, winograd;
+    CHECK(create_conv_pd(result, plan_batch > 0 ? plan_batch : 1, plan_height, plan_width, &pd, &residual_as_binary, &staged,
+                         &winograd),
           "convolution descriptor");
     {
         md_desc_ref chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
@@ -370,7 +391,7 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
             CHECK(shim_reorder_into(MD_REF(result->plain_desc), result->plain_weights, MD_REF(result->weights_desc), &result->weights),
                   "weights reorder");
         else
-            CHECK(shim_reorder_into(MD_REF(plain_md), weights_oihw, MD_REF(result->weights_desc), &result->weights),
+            CHECK(reorder_plain_weights(geometry, weights_oihw, MD_REF(result->weights_desc), &result->weights),
                   "weights reorder");
     }
     {
@@ -380,12 +401,10 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
         if (dnnl_primitive_create(&warm, pd) == dnnl_success) dnnl_primitive_destroy(warm);
     }
     dnnl_primitive_desc_destroy(pd);
-    shim_desc_release(&plain_md);
     return result;
 
 cleanup:
     if (pd) dnnl_primitive_desc_destroy(pd);
-    shim_desc_release(&plain_md);
     md_conv_weights_destroy(result);
     return NULL;
 }
@@ -401,8 +420,8 @@ void md_conv_weights_destroy(md_conv_weights *weights) {
     free(weights);
 }
 
-md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int height, int width,
-                                  char *error, size_t error_capacity) {
+md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, const float *weights_oihw, int batch, int height,
+                                  int width, char *error, size_t error_capacity) {
     const md_conv_geometry *g = &weights->geometry;
     md_conv_plan *plan = calloc(1, sizeof(*plan));
     dnnl_primitive_desc_t pd = NULL;
@@ -415,7 +434,9 @@ md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int
         free(plan);
         return NULL;
     }
-    CHECK(create_conv_pd(weights, batch, height, width, &pd, &plan->residual_as_binary, &plan->staged), "convolution descriptor");
+    CHECK(create_conv_pd(weights, batch, height, width, &pd, &plan->residual_as_binary, &plan->staged,
+                         &plan->winograd),
+          "convolution descriptor");
     CHECK(dnnl_primitive_create(&plan->primitive, pd), "convolution primitive");
     snprintf(plan->implementation, sizeof(plan->implementation), "%s", implementation_of(pd));
     {
@@ -433,9 +454,13 @@ md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int
         md_desc_ref wanted = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         void *handle = weights->weights;
         if (!dnnl_memory_desc_equal(wanted, MD_REF(weights->weights_desc))) {
+            // Winograd layouts depend on the shape and do not reorder into one another: float32 and
+            // bf16 reorder from the caller's plain weights where given.
             if (weights->plain_weights)
                 CHECK(shim_reorder_into(MD_REF(weights->plain_desc), weights->plain_weights, wanted, &plan->own_weights),
                       "weights reorder for a new shape");
+            else if (weights_oihw)
+                CHECK(reorder_plain_weights(g, weights_oihw, wanted, &plan->own_weights), "weights reorder for a new shape");
             else
                 CHECK(shim_reorder_into(MD_REF(weights->weights_desc), weights->weights, wanted, &plan->own_weights),
                       "weights reorder for a new shape");
@@ -553,6 +578,7 @@ void md_conv_plan_destroy(md_conv_plan *plan) {
     if (plan->reorder_in) dnnl_primitive_destroy(plan->reorder_in);
     if (plan->reorder_out) dnnl_primitive_destroy(plan->reorder_out);
     if (plan->reorder_residual) dnnl_primitive_destroy(plan->reorder_residual);
+    if (plan->activation) dnnl_primitive_destroy(plan->activation);
     free(plan->own_weights);
     if (plan->primitive) dnnl_primitive_destroy(plan->primitive);
     free(plan);

@@ -30,17 +30,30 @@ int shim_prefers_staging(const md_conv_geometry *g) {
 static size_t aligned(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
 // A reorder between two layouts of the same tensor that needs no scratchpad (NHWC <-> blocked do not).
-static dnnl_status_t create_reorder(md_desc_ref from, md_desc_ref to, dnnl_primitive_t *reorder) {
+// `accumulate`: adds to what the destination holds (a `sum` post-op) instead of overwriting it.
+static dnnl_status_t create_reorder(md_desc_ref from, md_desc_ref to, int accumulate, dnnl_primitive_t *reorder) {
     dnnl_status_t status;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t post_ops = NULL;
     if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) return status;
+    if (accumulate) {
+        if ((status = dnnl_post_ops_create(&post_ops)) != dnnl_success) goto done;
+#if MD_DNNL_V3
+        status = dnnl_post_ops_append_sum(post_ops, 1.0f, 0, dnnl_data_type_undef);
+#else
+        status = dnnl_post_ops_append_sum(post_ops, 1.0f);
+#endif
+        if (status != dnnl_success || (status = dnnl_primitive_attr_set_post_ops(attr, post_ops)) != dnnl_success) goto done;
+    }
     if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) == dnnl_success &&
         (status = dnnl_reorder_primitive_desc_create(&pd, from, shim_engine(), to, shim_engine(), attr)) == dnnl_success) {
         md_desc_ref scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
         status = scratch && dnnl_memory_desc_get_size(scratch) > 0 ? dnnl_unimplemented : dnnl_primitive_create(reorder, pd);
     }
+done:
     if (pd) dnnl_primitive_desc_destroy(pd);
+    if (post_ops) dnnl_post_ops_destroy(post_ops);
     dnnl_primitive_attr_destroy(attr);
     return status;
 }
@@ -63,15 +76,20 @@ dnnl_status_t shim_prepare_staging(md_conv_plan *plan, const_dnnl_primitive_desc
     if ((status = dnnl_memory_create(&plan->user_dst, MD_REF(user_dst_md), shim_engine(), DNNL_MEMORY_NONE)) != dnnl_success) goto done;
     size_t cursor = aligned(plan->scratchpad_size);
     if (!dnnl_memory_desc_equal(src_md, MD_REF(user_src_md))) {
-        if ((status = create_reorder(MD_REF(user_src_md), src_md, &plan->reorder_in)) != dnnl_success) goto done;
+        if ((status = create_reorder(MD_REF(user_src_md), src_md, 0, &plan->reorder_in)) != dnnl_success) goto done;
         plan->source_offset = cursor;
         cursor += aligned(dnnl_memory_desc_get_size(src_md));
     }
-    if ((status = create_reorder(dst_md, MD_REF(user_dst_md), &plan->reorder_out)) != dnnl_success) goto done;
+    // Winograd plans add the residual on the way out, after their separate activation.
+    int adds_on_the_way_out = plan->winograd && g->add_residual;
+    if ((status = create_reorder(dst_md, MD_REF(user_dst_md), adds_on_the_way_out, &plan->reorder_out)) != dnnl_success) goto done;
     plan->destination_offset = cursor;
     cursor += aligned(dnnl_memory_desc_get_size(dst_md));
-    if (g->add_residual) {
-        if ((status = create_reorder(MD_REF(user_dst_md), dst_md, &plan->reorder_residual)) != dnnl_success) goto done;
+    if (plan->winograd && g->activation != MD_ACTIVATION_NONE &&
+        (status = shim_create_activation(g->activation, g->activation_alpha, dst_md, &plan->activation)) != dnnl_success)
+        goto done;
+    if (g->add_residual && !plan->winograd) {
+        if ((status = create_reorder(MD_REF(user_dst_md), dst_md, 0, &plan->reorder_residual)) != dnnl_success) goto done;
         plan->residual_offset = cursor;
         cursor += aligned(dnnl_memory_desc_get_size(dst_md));
     }
@@ -109,6 +127,11 @@ int shim_execute_staged(md_conv_plan *plan, const float *src_nhwc, float *dst_nh
     if (count < 0) return -1;
     if ((status = dnnl_primitive_execute(plan->primitive, plan->stream, count, args)) != dnnl_success)
         return shim_fail(error, error_capacity, "convolution", status);
+    if (plan->activation) {
+        dnnl_exec_arg_t activation_args[2] = {{DNNL_ARG_SRC, plan->dst}, {DNNL_ARG_DST, plan->dst}};
+        if ((status = dnnl_primitive_execute(plan->activation, plan->stream, 2, activation_args)) != dnnl_success)
+            return shim_fail(error, error_capacity, "activation", status);
+    }
     if ((status = run_reorder(plan, plan->reorder_out, plan->dst, plan->user_dst)) != dnnl_success)
         return shim_fail(error, error_capacity, "destination reorder", status);
     if ((status = dnnl_stream_wait(plan->stream)) != dnnl_success) return shim_fail(error, error_capacity, "stream wait", status);

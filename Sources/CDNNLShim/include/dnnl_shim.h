@@ -64,6 +64,9 @@ int md_dnnl_has_native_bf16(void);
 int md_dnnl_has_int8_kernels(void);
 /// 1 with VNNI (AVX512-VNNI or AVX-VNNI): int8 products are summed in 32 bits, not 16.
 int md_dnnl_has_vnni(void);
+/// 1 when oneDNN offers its float32 Winograd convolution on this CPU (AVX-512 in oneDNN 2.x); 3x3
+/// stride-1 layers then run through it where dnnl_winograd.c's rules allow.
+int md_dnnl_has_winograd(void);
 /// Sets the number of threads oneDNN uses (OpenMP builds); ignored elsewhere.
 void md_dnnl_set_threads(int threads);
 
@@ -76,9 +79,10 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
 void md_conv_weights_destroy(md_conv_weights *weights);
 
 /// A ready-to-run primitive for one input shape. Reuses the reordered weights when the layout matches,
-/// otherwise keeps its own reordered copy.
-md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int height, int width,
-                                  char *error, size_t error_capacity);
+/// otherwise keeps its own reordered copy, made from `weights_oihw` (the float32 weights given to
+/// md_conv_weights_create) where given: layouts such as Winograd's only reorder from plain weights.
+md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, const float *weights_oihw, int batch, int height,
+                                  int width, char *error, size_t error_capacity);
 void md_conv_plan_output_size(const md_conv_plan *plan, int *height, int *width);
 /// 1 when the residual is accumulated into `dst` (pass it there, `residual_nhwc` NULL); 0 when the
 /// kernel reads it from its own buffer (`residual_nhwc`, which must not be `dst`).

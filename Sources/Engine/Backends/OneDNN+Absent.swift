@@ -6,6 +6,7 @@ public enum OneDNN {
     public static var version: String { "not built in" }
     public static let hasNativeBF16 = false
     public static let hasInt8Kernels = false
+    public static let hasFloat32Winograd = false
     public static func setThreads(_ count: Int) {}
 }
 
@@ -24,7 +25,7 @@ final class OneDNNConvolutionPlan {
     let residualInPlace = true
     let implementation = "none"
 
-    init(weights: OneDNNConvolutionWeights, batch: Int, height: Int, width: Int, node: String) throws {
+    init(weights: OneDNNConvolutionWeights, conv: Conv, batch: Int, height: Int, width: Int, node: String) throws {
         throw EngineError.unsupported(node: node, reason: "built without oneDNN")
     }
 

@@ -17,6 +17,10 @@ public enum OneDNN {
     /// oneDNN has JIT int8 convolutions for this CPU (AVX2 or newer).
     public static let hasInt8Kernels: Bool = md_dnnl_has_int8_kernels() != 0
 
+    /// oneDNN's float32 Winograd convolution runs on this CPU (AVX-512 in oneDNN 2.x): the 3x3 stride-1
+    /// layers with at most 320 x 320 channels use it (dnnl_winograd.c).
+    public static let hasFloat32Winograd: Bool = md_dnnl_has_winograd() != 0
+
     /// Threads oneDNN's OpenMP runtime uses for every primitive that follows.
     public static func setThreads(_ count: Int) {
         md_dnnl_set_threads(Int32(count))
@@ -42,6 +46,21 @@ final class OneDNNConvolutionWeights: @unchecked Sendable {
     /// `sourceRange`: int8 only, the calibrated range of the source (quantized over it, see dnnl_precision.c).
     init(conv: Conv, planningBatch: Int, planningHeight: Int, planningWidth: Int, precision: Precision = .fp32,
          sourceRange: ClosedRange<Float> = 0...0, node: String) throws {
+        var geometry = Self.geometry(of: conv, precision: precision, sourceRange: sourceRange)
+        var error = [CChar](repeating: 0, count: 256)
+        let created = conv.weights.values.withUnsafeBufferPointer { weights in
+            conv.bias.withUnsafeBufferPointer { bias in
+                md_conv_weights_create(&geometry, weights.baseAddress, bias.baseAddress, Int32(planningBatch), Int32(planningHeight),
+                                       Int32(planningWidth), &error, error.count)
+            }
+        }
+        guard let created else {
+            throw EngineError.backendFailure(node: node, message: Self.message(error))
+        }
+        handle = created
+    }
+
+    static func geometry(of conv: Conv, precision: Precision, sourceRange: ClosedRange<Float>) -> md_conv_geometry {
         var geometry = md_conv_geometry()
         switch precision {
         case .fp32: geometry.precision = Int32(MD_PRECISION_FP32.rawValue)
@@ -67,17 +86,7 @@ final class OneDNNConvolutionWeights: @unchecked Sendable {
         geometry.add_residual = conv.addsResidual ? 1 : 0
         (geometry.activation, geometry.activation_alpha) = Self.shimActivation(conv.activation)
         (geometry.residual_activation, geometry.residual_activation_alpha) = Self.shimActivation(conv.residualActivation)
-        var error = [CChar](repeating: 0, count: 256)
-        let created = conv.weights.values.withUnsafeBufferPointer { weights in
-            conv.bias.withUnsafeBufferPointer { bias in
-                md_conv_weights_create(&geometry, weights.baseAddress, bias.baseAddress, Int32(planningBatch), Int32(planningHeight),
-                                       Int32(planningWidth), &error, error.count)
-            }
-        }
-        guard let created else {
-            throw EngineError.backendFailure(node: node, message: Self.message(error))
-        }
-        handle = created
+        return geometry
     }
 
     /// The shim's activation code and alpha for an activation.
@@ -108,9 +117,14 @@ final class OneDNNConvolutionPlan {
     /// oneDNN's name for the kernel it runs: "jit:avx2", "brgconv:avx512_core", "ref:any" (slow), ...
     let implementation: String
 
-    init(weights: OneDNNConvolutionWeights, batch: Int, height: Int, width: Int, node: String) throws {
+    /// `conv`: the op whose weights these are; a shape that wants another weights layout than the
+    /// shared one (Winograd layouts depend on the shape) reorders from its float32 weights.
+    init(weights: OneDNNConvolutionWeights, conv: Conv, batch: Int, height: Int, width: Int, node: String) throws {
         var error = [CChar](repeating: 0, count: 256)
-        guard let created = md_conv_plan_create(weights.handle, Int32(batch), Int32(height), Int32(width), &error, error.count) else {
+        let made = conv.weights.values.withUnsafeBufferPointer { plain in
+            md_conv_plan_create(weights.handle, plain.baseAddress, Int32(batch), Int32(height), Int32(width), &error, error.count)
+        }
+        guard let created = made else {
             throw EngineError.backendFailure(node: node, message: Self.message(error))
         }
         handle = created
