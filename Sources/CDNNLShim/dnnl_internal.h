@@ -109,9 +109,11 @@ int shim_convolution_arguments(md_conv_plan *plan, void *scratchpad, dnnl_exec_a
 dnnl_status_t shim_activation_kind(int activation, float relu_alpha, dnnl_alg_kind_t *alg, float *alpha, float *beta);
 /// Whether `g` should run through oneDNN's Winograd kernel (dnnl_winograd.c says when and why).
 int shim_prefers_winograd(const md_conv_geometry *g);
-/// The Winograd convolution of `g` on 16-channel blocked source and destination, without post-ops.
-dnnl_status_t shim_create_winograd_pd(const md_conv_geometry *g, int batch, int height, int width,
-                                      dnnl_primitive_desc_t *pd);
+/// Whether a Winograd plan's scratchpad is within the default limit (dnnl_winograd.c says why).
+int shim_winograd_affordable(const_dnnl_primitive_desc_t pd);
+/// The convolution primitive descriptor of `g` (dnnl_shim.c describes the variants).
+dnnl_status_t shim_create_conv_pd(const md_conv_geometry *g, const float *output_scales, int batch, int height, int width,
+                                  int residual_as_binary, int staged, int winograd, dnnl_primitive_desc_t *pd);
 /// An in-place eltwise primitive applying `activation` to data laid out as `data`.
 dnnl_status_t shim_create_activation(int activation, float relu_alpha, md_desc_ref data, dnnl_primitive_t *primitive);
 

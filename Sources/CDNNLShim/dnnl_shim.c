@@ -136,15 +136,40 @@ static dnnl_status_t append_activation(dnnl_post_ops_t post_ops, int activation,
 #endif
 }
 
+// Appends `g`'s activation, residual (a `sum`, or with `residual_as_binary` a `binary add` of a
+// tensor shaped as `dst_md`) and the residual's activation as post-ops, in the model's order.
+static dnnl_status_t append_epilogue(dnnl_post_ops_t post_ops, const md_conv_geometry *g, md_desc_ref dst_md,
+                                     int residual_as_binary) {
+    dnnl_status_t status;
+    if (g->activation != MD_ACTIVATION_NONE &&
+        (status = append_activation(post_ops, g->activation, g->activation_alpha)) != dnnl_success)
+        return status;
+    if (!g->add_residual) return dnnl_success;
+    if (residual_as_binary) {
+        status = dnnl_post_ops_append_binary(post_ops, dnnl_binary_add, dst_md);
+    } else {
+#if MD_DNNL_V3
+        status = dnnl_post_ops_append_sum(post_ops, 1.0f, 0, dnnl_data_type_undef);
+#else
+        status = dnnl_post_ops_append_sum(post_ops, 1.0f);
+#endif
+    }
+    if (status != dnnl_success) return status;
+    if (g->residual_activation != MD_ACTIVATION_NONE)
+        return append_activation(post_ops, g->residual_activation, g->residual_activation_alpha);
+    return dnnl_success;
+}
+
 // Creates the primitive descriptor for `g` on an NHWC input of the given size; weights layout `any`.
 // The residual is added by a `sum` post-op (accumulating into dst, in place) or, with
 // `residual_as_binary`, by a `binary add` post-op reading it from a separate buffer. `staged`: source
 // in the layout oneDNN prefers and destination (and residual) 8-channel blocked, reordered from and to
 // NHWC around the convolution (see shim_prefers_staging in dnnl_staging.c). Reduced precision
 // (dnnl_precision.c): source and weights in the compute type, NHWC source, never staged;
-// `output_scales` for int8.
-static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, const float *output_scales, int batch, int height,
-                                         int width, int residual_as_binary, int staged, dnnl_primitive_desc_t *pd) {
+// `output_scales` for int8. `winograd`: oneDNN's Winograd algorithm on 16-channel blocked source and
+// destination, without post-ops (dnnl_winograd.c runs the activation and residual after it).
+dnnl_status_t shim_create_conv_pd(const md_conv_geometry *g, const float *output_scales, int batch, int height, int width,
+                                  int residual_as_binary, int staged, int winograd, dnnl_primitive_desc_t *pd) {
     dnnl_status_t status;
     int out_h = output_extent(height, g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom, g->dilation_h);
     int out_w = output_extent(width, g->kernel_w, g->stride_w, g->pad_left, g->pad_right, g->dilation_w);
@@ -166,9 +191,11 @@ static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, const float 
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t post_ops = NULL;
 
-    if ((status = shim_desc_create_typed(&src_md, 4, src_dims, shim_source_type(g), staged ? dnnl_format_tag_any : dnnl_nhwc)) != dnnl_success)
-        goto done;
-    if ((status = shim_desc_create(&dst_md, 4, dst_dims, staged ? dnnl_aBcd8b : dnnl_nhwc)) != dnnl_success) goto done;
+    dnnl_format_tag_t src_tag = winograd ? dnnl_aBcd16b : staged ? dnnl_format_tag_any : dnnl_nhwc;
+    dnnl_format_tag_t dst_tag = winograd ? dnnl_aBcd16b : staged ? dnnl_aBcd8b : dnnl_nhwc;
+    dnnl_alg_kind_t algorithm = winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
+    if ((status = shim_desc_create_typed(&src_md, 4, src_dims, shim_source_type(g), src_tag)) != dnnl_success) goto done;
+    if ((status = shim_desc_create(&dst_md, 4, dst_dims, dst_tag)) != dnnl_success) goto done;
     if ((status = shim_desc_create(&bias_md, 1, bias_dims, dnnl_a)) != dnnl_success) goto done;
     if ((status = shim_desc_create_typed(&w_md, w_ndims, w_dims, compute, dnnl_format_tag_any)) != dnnl_success) goto done;
 
@@ -182,37 +209,20 @@ static dnnl_status_t create_conv_pd_with(const md_conv_geometry *g, const float 
         goto done;
     if ((status = shim_set_precision_attributes(attr, g, output_scales)) != dnnl_success) goto done;
     if ((status = dnnl_post_ops_create(&post_ops)) != dnnl_success) goto done;
-    if (g->activation != MD_ACTIVATION_NONE &&
-        (status = append_activation(post_ops, g->activation, g->activation_alpha)) != dnnl_success)
-        goto done;
-    if (g->add_residual && residual_as_binary) {
-        status = dnnl_post_ops_append_binary(post_ops, dnnl_binary_add, MD_REF(dst_md));
-        if (status != dnnl_success) goto done;
-        if (g->residual_activation != MD_ACTIVATION_NONE &&
-            (status = append_activation(post_ops, g->residual_activation, g->residual_activation_alpha)) != dnnl_success)
-            goto done;
-    } else if (g->add_residual) {
-#if MD_DNNL_V3
-        status = dnnl_post_ops_append_sum(post_ops, 1.0f, 0, dnnl_data_type_undef);
-#else
-        status = dnnl_post_ops_append_sum(post_ops, 1.0f);
-#endif
-        if (status != dnnl_success) goto done;
-        if (g->residual_activation != MD_ACTIVATION_NONE &&
-            (status = append_activation(post_ops, g->residual_activation, g->residual_activation_alpha)) != dnnl_success)
-            goto done;
-    }
+    // Winograd plans take no post-ops: the kernel has neither SiLU nor a sum after an activation
+    // (dnnl_winograd.c runs both after it).
+    if (!winograd && (status = append_epilogue(post_ops, g, MD_REF(dst_md), residual_as_binary)) != dnnl_success) goto done;
     if ((status = dnnl_primitive_attr_set_post_ops(attr, post_ops)) != dnnl_success) goto done;
 
 #if MD_DNNL_V3
     status = dnnl_convolution_forward_primitive_desc_create(
-        pd, shim_engine(), dnnl_forward_inference, dnnl_convolution_direct, src_md, w_md, bias_md, dst_md,
+        pd, shim_engine(), dnnl_forward_inference, algorithm, src_md, w_md, bias_md, dst_md,
         strides, dilates, pad_l, pad_r, attr);
 #else
     {
         dnnl_convolution_desc_t conv_desc;
         status = dnnl_dilated_convolution_forward_desc_init(
-            &conv_desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_md, &bias_md,
+            &conv_desc, dnnl_forward_inference, algorithm, &src_md, &w_md, &bias_md,
             &dst_md, strides, dilates, pad_l, pad_r);
         if (status != dnnl_success) goto done;
         status = dnnl_primitive_desc_create(pd, &conv_desc, attr, shim_engine(), NULL);
@@ -254,15 +264,18 @@ static dnnl_status_t create_conv_pd(const md_conv_weights *w, int batch, int hei
     *residual_as_binary = 0;
     *staged = 0;
     *winograd = 0;
-    if (shim_prefers_winograd(g) && shim_create_winograd_pd(g, batch, height, width, pd) == dnnl_success) {
-        *staged = 1;
-        *winograd = 1;
-        return dnnl_success;
+    if (shim_prefers_winograd(g) && shim_create_conv_pd(g, scales, batch, height, width, 0, 1, 1, pd) == dnnl_success) {
+        if (shim_winograd_affordable(*pd)) {
+            *staged = 1;
+            *winograd = 1;
+            return dnnl_success;
+        }
+        dnnl_primitive_desc_destroy(*pd);
     }
     if (g->precision == MD_PRECISION_FP32 && shim_prefers_staging(g)) {
         // Blocked, the residual can only be a binary source: `sum` after an activation is `ref` there too.
         dnnl_primitive_desc_t candidate = NULL;
-        if (create_conv_pd_with(g, scales, batch, height, width, g->add_residual, 1, &candidate) == dnnl_success) {
+        if (shim_create_conv_pd(g, scales, batch, height, width, g->add_residual, 1, 0, &candidate) == dnnl_success) {
             if (!is_reference_kernel(candidate)) {
                 *pd = candidate;
                 *staged = 1;
@@ -272,10 +285,10 @@ static dnnl_status_t create_conv_pd(const md_conv_weights *w, int batch, int hei
             dnnl_primitive_desc_destroy(candidate);
         }
     }
-    dnnl_status_t status = create_conv_pd_with(g, scales, batch, height, width, 0, 0, pd);
+    dnnl_status_t status = shim_create_conv_pd(g, scales, batch, height, width, 0, 0, 0, pd);
     if (!g->add_residual || (status == dnnl_success && !is_reference_kernel(*pd))) return status;
     dnnl_primitive_desc_t binary = NULL;
-    if (create_conv_pd_with(g, scales, batch, height, width, 1, 0, &binary) != dnnl_success) return status;
+    if (shim_create_conv_pd(g, scales, batch, height, width, 1, 0, 0, &binary) != dnnl_success) return status;
     if (status == dnnl_success && is_reference_kernel(binary)) {
         dnnl_primitive_desc_destroy(binary);
         return status;
@@ -300,7 +313,7 @@ dnnl_status_t shim_reorder_into(md_desc_ref source_desc, const void *source, md_
     size_t size = dnnl_memory_desc_get_size(target_desc);
     *target = NULL;
     if (posix_memalign(target, 64, size > 0 ? size : 64) != 0) return dnnl_out_of_memory;
-    // A scratchpad of its own, for the reason given in create_conv_pd_with (user scratchpad).
+    // A scratchpad of its own, for the reason given in shim_create_conv_pd (user scratchpad).
     if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) goto done;
     if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) != dnnl_success) goto done;
     if ((status = dnnl_reorder_primitive_desc_create(&pd, source_desc, shim_engine(), target_desc, shim_engine(),

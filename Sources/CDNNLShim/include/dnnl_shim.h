@@ -64,8 +64,8 @@ int md_dnnl_has_native_bf16(void);
 int md_dnnl_has_int8_kernels(void);
 /// 1 with VNNI (AVX512-VNNI or AVX-VNNI): int8 products are summed in 32 bits, not 16.
 int md_dnnl_has_vnni(void);
-/// 1 when oneDNN offers its float32 Winograd convolution on this CPU (AVX-512 in oneDNN 2.x); 3x3
-/// stride-1 layers then run through it where dnnl_winograd.c's rules allow.
+/// 1 when oneDNN offers its float32 Winograd convolution on this CPU (AVX-512 in oneDNN 2.x) and it is
+/// not switched off; 3x3 stride-1 layers then run through it where dnnl_winograd.c's rules allow.
 int md_dnnl_has_winograd(void);
 /// Sets the number of threads oneDNN uses (OpenMP builds); ignored elsewhere.
 void md_dnnl_set_threads(int threads);
