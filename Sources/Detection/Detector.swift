@@ -117,7 +117,10 @@ public final class Detector {
             if classMapping != nil { throw DetectionError.unsupportedForTensorFlowGraphs("--class-mapping") }
             return Detector(fasterRCNN: try FasterRCNNModel(path: path, backend: backend), threshold: threshold)
         }
-        var loaded = try ModelLoader.load(path: path, backend: backend)
+        // bf16 and int8 convert the loaded network at once: loading it on the reference backend skips
+        // preparing float32 oneDNN weights that would be thrown away (applyPrecision moves it to `backend`).
+        let loadingBackend: ExecutionBackend = precision.precision == .fp32 ? backend : .reference
+        var loaded = try ModelLoader.load(path: path, backend: loadingBackend)
         if loaded.info.outputKind == .classifierLogits { throw DetectionError.notADetector(loaded.info.architecture) }
         var configuration = DetectorConfiguration.defaults(for: loaded, imageSize: imageSize, threshold: threshold, classMapping: classMapping)
         if let fixed = configuration.fixedInputSize {
@@ -126,7 +129,7 @@ public final class Detector {
         }
         if augment, loaded.info.outputKind.isAnchorFree { throw DetectionError.augmentationNotBuilt(loaded.info.architecture) }
         configuration.augment = augment
-        let record = try applyPrecision(precision, to: &loaded, path: path, configuration: configuration)
+        let record = try applyPrecision(precision, to: &loaded, path: path, configuration: configuration, backend: backend)
         return Detector(model: loaded, configuration: configuration, precision: record)
     }
 
@@ -213,7 +216,9 @@ public final class Detector {
         guard let rebind = model.rebind, model.network.graph.inputs.first?.shape != shape else { return loaded }
         if let index = boundContexts.firstIndex(where: { $0.shape == shape }) { return boundContexts[index].context }
         var network = try rebind(shape)
-        if model.network.precision.precision != .fp32 { network = try network.with(precision: model.network.precision) }
+        if model.network.precision.precision != .fp32 {
+            network = try network.with(precision: model.network.precision, backend: model.network.backend)
+        }
         let context = ExecutionContext(network: network)
         boundContexts.append((shape, context))
         if boundContexts.count > Self.boundShapeLimit { boundContexts.removeFirst() }

@@ -74,13 +74,15 @@ extension Detector {
     /// Switches a loaded model to the requested precision: int8 finds or measures its scales first
     /// (a given table, else the cached default for this model and size, else a new default measured on
     /// photos sampled from the job and cached). Messages about the calibration go to stderr.
+    /// `backend`: where the converted network runs (a bf16 or int8 model arrives loaded on the reference
+    /// backend; int8 measures a missing calibration on a float32 copy on `backend`).
     static func applyPrecision(_ request: PrecisionRequest, to loaded: inout LoadedModel, path: String,
-                               configuration: DetectorConfiguration) throws -> PrecisionRecord {
+                               configuration: DetectorConfiguration, backend: ExecutionBackend) throws -> PrecisionRecord {
         switch request.precision {
         case .fp32:
             return .fp32
         case .bf16:
-            loaded.network = try loaded.network.with(precision: .bf16)
+            loaded.network = try loaded.network.with(precision: .bf16, backend: backend)
             return PrecisionRecord(precision: .bf16)
         case .int8:
             // Refuse before measuring anything when the machine cannot run int8.
@@ -88,8 +90,8 @@ extension Detector {
             if loaded.rebind != nil {
                 throw EngineError.unsupportedPrecision("--precision int8 is not built for ONNX exports with a dynamic input size yet (calibration runs one network size); use fp32, or export with a fixed size")
             }
-            let (table, origin) = try calibration(request, loaded: loaded, path: path, configuration: configuration)
-            loaded.network = try loaded.network.with(precision: .int8(table.activationRanges))
+            let (table, origin) = try calibration(request, loaded: loaded, path: path, configuration: configuration, backend: backend)
+            loaded.network = try loaded.network.with(precision: .int8(table.activationRanges), backend: backend)
             // Say how much runs in int8: at the default line a network with heavy-tailed activations
             // keeps most layers in fp32, and a user expecting a large speed-up should know why not.
             let choices = loaded.network.convolutionPrecisions.values
@@ -103,7 +105,7 @@ extension Detector {
     }
 
     private static func calibration(_ request: PrecisionRequest, loaded: LoadedModel, path: String,
-                                    configuration: DetectorConfiguration) throws -> (CalibrationTable, String) {
+                                    configuration: DetectorConfiguration, backend: ExecutionBackend) throws -> (CalibrationTable, String) {
         let modelMD5 = try ModelRegistry.md5(ofFile: path)
         if let file = request.calibrationFile {
             let table = try CalibrationTable.read(path: file)
@@ -121,7 +123,9 @@ extension Detector {
         let photos = Int8Calibration.sample(request.calibrationPhotos)
         let source = "\(photos.count) photos sampled evenly from the sorted list of the first int8 job for this model"
         FileHandle.standardError.write(Data("int8: no calibration for this model yet; measuring on \(photos.count) of this job's photos\n".utf8))
-        let table = try Int8Calibration.measure(model: loaded, configuration: configuration, photos: photos, modelMD5: modelMD5,
+        var measured = loaded
+        measured.network = try loaded.network.with(precision: .fp32, backend: backend)
+        let table = try Int8Calibration.measure(model: measured, configuration: configuration, photos: photos, modelMD5: modelMD5,
                                                 source: source)
         try table.write(to: cached)
         FileHandle.standardError.write(Data("int8: calibration saved to \(cached); later int8 runs of this model reuse it (give --calibration FILE to use another)\n".utf8))

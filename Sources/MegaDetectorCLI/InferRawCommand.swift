@@ -45,18 +45,22 @@ struct InferRawCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             engine.apply()
-            var loaded = try ModelLoader.load(path: model, backend: engine.backend)
+            // bf16 and int8 load on the reference backend first: no float32 oneDNN weights to prepare and discard.
+            let fp32 = precisionOptions.precision == .fp32
+            let loadStart = Date()
+            var loaded = try ModelLoader.load(path: model, backend: fp32 ? engine.backend : .reference)
             switch precisionOptions.precision {
             case .fp32: break
-            case .bf16: loaded.network = try loaded.network.with(precision: .bf16)
+            case .bf16: loaded.network = try loaded.network.with(precision: .bf16, backend: engine.backend)
             case .int8:
                 // A raw tensor has no photos to calibrate on: the scales come from a file.
                 guard let file = precisionOptions.calibration else { throw ValidationError("infer-raw --precision int8 needs --calibration FILE") }
                 let table = try CalibrationTable.read(path: file)
                 let md5 = try ModelRegistry.md5(ofFile: model)
                 guard table.modelMD5 == md5 else { throw Int8Calibration.Failure.otherModel(path: file, tableMD5: table.modelMD5, modelMD5: md5) }
-                loaded.network = try loaded.network.with(precision: .int8(table.activationRanges))
+                loaded.network = try loaded.network.with(precision: .int8(table.activationRanges), backend: engine.backend)
             }
+            let loadSeconds = Date().timeIntervalSince(loadStart)
             let dims = shape.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             let tensor = try RawTensorFile.read(path: input, shape: dims)
             let context = ExecutionContext(network: loaded.network)
@@ -90,7 +94,8 @@ struct InferRawCommand: ParsableCommand {
                 }
                 let formatted = times.map { String(format: "%.3f", $0) }.joined(separator: " ")
                 print("forward seconds: \(formatted)")
-                print("load seconds: \(String(format: "%.3f", loaded.info.loadSeconds))")
+                // Reading the file and preparing the network in its precision (a conversion included).
+                print("load seconds: \(String(format: "%.3f", fp32 ? loaded.info.loadSeconds : loadSeconds))")
                 let precisions = loaded.network.convolutionPrecisions.values
                 print("convolutions in \(precisionOptions.precision.rawValue): \(precisions.filter { $0 == precisionOptions.precision }.count) of \(precisions.count)")
                 print("peak resident memory MB: \(String(format: "%.0f", ProcessMemory.peakResidentMegabytes))")
