@@ -68,6 +68,16 @@ struct md_conv_plan {
     char implementation[64];  // oneDNN's name for the kernel it runs
 };
 
+/// Fails the enclosing function: fills `error` (error, error_capacity in scope) and jumps to `cleanup`.
+#define CHECK(call, what)                                                  \
+    do {                                                                   \
+        dnnl_status_t status_ = (call);                                    \
+        if (status_ != dnnl_success) {                                     \
+            shim_fail(error, error_capacity, what, status_);               \
+            goto cleanup;                                                  \
+        }                                                                  \
+    } while (0)
+
 /// The process's CPU engine (created once).
 dnnl_engine_t shim_engine(void);
 /// Writes "oneDNN: WHAT failed (status N)" into `error`; returns -1.
@@ -80,6 +90,13 @@ dnnl_status_t shim_desc_create_typed(md_desc_owned *desc, int ndims, const dnnl_
                                      dnnl_format_tag_t tag);
 /// Plain (g)oihw weight dimensions of `g`; returns ndims.
 int shim_weights_dims(const md_conv_geometry *g, dnnl_dims_t dims);
+/// The primitive descriptor a convolution with `w` runs on for this input, the fastest we know how to ask
+/// for (dnnl_shim.c says how it is chosen); `staged`/`winograd` say which kind of plan it needs.
+dnnl_status_t shim_choose_conv_pd(const md_conv_weights *w, int batch, int height, int width, dnnl_primitive_desc_t *pd,
+                                  int *residual_as_binary, int *staged, int *winograd);
+/// Reorders float32 (g)oihw weights of `g` into a fresh buffer laid out as `target` (dnnl_weights.c).
+dnnl_status_t shim_reorder_plain_weights(const md_conv_geometry *g, const float *weights_oihw, md_desc_ref target,
+                                         void **result);
 /// Reorders `source` into a fresh 64-byte aligned buffer laid out as `target_desc` (freed with free()).
 dnnl_status_t shim_reorder_into(md_desc_ref source_desc, const void *source, md_desc_ref target_desc, void **target);
 
@@ -105,6 +122,8 @@ int shim_convert_source(md_conv_plan *plan, const float *src_nhwc, char *workspa
 int shim_convolution_arguments(md_conv_plan *plan, void *scratchpad, dnnl_exec_arg_t args[8], char *error,
                                size_t error_capacity);
 
+/// Appends a `sum` post-op (the destination's contents, scale 1) in either oneDNN version's terms.
+dnnl_status_t shim_append_sum(dnnl_post_ops_t post_ops);
 /// oneDNN's eltwise algorithm and parameters for an md_activation.
 dnnl_status_t shim_activation_kind(int activation, float relu_alpha, dnnl_alg_kind_t *alg, float *alpha, float *beta);
 /// Whether `g` should run through oneDNN's Winograd kernel (dnnl_winograd.c says when and why).

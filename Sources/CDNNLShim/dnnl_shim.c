@@ -14,7 +14,6 @@
 // OpenMP builds of oneDNN take their thread count from the OpenMP runtime. Weak so that a oneDNN
 // built on TBB or threadpool still links.
 extern void omp_set_num_threads(int) __attribute__((weak));
-extern int omp_get_max_threads(void) __attribute__((weak));
 
 static dnnl_engine_t shared_engine = NULL;
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
@@ -32,15 +31,6 @@ int shim_fail(char *error, size_t capacity, const char *what, dnnl_status_t stat
     if (error && capacity > 0) snprintf(error, capacity, "oneDNN: %s failed (status %d)", what, (int)status);
     return -1;
 }
-
-#define CHECK(call, what)                                                  \
-    do {                                                                   \
-        dnnl_status_t status_ = (call);                                    \
-        if (status_ != dnnl_success) {                                     \
-            shim_fail(error, error_capacity, what, status_);               \
-            goto cleanup;                                                  \
-        }                                                                  \
-    } while (0)
 
 int md_dnnl_available(void) { return shim_engine() != NULL; }
 
@@ -76,15 +66,6 @@ void shim_desc_release(md_desc_owned *desc) {
     *desc = NULL;
 #else
     (void)desc;
-#endif
-}
-
-static dnnl_status_t desc_copy(md_desc_owned *copy, md_desc_ref source) {
-#if MD_DNNL_V3
-    return dnnl_memory_desc_clone(copy, source);
-#else
-    *copy = *source;
-    return dnnl_success;
 #endif
 }
 
@@ -124,6 +105,14 @@ dnnl_status_t shim_activation_kind(int activation, float relu_alpha, dnnl_alg_ki
     return dnnl_success;
 }
 
+dnnl_status_t shim_append_sum(dnnl_post_ops_t post_ops) {
+#if MD_DNNL_V3
+    return dnnl_post_ops_append_sum(post_ops, 1.0f, 0, dnnl_data_type_undef);
+#else
+    return dnnl_post_ops_append_sum(post_ops, 1.0f);
+#endif
+}
+
 // Appends one md_activation as an eltwise post-op.
 static dnnl_status_t append_activation(dnnl_post_ops_t post_ops, int activation, float relu_alpha) {
     dnnl_alg_kind_t alg;
@@ -146,15 +135,7 @@ static dnnl_status_t append_epilogue(dnnl_post_ops_t post_ops, const md_conv_geo
         (status = append_activation(post_ops, g->activation, g->activation_alpha)) != dnnl_success)
         return status;
     if (!g->add_residual) return dnnl_success;
-    if (residual_as_binary) {
-        status = dnnl_post_ops_append_binary(post_ops, dnnl_binary_add, dst_md);
-    } else {
-#if MD_DNNL_V3
-        status = dnnl_post_ops_append_sum(post_ops, 1.0f, 0, dnnl_data_type_undef);
-#else
-        status = dnnl_post_ops_append_sum(post_ops, 1.0f);
-#endif
-    }
+    status = residual_as_binary ? dnnl_post_ops_append_binary(post_ops, dnnl_binary_add, dst_md) : shim_append_sum(post_ops);
     if (status != dnnl_success) return status;
     if (g->residual_activation != MD_ACTIVATION_NONE)
         return append_activation(post_ops, g->residual_activation, g->residual_activation_alpha);
@@ -258,8 +239,8 @@ static int is_reference_kernel(const_dnnl_primitive_desc_t pd) {
 // the residual. `residual_as_binary` says which one was chosen.
 // `staged` says whether the plan goes through blocked data (see shim_prefers_staging), `winograd`
 // whether it is a Winograd plan (staged too; see dnnl_winograd.c), tried first where it applies.
-static dnnl_status_t create_conv_pd(const md_conv_weights *w, int batch, int height, int width,
-                                    dnnl_primitive_desc_t *pd, int *residual_as_binary, int *staged, int *winograd) {
+dnnl_status_t shim_choose_conv_pd(const md_conv_weights *w, int batch, int height, int width,
+                                  dnnl_primitive_desc_t *pd, int *residual_as_binary, int *staged, int *winograd) {
     const md_conv_geometry *g = &w->geometry;
     const float *scales = w->output_scales;
     *residual_as_binary = 0;
@@ -300,156 +281,6 @@ static dnnl_status_t create_conv_pd(const md_conv_weights *w, int batch, int hei
     return dnnl_success;
 }
 
-// Reorders `source` (described by `source_desc`) into a fresh buffer laid out as `target_desc`.
-dnnl_status_t shim_reorder_into(md_desc_ref source_desc, const void *source, md_desc_ref target_desc,
-                                  void **target) {
-    dnnl_status_t status;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_t reorder = NULL;
-    dnnl_memory_t from = NULL, to = NULL;
-    dnnl_stream_t stream = NULL;
-    dnnl_primitive_attr_t attr = NULL;
-    dnnl_memory_t scratch = NULL;
-    void *scratch_data = NULL;
-    size_t size = dnnl_memory_desc_get_size(target_desc);
-    *target = NULL;
-    if (posix_memalign(target, 64, size > 0 ? size : 64) != 0) return dnnl_out_of_memory;
-    // A scratchpad of its own, for the reason given in shim_create_conv_pd (user scratchpad).
-    if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) goto done;
-    if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) != dnnl_success) goto done;
-    if ((status = dnnl_reorder_primitive_desc_create(&pd, source_desc, shim_engine(), target_desc, shim_engine(),
-                                                     attr)) != dnnl_success)
-        goto done;
-    if ((status = dnnl_primitive_create(&reorder, pd)) != dnnl_success) goto done;
-    if ((status = dnnl_memory_create(&from, source_desc, shim_engine(), (void *)source)) != dnnl_success) goto done;
-    if ((status = dnnl_memory_create(&to, target_desc, shim_engine(), *target)) != dnnl_success) goto done;
-    if ((status = dnnl_stream_create(&stream, shim_engine(), dnnl_stream_default_flags)) != dnnl_success) goto done;
-    {
-        md_desc_ref scratch_md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-        size_t scratch_size = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
-        int count = 2;
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}, {0, NULL}};
-        if (scratch_size > 0) {
-            if (posix_memalign(&scratch_data, 64, scratch_size) != 0) {
-                status = dnnl_out_of_memory;
-                goto done;
-            }
-            if ((status = dnnl_memory_create(&scratch, scratch_md, shim_engine(), scratch_data)) != dnnl_success) goto done;
-            args[count].arg = DNNL_ARG_SCRATCHPAD;
-            args[count].memory = scratch;
-            count++;
-        }
-        if ((status = dnnl_primitive_execute(reorder, stream, count, args)) != dnnl_success) goto done;
-        status = dnnl_stream_wait(stream);
-    }
-done:
-    if (scratch) dnnl_memory_destroy(scratch);
-    free(scratch_data);
-    if (attr) dnnl_primitive_attr_destroy(attr);
-    if (stream) dnnl_stream_destroy(stream);
-    if (from) dnnl_memory_destroy(from);
-    if (to) dnnl_memory_destroy(to);
-    if (reorder) dnnl_primitive_destroy(reorder);
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    if (status != dnnl_success) {
-        free(*target);
-        *target = NULL;
-    }
-    return status;
-}
-
-// Reorders float32 (g)oihw weights into `target` (a fresh buffer).
-static dnnl_status_t reorder_plain_weights(const md_conv_geometry *g, const float *weights_oihw, md_desc_ref target,
-                                           void **result) {
-    md_desc_owned plain_md;
-#if MD_DNNL_V3
-    plain_md = NULL;
-#endif
-    dnnl_dims_t w_dims;
-    int w_ndims = shim_weights_dims(g, w_dims);
-    dnnl_status_t status = shim_desc_create(&plain_md, w_ndims, w_dims, w_ndims == 5 ? dnnl_goihw : dnnl_oihw);
-    if (status == dnnl_success) status = shim_reorder_into(MD_REF(plain_md), weights_oihw, target, result);
-    shim_desc_release(&plain_md);
-    return status;
-}
-
-static md_conv_weights *create_weights(const md_conv_geometry *geometry, const float *weights_oihw, const float *bias,
-                                       int plan_batch, int plan_height, int plan_width, char *error,
-                                       size_t error_capacity) {
-    md_conv_weights *result = NULL;
-    dnnl_primitive_desc_t pd = NULL;
-    if (!shim_engine()) {
-        shim_fail(error, error_capacity, "engine creation", dnnl_runtime_error);
-        return NULL;
-    }
-    result = calloc(1, sizeof(*result));
-    if (!result) return NULL;
-    result->geometry = *geometry;
-    if (posix_memalign((void **)&result->bias, 64, sizeof(float) * (size_t)geometry->out_channels) != 0) {
-        shim_fail(error, error_capacity, "bias allocation", dnnl_out_of_memory);
-        goto cleanup;
-    }
-    if (bias) memcpy(result->bias, bias, sizeof(float) * (size_t)geometry->out_channels);
-    else memset(result->bias, 0, sizeof(float) * (size_t)geometry->out_channels);
-    if (shim_prepare_precision_weights(result, weights_oihw, error, error_capacity) != 0) goto cleanup;
-    int residual_as_binary, staged, winograd;
-    CHECK(create_conv_pd(result, plan_batch > 0 ? plan_batch : 1, plan_height, plan_width, &pd, &residual_as_binary, &staged,
-                         &winograd),
-          "convolution descriptor");
-    {
-        md_desc_ref chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-        CHECK(desc_copy(&result->weights_desc, chosen), "weights descriptor copy");
-        // int8 reorders from its quantized plain copy; float32 and bf16 from the caller's float32 (the
-        // reorder converts to bf16).
-        if (result->plain_weights)
-            CHECK(shim_reorder_into(MD_REF(result->plain_desc), result->plain_weights, MD_REF(result->weights_desc), &result->weights),
-                  "weights reorder");
-        else
-            CHECK(reorder_plain_weights(geometry, weights_oihw, MD_REF(result->weights_desc), &result->weights),
-                  "weights reorder");
-    }
-    {
-        // Generate the kernel for the planning shape now: oneDNN's primitive cache keeps it, so the
-        // first photo of that size (the usual one) does not pay for code generation.
-        dnnl_primitive_t warm = NULL;
-        if (dnnl_primitive_create(&warm, pd) == dnnl_success) dnnl_primitive_destroy(warm);
-    }
-    dnnl_primitive_desc_destroy(pd);
-    return result;
-
-cleanup:
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    md_conv_weights_destroy(result);
-    return NULL;
-}
-
-// The Network prepares its convolutions several at a time, one per core (DispatchQueue.concurrentPerform);
-// oneDNN's OpenMP team inside each would put two threads on every core, spinning at each other's
-// barriers: measured on 2 cores, the Winograd weight reorders took 1.8 times as long. So a preparation
-// runs on its calling thread alone, and that thread's own setting is restored afterwards (it is a
-// dispatch worker that may later run other oneDNN work).
-md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const float *weights_oihw,
-                                        const float *bias, int plan_batch, int plan_height, int plan_width,
-                                        char *error, size_t error_capacity) {
-    int threads = omp_get_max_threads && omp_set_num_threads ? omp_get_max_threads() : 0;
-    if (threads > 1) omp_set_num_threads(1);
-    md_conv_weights *result = create_weights(geometry, weights_oihw, bias, plan_batch, plan_height, plan_width, error,
-                                             error_capacity);
-    if (threads > 1) omp_set_num_threads(threads);
-    return result;
-}
-
-void md_conv_weights_destroy(md_conv_weights *weights) {
-    if (!weights) return;
-    free(weights->weights);
-    free(weights->bias);
-    free(weights->output_scales);
-    free(weights->plain_weights);
-    if (weights->plain_weights) shim_desc_release(&weights->plain_desc);
-    shim_desc_release(&weights->weights_desc);
-    free(weights);
-}
-
 md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, const float *weights_oihw, int batch, int height,
                                   int width, char *error, size_t error_capacity) {
     const md_conv_geometry *g = &weights->geometry;
@@ -464,7 +295,7 @@ md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, const float *w
         free(plan);
         return NULL;
     }
-    CHECK(create_conv_pd(weights, batch, height, width, &pd, &plan->residual_as_binary, &plan->staged,
+    CHECK(shim_choose_conv_pd(weights, batch, height, width, &pd, &plan->residual_as_binary, &plan->staged,
                          &plan->winograd),
           "convolution descriptor");
     CHECK(dnnl_primitive_create(&plan->primitive, pd), "convolution primitive");
@@ -490,7 +321,7 @@ md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, const float *w
                 CHECK(shim_reorder_into(MD_REF(weights->plain_desc), weights->plain_weights, wanted, &plan->own_weights),
                       "weights reorder for a new shape");
             else if (weights_oihw)
-                CHECK(reorder_plain_weights(g, weights_oihw, wanted, &plan->own_weights), "weights reorder for a new shape");
+                CHECK(shim_reorder_plain_weights(g, weights_oihw, wanted, &plan->own_weights), "weights reorder for a new shape");
             else
                 CHECK(shim_reorder_into(MD_REF(weights->weights_desc), weights->weights, wanted, &plan->own_weights),
                       "weights reorder for a new shape");

@@ -38,13 +38,9 @@ static dnnl_status_t create_reorder(md_desc_ref from, md_desc_ref to, int accumu
     dnnl_post_ops_t post_ops = NULL;
     if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) return status;
     if (accumulate) {
-        if ((status = dnnl_post_ops_create(&post_ops)) != dnnl_success) goto done;
-#if MD_DNNL_V3
-        status = dnnl_post_ops_append_sum(post_ops, 1.0f, 0, dnnl_data_type_undef);
-#else
-        status = dnnl_post_ops_append_sum(post_ops, 1.0f);
-#endif
-        if (status != dnnl_success || (status = dnnl_primitive_attr_set_post_ops(attr, post_ops)) != dnnl_success) goto done;
+        if ((status = dnnl_post_ops_create(&post_ops)) != dnnl_success || (status = shim_append_sum(post_ops)) != dnnl_success ||
+            (status = dnnl_primitive_attr_set_post_ops(attr, post_ops)) != dnnl_success)
+            goto done;
     }
     if ((status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) == dnnl_success &&
         (status = dnnl_reorder_primitive_desc_create(&pd, from, shim_engine(), to, shim_engine(), attr)) == dnnl_success) {

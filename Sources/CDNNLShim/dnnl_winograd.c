@@ -3,8 +3,8 @@
 // multiplications per output where the direct kernel does 9. Measured with oneDNN 2.6 on 2 AVX-512
 // cores (Zen 4), MDv5a's bottleneck shapes at 1280x960: 80 channels at 320x240 45 -> 26 ms, 160 at
 // 160x120 44 -> 18 ms, 320 at 80x60 45 -> 16 ms, reorders and activation included; the whole forward
-// pass 3.1-3.3 s -> 2.3-2.5 s. The price: load takes ~0.4 s longer (oneDNN's reorder into Winograd
-// weights costs ~40 ms per 320 x 320 layer) and peak memory grows from 1.50 to 1.85 GB (below).
+// pass 3.1-3.3 s -> 2.3-2.5 s. The price: load takes ~0.3 s longer (oneDNN's reorder into Winograd
+// weights costs 25-40 ms per 320 x 320 layer) and peak memory grows from 1.50 to 1.85 GB (below).
 //
 // The kernel takes no SiLU post-op (only ReLU and sum), so a Winograd plan is a staged plan (see
 // dnnl_staging.c) of four primitives: the NHWC source reordered into 16-channel blocks, the
@@ -15,7 +15,8 @@
 // Memory: Winograd weights hold a 6x6 tile per 3x3 kernel, four times the float32 weights. The wide
 // layers gain least (their activations are small) and cost most, so only layers with at most
 // 320 x 320 channels take this path, and only where the scratchpad stays under 80 MB (below): MDv5a
-// keeps about 85 % of the gain for a quarter of the weight growth. MEGADETECTOR_ONEDNN_WINOGRAD=off|all
+// keeps about four fifths of the time `all` saves (0.85 of 1.05 s per pass) for a third of its weight
+// growth (0.34 of 1.08 GB). MEGADETECTOR_ONEDNN_WINOGRAD=off|all
 // overrides that (for measuring; `all` drops both limits).
 //
 // Numerics: Winograd sums in another order and through the transform; the error stays at float32's

@@ -95,7 +95,7 @@ struct InferRawCommand: ParsableCommand {
                 let formatted = times.map { String(format: "%.3f", $0) }.joined(separator: " ")
                 print("forward seconds: \(formatted)")
                 // Reading the file and preparing the network in its precision (a conversion included).
-                print("load seconds: \(String(format: "%.3f", fp32 ? loaded.info.loadSeconds : loadSeconds))")
+                print("load seconds: \(String(format: "%.3f", loadSeconds))")
                 let precisions = loaded.network.convolutionPrecisions.values
                 print("convolutions in \(precisionOptions.precision.rawValue): \(precisions.filter { $0 == precisionOptions.precision }.count) of \(precisions.count)")
                 print("peak resident memory MB: \(String(format: "%.0f", ProcessMemory.peakResidentMegabytes))")
