@@ -28,10 +28,11 @@ struct md_conv_weights {
     md_desc_owned weights_desc;  // layout of `weights`
     void *weights;               // reordered once at load
     float *bias;                 // plain, out_channels (int8: divided by output_scales, see dnnl_precision.c)
-    // int8 only: dst = output_scales[o] * (int32 sum + bias[o]), and the quantized weights in plain
-    // (g)oihw order, from which plans for other shapes reorder (the kernel's layout carries
-    // compensation terms that do not reorder into another layout).
+    // int8 only: dst = output_scales[o] * (int32 sum + bias[o]).
     float *output_scales;
+    // Weights in plain (g)oihw order, from which plans for other shapes reorder, where the kernel's
+    // layout does not reorder into another: int8's quantized weights (its layout carries compensation
+    // terms) and float32 layers that may take Winograd (its layouts depend on the shape). NULL otherwise.
     md_desc_owned plain_desc;
     void *plain_weights;
 };

@@ -281,8 +281,8 @@ dnnl_status_t shim_choose_conv_pd(const md_conv_weights *w, int batch, int heigh
     return dnnl_success;
 }
 
-md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, const float *weights_oihw, int batch, int height,
-                                  int width, char *error, size_t error_capacity) {
+md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int height, int width, char *error,
+                                  size_t error_capacity) {
     const md_conv_geometry *g = &weights->geometry;
     md_conv_plan *plan = calloc(1, sizeof(*plan));
     dnnl_primitive_desc_t pd = NULL;
@@ -315,13 +315,11 @@ md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, const float *w
         md_desc_ref wanted = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         void *handle = weights->weights;
         if (!dnnl_memory_desc_equal(wanted, MD_REF(weights->weights_desc))) {
-            // Winograd layouts depend on the shape and do not reorder into one another: float32 and
-            // bf16 reorder from the caller's plain weights where given.
+            // Winograd layouts depend on the shape and do not reorder into one another, nor do int8's
+            // (compensation terms): those reorder from the plain copy the weights keep (dnnl_weights.c).
             if (weights->plain_weights)
                 CHECK(shim_reorder_into(MD_REF(weights->plain_desc), weights->plain_weights, wanted, &plan->own_weights),
                       "weights reorder for a new shape");
-            else if (weights_oihw)
-                CHECK(shim_reorder_plain_weights(g, weights_oihw, wanted, &plan->own_weights), "weights reorder for a new shape");
             else
                 CHECK(shim_reorder_into(MD_REF(weights->weights_desc), weights->weights, wanted, &plan->own_weights),
                       "weights reorder for a new shape");

@@ -91,6 +91,28 @@ dnnl_status_t shim_reorder_plain_weights(const md_conv_geometry *g, const float 
     return status;
 }
 
+// A layer that may run through Winograd at some input size keeps its float32 weights in plain order:
+// Winograd layouts depend on the size and do not reorder into one another (nor back), so a plan for
+// another size starts from this copy. Every other layout reorders from the prepared weights, so nothing
+// here needs the caller's float32 weights after creation (Network.releasingGraphWeights frees the
+// graph's copy: for MDv5a 560 MB released against ~75 MB kept here).
+static int keep_float32_weights(md_conv_weights *weights, const float *weights_oihw, char *error, size_t error_capacity) {
+    const md_conv_geometry *g = &weights->geometry;
+    if (weights->plain_weights || !shim_prefers_winograd(g) || !md_dnnl_has_winograd()) return 0;
+    dnnl_dims_t dims;
+    int ndims = shim_weights_dims(g, dims);
+    size_t count = 1;
+    for (int axis = 0; axis < ndims; axis++) count *= (size_t)dims[axis];
+    if (posix_memalign(&weights->plain_weights, 64, sizeof(float) * count) != 0) {
+        weights->plain_weights = NULL;
+        return shim_fail(error, error_capacity, "float32 weights copy", dnnl_out_of_memory);
+    }
+    memcpy(weights->plain_weights, weights_oihw, sizeof(float) * count);
+    dnnl_status_t status = shim_desc_create(&weights->plain_desc, ndims, dims, ndims == 5 ? dnnl_goihw : dnnl_oihw);
+    if (status != dnnl_success) return shim_fail(error, error_capacity, "float32 weights descriptor", status);
+    return 0;
+}
+
 static md_conv_weights *create_weights(const md_conv_geometry *geometry, const float *weights_oihw, const float *bias,
                                        int plan_batch, int plan_height, int plan_width, char *error,
                                        size_t error_capacity) {
@@ -110,6 +132,7 @@ static md_conv_weights *create_weights(const md_conv_geometry *geometry, const f
     if (bias) memcpy(result->bias, bias, sizeof(float) * (size_t)geometry->out_channels);
     else memset(result->bias, 0, sizeof(float) * (size_t)geometry->out_channels);
     if (shim_prepare_precision_weights(result, weights_oihw, error, error_capacity) != 0) goto cleanup;
+    if (keep_float32_weights(result, weights_oihw, error, error_capacity) != 0) goto cleanup;
     int residual_as_binary, staged, winograd;
     CHECK(shim_choose_conv_pd(result, plan_batch > 0 ? plan_batch : 1, plan_height, plan_width, &pd, &residual_as_binary,
                               &staged, &winograd),
@@ -117,8 +140,8 @@ static md_conv_weights *create_weights(const md_conv_geometry *geometry, const f
     {
         md_desc_ref chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         CHECK(desc_copy(&result->weights_desc, chosen), "weights descriptor copy");
-        // int8 reorders from its quantized plain copy; float32 and bf16 from the caller's float32 (the
-        // reorder converts to bf16).
+        // int8 reorders from its quantized plain copy, Winograd candidates from their float32 copy; the
+        // others from the caller's float32 (the reorder converts to bf16).
         if (result->plain_weights)
             CHECK(shim_reorder_into(MD_REF(result->plain_desc), result->plain_weights, MD_REF(result->weights_desc), &result->weights),
                   "weights reorder");

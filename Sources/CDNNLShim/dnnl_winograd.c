@@ -64,17 +64,26 @@ int shim_winograd_affordable(const_dnnl_primitive_desc_t pd) {
     return !scratch || dnnl_memory_desc_get_size(scratch) <= winograd_max_scratchpad;
 }
 
-int md_dnnl_has_winograd(void) {
+static int winograd_offered = 0;
+static pthread_once_t offered_once = PTHREAD_ONCE_INIT;
+
+static void probe_winograd(void) {
     // A 16-channel layer on a small input: whether this oneDNN offers the kernel on this CPU (and
     // MEGADETECTOR_ONEDNN_WINOGRAD does not switch it off).
     md_conv_geometry g = {.in_channels = 16, .out_channels = 16, .kernel_h = 3, .kernel_w = 3, .stride_h = 1,
                           .stride_w = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1,
                           .dilation_h = 1, .dilation_w = 1, .groups = 1};
     dnnl_primitive_desc_t pd = NULL;
-    if (!shim_engine() || !shim_prefers_winograd(&g)) return 0;
-    if (shim_create_conv_pd(&g, NULL, 1, 16, 16, 0, 1, 1, &pd) != dnnl_success) return 0;
+    if (!shim_engine() || !shim_prefers_winograd(&g)) return;
+    if (shim_create_conv_pd(&g, NULL, 1, 16, 16, 0, 1, 1, &pd) != dnnl_success) return;
     dnnl_primitive_desc_destroy(pd);
-    return 1;
+    winograd_offered = 1;
+}
+
+// Asked once per convolution at load (dnnl_weights.c), so probed once.
+int md_dnnl_has_winograd(void) {
+    pthread_once(&offered_once, probe_winograd);
+    return winograd_offered;
 }
 
 dnnl_status_t shim_create_activation(int activation, float relu_alpha, md_desc_ref data, dnnl_primitive_t *primitive) {

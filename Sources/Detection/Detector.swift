@@ -130,6 +130,9 @@ public final class Detector {
         if augment, loaded.info.outputKind.isAnchorFree { throw DetectionError.augmentationNotBuilt(loaded.info.architecture) }
         configuration.augment = augment
         let record = try applyPrecision(precision, to: &loaded, path: path, configuration: configuration, backend: backend)
+        // Nothing converts this network again (a dynamic-size export's other sizes load anew through
+        // `rebind`), so the graph's float32 weights go: oneDNN holds its own copies.
+        loaded.network = loaded.network.releasingGraphWeights()
         return Detector(model: loaded, configuration: configuration, precision: record)
     }
 

@@ -60,6 +60,8 @@ struct InferRawCommand: ParsableCommand {
                 guard table.modelMD5 == md5 else { throw Int8Calibration.Failure.otherModel(path: file, tableMD5: table.modelMD5, modelMD5: md5) }
                 loaded.network = try loaded.network.with(precision: .int8(table.activationRanges), backend: engine.backend)
             }
+            // As `detect` does: oneDNN holds its own copies, the graph's float32 weights are not read again.
+            loaded.network = loaded.network.releasingGraphWeights()
             let loadSeconds = Date().timeIntervalSince(loadStart)
             let dims = shape.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             let tensor = try RawTensorFile.read(path: input, shape: dims)

@@ -79,10 +79,11 @@ md_conv_weights *md_conv_weights_create(const md_conv_geometry *geometry, const 
 void md_conv_weights_destroy(md_conv_weights *weights);
 
 /// A ready-to-run primitive for one input shape. Reuses the reordered weights when the layout matches,
-/// otherwise keeps its own reordered copy, made from `weights_oihw` (the float32 weights given to
-/// md_conv_weights_create) where given: layouts such as Winograd's only reorder from plain weights.
-md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, const float *weights_oihw, int batch, int height,
-                                  int width, char *error, size_t error_capacity);
+/// otherwise keeps its own reordered copy. Needs nothing but `weights`: the float32 weights given to
+/// md_conv_weights_create may be freed once it returns (layers whose layouts do not reorder into one
+/// another, Winograd's and int8's, keep a plain copy of their own).
+md_conv_plan *md_conv_plan_create(const md_conv_weights *weights, int batch, int height, int width, char *error,
+                                  size_t error_capacity);
 void md_conv_plan_output_size(const md_conv_plan *plan, int *height, int *width);
 /// 1 when the residual is accumulated into `dst` (pass it there, `residual_nhwc` NULL); 0 when the
 /// kernel reads it from its own buffer (`residual_nhwc`, which must not be `dst`).

@@ -25,7 +25,7 @@ final class OneDNNConvolutionPlan {
     let residualInPlace = true
     let implementation = "none"
 
-    init(weights: OneDNNConvolutionWeights, conv: Conv, batch: Int, height: Int, width: Int, node: String) throws {
+    init(weights: OneDNNConvolutionWeights, batch: Int, height: Int, width: Int, node: String) throws {
         throw EngineError.unsupported(node: node, reason: "built without oneDNN")
     }
 

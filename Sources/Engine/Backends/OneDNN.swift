@@ -117,14 +117,11 @@ final class OneDNNConvolutionPlan {
     /// oneDNN's name for the kernel it runs: "jit:avx2", "brgconv:avx512_core", "ref:any" (slow), ...
     let implementation: String
 
-    /// `conv`: the op whose weights these are; a shape that wants another weights layout than the
-    /// shared one (Winograd layouts depend on the shape) reorders from its float32 weights.
-    init(weights: OneDNNConvolutionWeights, conv: Conv, batch: Int, height: Int, width: Int, node: String) throws {
+    /// A shape that wants another weights layout than the shared one reorders from oneDNN's copies (see
+    /// md_conv_plan_create), never from the graph's float32 weights, which may be released.
+    init(weights: OneDNNConvolutionWeights, batch: Int, height: Int, width: Int, node: String) throws {
         var error = [CChar](repeating: 0, count: 256)
-        let made = conv.weights.values.withUnsafeBufferPointer { plain in
-            md_conv_plan_create(weights.handle, plain.baseAddress, Int32(batch), Int32(height), Int32(width), &error, error.count)
-        }
-        guard let created = made else {
+        guard let created = md_conv_plan_create(weights.handle, Int32(batch), Int32(height), Int32(width), &error, error.count) else {
             throw EngineError.backendFailure(node: node, message: Self.message(error))
         }
         handle = created

@@ -199,7 +199,7 @@ public final class ExecutionContext {
             guard let weights = network.convolutionWeights[index] else {
                 throw EngineError.backendFailure(node: node.name, message: "no prepared weights")
             }
-            plan = try OneDNNConvolutionPlan(weights: weights, conv: conv, batch: input.shape[0], height: input.shape[2],
+            plan = try OneDNNConvolutionPlan(weights: weights, batch: input.shape[0], height: input.shape[2],
                                              width: input.shape[3], node: node.name)
             plans[key] = plan
         }

@@ -29,6 +29,9 @@ public final class Network: Sendable {
     /// `EngineError.unsupportedPrecision` with the reason).
     public init(graph: Graph, backend: ExecutionBackend = .oneDNN, planningInputShapes: [String: [Int]],
                 precision: PrecisionPlan = .fp32) throws {
+        if graph.nodes.contains(where: { ($0.operation as? Conv)?.holdsWeights == false }) {
+            throw EngineError.invalidGraph("the graph's float32 convolution weights were released after an earlier preparation (Network.releasingGraphWeights); load the model again to prepare it anew")
+        }
         self.graph = graph
         self.planningInputShapes = planningInputShapes
         self.precision = precision
@@ -89,11 +92,36 @@ public final class Network: Sendable {
         try Network(graph: graph, backend: backend ?? self.backend, planningInputShapes: planningInputShapes, precision: precision)
     }
 
+    /// This network without the graph's float32 convolution weights, once oneDNN holds its own copies
+    /// (in its layouts, or in another precision): for MDv5a 560 MB that nothing reads again. The result
+    /// runs exactly as this one (plans for new input sizes reorder from oneDNN's copies), but cannot be
+    /// converted (`with(precision:)` refuses). On the reference backend, which computes from the graph's
+    /// weights, it is this network. The memory is freed once no other holder of the graph remains (the
+    /// caller drops this network and any `LoadedModel` holding it).
+    public func releasingGraphWeights() -> Network {
+        guard backend == .oneDNN else { return self }
+        var slim = graph
+        for index in slim.nodes.indices {
+            if let conv = slim.nodes[index].operation as? Conv { slim.nodes[index].operation = conv.releasingWeights() }
+        }
+        return Network(releasedFrom: self, graph: slim)
+    }
+
+    private init(releasedFrom network: Network, graph: Graph) {
+        self.graph = graph
+        backend = network.backend
+        precision = network.precision
+        convolutionPrecisions = network.convolutionPrecisions
+        planningInputShapes = network.planningInputShapes
+        convolutionWeights = network.convolutionWeights
+        consumerCounts = network.consumerCounts
+    }
+
     /// Number of weights (parameters) held by the graph's ops and constants.
     public var parameterCount: Int {
         graph.nodes.reduce(0) { total, node in
             guard let conv = node.operation as? Conv else { return total }
-            return total + conv.weights.count + conv.bias.count
+            return total + conv.weightCount + conv.bias.count
         }
     }
 

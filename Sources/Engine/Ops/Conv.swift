@@ -7,7 +7,9 @@
 public struct Conv: GraphOperation {
     public var kind: String { "Conv" }
     /// [outChannels, inChannels / groups, kernelHeight, kernelWidth]
-    public let weights: Tensor
+    public let weightsShape: [Int]
+    /// The float32 weights (`weightsShape`), nil once a oneDNN network released them (see `weights`).
+    private let storedWeights: Tensor?
     public let bias: [Float]
     public let strides: (height: Int, width: Int)
     /// top, left, bottom, right
@@ -24,7 +26,8 @@ public struct Conv: GraphOperation {
                 addsResidual: Bool = false, residualActivation: Activation = .none) {
         precondition(addsResidual || residualActivation == .none)
         precondition(weights.rank == 4 && pads.count == 4)
-        self.weights = weights
+        weightsShape = weights.shape
+        storedWeights = weights
         self.bias = bias ?? [Float](repeating: 0, count: weights.shape[0])
         self.strides = strides
         self.pads = pads
@@ -35,15 +38,46 @@ public struct Conv: GraphOperation {
         self.residualActivation = residualActivation
     }
 
-    public var outChannels: Int { weights.shape[0] }
-    public var inChannels: Int { weights.shape[1] * groups }
-    public var kernel: (height: Int, width: Int) { (weights.shape[2], weights.shape[3]) }
+    /// The float32 weights. A network on the oneDNN backend may release them once it has its own copies
+    /// in oneDNN's layouts (`Network.releasingGraphWeights()`: 560 MB for MDv5a); its graph is then
+    /// never run on the reference implementation nor prepared again (`Network` refuses to), so reading
+    /// them after that is a programming error.
+    public var weights: Tensor {
+        guard let storedWeights else { preconditionFailure("Conv weights read after Network.releasingGraphWeights()") }
+        return storedWeights
+    }
+
+    /// False once the float32 weights were released (see `weights`).
+    public var holdsWeights: Bool { storedWeights != nil }
+
+    public var outChannels: Int { weightsShape[0] }
+    public var inChannels: Int { weightsShape[1] * groups }
+    public var kernel: (height: Int, width: Int) { (weightsShape[2], weightsShape[3]) }
+    /// Number of weights (the shape's product; known after they are released too).
+    public var weightCount: Int { weightsShape.reduce(1, *) }
+
+    private init(copying conv: Conv, weights: Tensor?, activation: Activation, addsResidual: Bool, residualActivation: Activation) {
+        weightsShape = conv.weightsShape
+        storedWeights = weights
+        bias = conv.bias
+        strides = conv.strides
+        pads = conv.pads
+        dilations = conv.dilations
+        groups = conv.groups
+        self.activation = activation
+        self.addsResidual = addsResidual
+        self.residualActivation = residualActivation
+    }
 
     /// The same convolution with another epilogue (used by graph fusion).
     public func with(activation: Activation? = nil, addsResidual: Bool? = nil, residualActivation: Activation? = nil) -> Conv {
-        Conv(weights: weights, bias: bias, strides: strides, pads: pads, dilations: dilations, groups: groups,
-             activation: activation ?? self.activation, addsResidual: addsResidual ?? self.addsResidual,
-             residualActivation: residualActivation ?? self.residualActivation)
+        Conv(copying: self, weights: storedWeights, activation: activation ?? self.activation,
+             addsResidual: addsResidual ?? self.addsResidual, residualActivation: residualActivation ?? self.residualActivation)
+    }
+
+    /// The same convolution without its float32 weights (see `weights`).
+    func releasingWeights() -> Conv {
+        Conv(copying: self, weights: nil, activation: activation, addsResidual: addsResidual, residualActivation: residualActivation)
     }
 
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {

@@ -33,6 +33,7 @@ public enum ONNXModel {
         let endToEnd = Self.cutBeforeTopK(&graphProto)
         let graph = try GraphFusion.fuse(try converter.convert(graphProto, inputShape: bound))
         guard let input = graph.inputs.first else { throw ModelFormatError.malformedONNX("the graph has no input") }
+        file.releaseResidentPages()
         let network = try Network(graph: graph, backend: backend, planningInputShapes: [input.name: input.shape])
         let outputShape = try graph.inferShapes(inputShapes: [input.name: input.shape])[graph.outputs[0]] ?? []
         let constantParameters = graph.constants.values.reduce(0) { $0 + $1.count }

@@ -27,6 +27,7 @@ public enum UltralyticsCheckpoint {
         }
         let maximumStride = Int(detect.strides.max() ?? 32)
         let planning = [1, 3, max(inputSize * 3 / 4 / maximumStride, 1) * maximumStride, inputSize]
+        checkpoint.archive.file.releaseResidentPages()
         let network = try Network(graph: result.graph, backend: backend,
                                   planningInputShapes: [UltralyticsGraphBuilder.inputName: planning])
         let names = PickledDetectionModel.classNames(model["names"], count: detect.classCount)

@@ -31,6 +31,7 @@ public enum YOLOv5Checkpoint {
         let maximumStride = Int(detect.strides.max() ?? 32)
         // A 4:3 photo letterboxed to the default size: representative for choosing weight layouts.
         let planning = [1, 3, inputSize * 3 / 4 / maximumStride * maximumStride, inputSize]
+        checkpoint.archive.file.releaseResidentPages()
         let network = try Network(graph: result.graph, backend: backend,
                                   planningInputShapes: [YOLOv5GraphBuilder.inputName: planning])
         let names = PickledDetectionModel.classNames(model["names"], count: detect.classCount)
