@@ -35,7 +35,10 @@ public final class SpeciesNetClassifier: Sendable {
         // Python's readlines() + strip(): one label per line, surrounding whitespace removed.
         labels = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .reversed().drop(while: \.isEmpty).reversed()
-        model = try ModelLoader.load(path: folder.classifierPath, backend: backend)
+        var loaded = try ModelLoader.load(path: folder.classifierPath, backend: backend)
+        // The classifier runs in float32 as loaded and is never converted: oneDNN's copies suffice.
+        loaded.network = loaded.network.releasingGraphWeights()
+        model = loaded
         let outputs = model.info.architecture.isEmpty ? 0 : try Self.outputCount(model)
         guard outputs == labels.count else { throw Failure.labelCount(labels: labels.count, outputs: outputs) }
     }
