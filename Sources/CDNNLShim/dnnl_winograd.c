@@ -86,6 +86,17 @@ int md_dnnl_has_winograd(void) {
     return winograd_offered;
 }
 
+int md_conv_takes_winograd(const md_conv_geometry *geometry, int batch, int height, int width) {
+    md_conv_geometry g = *geometry;
+    g.precision = MD_PRECISION_FP32;
+    dnnl_primitive_desc_t pd = NULL;
+    if (!md_dnnl_has_winograd() || !shim_prefers_winograd(&g)) return 0;
+    if (shim_create_conv_pd(&g, NULL, batch, height, width, 0, 1, 1, &pd) != dnnl_success) return 0;
+    int affordable = shim_winograd_affordable(pd);
+    dnnl_primitive_desc_destroy(pd);
+    return affordable;
+}
+
 dnnl_status_t shim_create_activation(int activation, float relu_alpha, md_desc_ref data, dnnl_primitive_t *primitive) {
     dnnl_status_t status;
     dnnl_alg_kind_t alg;

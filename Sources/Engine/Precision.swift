@@ -40,7 +40,8 @@ public struct PrecisionPlan: Sendable {
     public static let bf16 = PrecisionPlan(precision: .bf16, ranges: nil)
     public static func int8(_ ranges: ActivationRanges) -> PrecisionPlan { PrecisionPlan(precision: .int8, ranges: ranges) }
 
-    /// Which convolutions run in reduced precision, and why the others stay float32:
+    /// Which convolutions run in reduced precision, and why the others stay float32 (on the oneDNN
+    /// backend bf16 also leaves the layers float32 runs through Winograd in float32; see `Network.init`):
     /// - grouped (depthwise) ones: oneDNN's int8 depthwise kernel was slower than its float32 one on
     ///   AVX2 (measured), and they are a small share of the work;
     /// - the first convolution in graph order (it reads the photo's pixels, possibly rearranged as in

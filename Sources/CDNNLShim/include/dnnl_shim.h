@@ -67,6 +67,10 @@ int md_dnnl_has_vnni(void);
 /// 1 when oneDNN offers its float32 Winograd convolution on this CPU (AVX-512 in oneDNN 2.x) and it is
 /// not switched off; 3x3 stride-1 layers then run through it where dnnl_winograd.c's rules allow.
 int md_dnnl_has_winograd(void);
+/// 1 when this convolution, in float32, runs through the Winograd kernel for this input shape (the rules
+/// of dnnl_winograd.c). bf16 networks keep such layers in float32: fewer multiplications than bf16's
+/// direct kernels, and float32's rounding.
+int md_conv_takes_winograd(const md_conv_geometry *geometry, int batch, int height, int width);
 /// Sets the number of threads oneDNN uses (OpenMP builds); ignored elsewhere.
 void md_dnnl_set_threads(int threads);
 

@@ -15,6 +15,8 @@ final class OneDNNConvolutionWeights: Sendable {
          sourceRange: ClosedRange<Float> = 0...0, node: String) throws {
         throw EngineError.unsupported(node: node, reason: "built without oneDNN")
     }
+
+    static func takesFloat32Winograd(_ conv: Conv, input: [Int]) -> Bool { false }
 }
 
 final class OneDNNWorkspace {}

@@ -60,6 +60,13 @@ final class OneDNNConvolutionWeights: @unchecked Sendable {
         handle = created
     }
 
+    /// Whether `conv`, in float32, runs through oneDNN's Winograd kernel for an input of shape `input`
+    /// (NCHW): bf16 networks keep such layers in float32 (see `Network.init`).
+    static func takesFloat32Winograd(_ conv: Conv, input: [Int]) -> Bool {
+        var geometry = geometry(of: conv, precision: .fp32, sourceRange: 0...0)
+        return md_conv_takes_winograd(&geometry, Int32(input[0]), Int32(input[2]), Int32(input[3])) != 0
+    }
+
     static func geometry(of conv: Conv, precision: Precision, sourceRange: ClosedRange<Float>) -> md_conv_geometry {
         var geometry = md_conv_geometry()
         switch precision {

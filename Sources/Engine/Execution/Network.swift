@@ -49,9 +49,13 @@ public final class Network: Sendable {
         var chosen: [Int: (Precision, ClosedRange<Float>)] = [:]
         for (index, node) in graph.nodes.enumerated() {
             guard let conv = node.operation as? Conv else { continue }
-            if let range = precision.reducedPrecisionRange(for: conv, sourceName: node.inputs[0], isFirstConvolution: index == firstConvolution) {
-                chosen[index] = (precision.precision, range)
-            }
+            guard let range = precision.reducedPrecisionRange(for: conv, sourceName: node.inputs[0], isFirstConvolution: index == firstConvolution) else { continue }
+            // bf16 leaves the layers oneDNN runs through its float32 Winograd kernel (AVX-512) in float32:
+            // 2.25 multiplications per output instead of bf16's 9 at twice float32's rate, so faster, and
+            // with float32's rounding. Measured on MDv5a (README, "Speed"): 1.75 -> 1.55 s per pass.
+            if precision.precision == .bf16, effectiveBackend == .oneDNN, let input = shapes[node.inputs[0]],
+               OneDNNConvolutionWeights.takesFloat32Winograd(conv, input: input) { continue }
+            chosen[index] = (precision.precision, range)
         }
         convolutionPrecisions = Dictionary(uniqueKeysWithValues: graph.nodes.enumerated().compactMap { index, node in
             node.operation is Conv ? (node.name, chosen[index]?.0 ?? .fp32) : nil
