@@ -246,7 +246,10 @@ dnnl_status_t shim_choose_conv_pd(const md_conv_weights *w, int batch, int heigh
     *residual_as_binary = 0;
     *staged = 0;
     *winograd = 0;
-    if (shim_prefers_winograd(g) && shim_create_conv_pd(g, scales, batch, height, width, 0, 1, 1, pd) == dnnl_success) {
+    // md_dnnl_has_winograd too: a layer takes Winograd only where its weights kept the plain copy that
+    // plans for other sizes reorder from (dnnl_weights.c asks the same).
+    if (shim_prefers_winograd(g) && md_dnnl_has_winograd() &&
+        shim_create_conv_pd(g, scales, batch, height, width, 0, 1, 1, pd) == dnnl_success) {
         if (shim_winograd_affordable(*pd)) {
             *staged = 1;
             *winograd = 1;

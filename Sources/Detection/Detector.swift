@@ -222,7 +222,7 @@ public final class Detector {
         if model.network.precision.precision != .fp32 {
             network = try network.with(precision: model.network.precision, backend: model.network.backend)
         }
-        let context = ExecutionContext(network: network)
+        let context = ExecutionContext(network: network.releasingGraphWeights())
         boundContexts.append((shape, context))
         if boundContexts.count > Self.boundShapeLimit { boundContexts.removeFirst() }
         return context

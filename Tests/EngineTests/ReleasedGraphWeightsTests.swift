@@ -89,6 +89,30 @@ struct ReleasedGraphWeightsTests {
         }
     }
 
+    /// bf16 plans for other sizes reorder bf16 weights into another bf16 layout; "down" (3x3 stride 2)
+    /// runs bf16's direct 3x3 kernel, "body" fp32's Winograd one where the CPU has it (Network.init).
+    /// 2 % of the output's range, as PrecisionTests bounds bf16 (8 bits of mantissa).
+    @Test(.enabled(if: OneDNN.hasNativeBF16, "needs a CPU with native bf16 (AVX512-BF16 or AMX); this one has none"))
+    func aReleasedBf16NetworkRunsOtherSizes() throws {
+        let fp32 = try Self.float32Network()
+        let bf16 = try fp32.with(precision: .bf16).releasingGraphWeights()
+        #expect(bf16.convolutionPrecisions["down"] == .bf16 && bf16.convolutionPrecisions["pointwise"] == .bf16, "\(bf16.convolutionPrecisions)")
+        #expect(bf16.convolutionPrecisions["body"] == (OneDNN.hasFloat32Winograd ? .fp32 : .bf16))
+        for size in Self.sizes.dropFirst() {
+            let inputs = Self.input(size, seed: 4)
+            let expected = try fp32.run(inputs)
+            let context = ExecutionContext(network: bf16)
+            let actual = try context.run(inputs)
+            #expect(context.convolutionKernels["down"]?.contains("bf16") == true, "\(context.convolutionKernels)")
+            for name in ["body", "head"] {
+                let reference = try #require(expected[name]), value = try #require(actual[name])
+                let range = reference.values.map(abs).max() ?? 0
+                let error = value.maxAbsoluteDifference(to: reference)
+                #expect(error < 0.02 * range && error > 0, "\(name) at \(size): max error \(error) against range \(range)")
+            }
+        }
+    }
+
     @Test func aReleasedNetworkRefusesToBePreparedAgainAndKeepsItsCounts() throws {
         let fp32 = try Self.float32Network()
         let released = fp32.releasingGraphWeights()

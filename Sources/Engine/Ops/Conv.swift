@@ -57,6 +57,7 @@ public struct Conv: GraphOperation {
     public var weightCount: Int { weightsShape.reduce(1, *) }
 
     private init(copying conv: Conv, weights: Tensor?, activation: Activation, addsResidual: Bool, residualActivation: Activation) {
+        precondition(addsResidual || residualActivation == .none)
         weightsShape = conv.weightsShape
         storedWeights = weights
         bias = conv.bias
