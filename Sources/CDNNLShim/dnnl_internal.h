@@ -129,8 +129,11 @@ dnnl_status_t shim_append_sum(dnnl_post_ops_t post_ops);
 dnnl_status_t shim_activation_kind(int activation, float relu_alpha, dnnl_alg_kind_t *alg, float *alpha, float *beta);
 /// Whether `g` should run through oneDNN's Winograd kernel (dnnl_winograd.c says when and why).
 int shim_prefers_winograd(const md_conv_geometry *g);
-/// Whether a Winograd plan's scratchpad is within the default limit (dnnl_winograd.c says why).
-int shim_winograd_affordable(const_dnnl_primitive_desc_t pd);
+/// The Winograd convolution descriptor of `g` for this input, where this layer takes that path here
+/// (preferred, offered by this oneDNN on this CPU, scratchpad within the limit: dnnl_winograd.c says
+/// why); otherwise an error status and `*pd` NULL.
+dnnl_status_t shim_create_winograd_pd(const md_conv_geometry *g, const float *output_scales, int batch, int height,
+                                      int width, dnnl_primitive_desc_t *pd);
 /// The convolution primitive descriptor of `g` (dnnl_shim.c describes the variants).
 dnnl_status_t shim_create_conv_pd(const md_conv_geometry *g, const float *output_scales, int batch, int height, int width,
                                   int residual_as_binary, int staged, int winograd, dnnl_primitive_desc_t *pd);

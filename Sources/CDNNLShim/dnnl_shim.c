@@ -246,16 +246,12 @@ dnnl_status_t shim_choose_conv_pd(const md_conv_weights *w, int batch, int heigh
     *residual_as_binary = 0;
     *staged = 0;
     *winograd = 0;
-    // md_dnnl_has_winograd too: a layer takes Winograd only where its weights kept the plain copy that
-    // plans for other sizes reorder from (dnnl_weights.c asks the same).
-    if (shim_prefers_winograd(g) && md_dnnl_has_winograd() &&
-        shim_create_conv_pd(g, scales, batch, height, width, 0, 1, 1, pd) == dnnl_success) {
-        if (shim_winograd_affordable(*pd)) {
-            *staged = 1;
-            *winograd = 1;
-            return dnnl_success;
-        }
-        dnnl_primitive_desc_destroy(*pd);
+    // Only where this oneDNN offers Winograd here: then the weights kept the plain copy that plans for
+    // other sizes reorder from (dnnl_weights.c asks the same).
+    if (shim_create_winograd_pd(g, scales, batch, height, width, pd) == dnnl_success) {
+        *staged = 1;
+        *winograd = 1;
+        return dnnl_success;
     }
     if (g->precision == MD_PRECISION_FP32 && shim_prefers_staging(g)) {
         // Blocked, the residual can only be a binary source: `sum` after an activation is `ref` there too.

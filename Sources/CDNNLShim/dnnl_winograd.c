@@ -58,7 +58,7 @@ int shim_prefers_winograd(const md_conv_geometry *g) {
     return 1;
 }
 
-int shim_winograd_affordable(const_dnnl_primitive_desc_t pd) {
+static int winograd_affordable(const_dnnl_primitive_desc_t pd) {
     if (winograd_mode != winograd_narrow) return 1;
     md_desc_ref scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     return !scratch || dnnl_memory_desc_get_size(scratch) <= winograd_max_scratchpad;
@@ -86,15 +86,25 @@ int md_dnnl_has_winograd(void) {
     return winograd_offered;
 }
 
+dnnl_status_t shim_create_winograd_pd(const md_conv_geometry *g, const float *output_scales, int batch, int height,
+                                      int width, dnnl_primitive_desc_t *pd) {
+    *pd = NULL;
+    if (!shim_prefers_winograd(g) || !md_dnnl_has_winograd()) return dnnl_unimplemented;
+    dnnl_status_t status = shim_create_conv_pd(g, output_scales, batch, height, width, 0, 1, 1, pd);
+    if (status != dnnl_success) return status;
+    if (winograd_affordable(*pd)) return dnnl_success;
+    dnnl_primitive_desc_destroy(*pd);
+    *pd = NULL;
+    return dnnl_unimplemented;
+}
+
 int md_conv_takes_winograd(const md_conv_geometry *geometry, int batch, int height, int width) {
     md_conv_geometry g = *geometry;
     g.precision = MD_PRECISION_FP32;
     dnnl_primitive_desc_t pd = NULL;
-    if (!md_dnnl_has_winograd() || !shim_prefers_winograd(&g)) return 0;
-    if (shim_create_conv_pd(&g, NULL, batch, height, width, 0, 1, 1, &pd) != dnnl_success) return 0;
-    int affordable = shim_winograd_affordable(pd);
+    if (shim_create_winograd_pd(&g, NULL, batch, height, width, &pd) != dnnl_success) return 0;
     dnnl_primitive_desc_destroy(pd);
-    return affordable;
+    return 1;
 }
 
 dnnl_status_t shim_create_activation(int activation, float relu_alpha, md_desc_ref data, dnnl_primitive_t *primitive) {

@@ -74,17 +74,25 @@ struct ReleasedGraphWeightsTests {
         ranges.merge(try ActivationRanges.measure(fp32, inputs: Self.input(Self.sizes[0], seed: 2)))
         let int8 = try fp32.with(precision: .int8(ranges)).releasingGraphWeights()
         #expect(int8.convolutionPrecisions["body"] == .int8, "\(int8.convolutionPrecisions)")
-        for size in Self.sizes.dropFirst() {
-            let inputs = Self.input(size, seed: 3)
+        try Self.expectOtherSizesClose(int8, to: fp32, seed: 3, within: 0.03, kernel: ("body", "int8"))
+    }
+
+    /// Runs `reduced` at the sizes other than the planning one: each output within `fraction` of the
+    /// float32 output's range, yet not equal to it (the reduced precision ran), and `kernel.node` on a
+    /// kernel whose name contains `kernel.name`.
+    static func expectOtherSizesClose(_ reduced: Network, to fp32: Network, seed: UInt64, within fraction: Float,
+                                      kernel: (node: String, name: String)) throws {
+        for size in sizes.dropFirst() {
+            let inputs = input(size, seed: seed)
             let expected = try fp32.run(inputs)
-            let context = ExecutionContext(network: int8)
+            let context = ExecutionContext(network: reduced)
             let actual = try context.run(inputs)
-            #expect(context.convolutionKernels["body"]?.contains("int8") == true, "\(context.convolutionKernels)")
+            #expect(context.convolutionKernels[kernel.node]?.contains(kernel.name) == true, "\(context.convolutionKernels)")
             for name in ["body", "head"] {
                 let reference = try #require(expected[name]), value = try #require(actual[name])
                 let range = reference.values.map(abs).max() ?? 0
                 let error = value.maxAbsoluteDifference(to: reference)
-                #expect(error < 0.03 * range && error > 0, "\(name) at \(size): max error \(error) against range \(range)")
+                #expect(error < fraction * range && error > 0, "\(name) at \(size): max error \(error) against range \(range)")
             }
         }
     }
@@ -98,19 +106,7 @@ struct ReleasedGraphWeightsTests {
         let bf16 = try fp32.with(precision: .bf16).releasingGraphWeights()
         #expect(bf16.convolutionPrecisions["down"] == .bf16 && bf16.convolutionPrecisions["pointwise"] == .bf16, "\(bf16.convolutionPrecisions)")
         #expect(bf16.convolutionPrecisions["body"] == (OneDNN.hasFloat32Winograd ? .fp32 : .bf16))
-        for size in Self.sizes.dropFirst() {
-            let inputs = Self.input(size, seed: 4)
-            let expected = try fp32.run(inputs)
-            let context = ExecutionContext(network: bf16)
-            let actual = try context.run(inputs)
-            #expect(context.convolutionKernels["down"]?.contains("bf16") == true, "\(context.convolutionKernels)")
-            for name in ["body", "head"] {
-                let reference = try #require(expected[name]), value = try #require(actual[name])
-                let range = reference.values.map(abs).max() ?? 0
-                let error = value.maxAbsoluteDifference(to: reference)
-                #expect(error < 0.02 * range && error > 0, "\(name) at \(size): max error \(error) against range \(range)")
-            }
-        }
+        try Self.expectOtherSizesClose(bf16, to: fp32, seed: 4, within: 0.02, kernel: ("down", "bf16"))
     }
 
     @Test func aReleasedNetworkRefusesToBePreparedAgainAndKeepsItsCounts() throws {
