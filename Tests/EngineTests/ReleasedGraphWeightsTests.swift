@@ -109,6 +109,20 @@ struct ReleasedGraphWeightsTests {
         try Self.expectOtherSizesClose(bf16, to: fp32, seed: 4, within: 0.02, kernel: ("down", "bf16"))
     }
 
+    /// Plans (and the weights a plan for a new size may hold) are kept for the latest
+    /// `ExecutionContext.planShapeLimit` input sizes only; a size that returns is planned again, from
+    /// the released network's own copies, and gives the same numbers.
+    @Test func plansAreKeptForTheLatestInputSizesOnly() throws {
+        let context = ExecutionContext(network: try Self.float32Network().releasingGraphWeights())
+        let sizes = (0...ExecutionContext.planShapeLimit).map { [16 + 8 * $0, 24] }
+        let first = try context.run(Self.input(sizes[0], seed: 6))
+        for size in sizes.dropFirst() { _ = try context.run(Self.input(size, seed: 6)) }
+        #expect(context.plannedInputShapes.count == ExecutionContext.planShapeLimit)
+        #expect(!context.plannedInputShapes.contains([[1, 16] + sizes[0]]), "the least recent size's plans were kept")
+        let again = try context.run(Self.input(sizes[0], seed: 6))
+        #expect(try #require(again["head"]).values == (try #require(first["head"])).values)
+    }
+
     @Test func aReleasedNetworkRefusesToBePreparedAgainAndKeepsItsCounts() throws {
         let fp32 = try Self.float32Network()
         let released = fp32.releasingGraphWeights()

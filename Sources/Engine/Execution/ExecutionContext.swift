@@ -7,8 +7,16 @@ public final class ExecutionContext {
     private var plans: [PlanKey: OneDNNConvolutionPlan] = [:]
     private let pool = BufferPool()
     private let workspace = OneDNNWorkspace()
+    /// The graph input shapes of the latest runs, most recent last: plans are kept for at most
+    /// `planShapeLimit` of them. Why a bound: a plan for a new size may hold its own weights (Winograd
+    /// layouts depend on the size: ~300 MB per size for MDv5a), and the sizes come from the photos.
+    private var recentInputShapes: [[[Int]]] = []
+    /// Input sizes whose plans are kept; a job's photos rarely have more aspect ratios (as
+    /// `Detector.boundShapeLimit`), and a size that returns after eviction is planned again.
+    public static let planShapeLimit = 4
 
     private struct PlanKey: Hashable {
+        var inputShapes: [[Int]]
         var node: Int
         var shape: [Int]
     }
@@ -21,6 +29,18 @@ public final class ExecutionContext {
 
     public init(network: Network) {
         self.network = network
+    }
+
+    /// The input shapes for which plans are held now (at most `planShapeLimit`; in no particular order).
+    public var plannedInputShapes: [[[Int]]] { Array(Set(plans.keys.map(\.inputShapes))) }
+
+    /// Marks `shapes` as the latest input and drops the plans of the least recent one beyond the limit.
+    private func keepPlans(for shapes: [[Int]]) {
+        recentInputShapes.removeAll { $0 == shapes }
+        recentInputShapes.append(shapes)
+        guard recentInputShapes.count > Self.planShapeLimit else { return }
+        let evicted = recentInputShapes.removeFirst()
+        plans = plans.filter { $0.key.inputShapes != evicted }
     }
 
     /// oneDNN's kernel for each convolution planned so far, by node name: "jit:avx2",
@@ -43,6 +63,7 @@ public final class ExecutionContext {
                 throw EngineError.shapeMismatch(tensor: input.name, expected: "\(input.shape)", actual: shape)
             }
         }
+        keepPlans(for: graph.inputs.map { inputShapes[$0.name]! })
         var values: [String: RuntimeValue] = [:]
         for (name, tensor) in inputs { values[name] = borrowed(tensor) }
         for (name, tensor) in graph.constants { values[name] = borrowed(tensor) }
@@ -191,7 +212,7 @@ public final class ExecutionContext {
                              outputShape: [Int]) throws -> RuntimeValue {
         let input = channelsLast(arguments[0])
         defer { release(input, ifCopyOf: arguments[0]) }
-        let key = PlanKey(node: index, shape: input.shape)
+        let key = PlanKey(inputShapes: recentInputShapes.last ?? [], node: index, shape: input.shape)
         let plan: OneDNNConvolutionPlan
         if let cached = plans[key] {
             plan = cached
